@@ -1,0 +1,3 @@
+module github.com/ipvs-tools/ipvs
+
+go 1.26

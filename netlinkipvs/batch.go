@@ -1,0 +1,159 @@
+package netlinkipvs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mdlayher/netlink"
+)
+
+// Op is one write request of a batch. Which fields are used depends on Cmd:
+//
+//	CmdNewService, CmdSetService  Service (all settings)
+//	CmdDelService                 Service (identity)
+//	CmdNewDest, CmdSetDest        Service (identity), Destination (all)
+//	CmdDelDest                    Service (identity), Destination (identity)
+//	CmdZero                       Service (identity), or nothing if AllServices
+//	CmdFlush                      nothing
+//	CmdSetConfig                  Timeouts
+//	CmdNewDaemon                  Daemon
+//	CmdDelDaemon                  Daemon.State
+type Op struct {
+	Cmd         Command
+	Service     Service
+	Destination Destination
+	Timeouts    Timeouts
+	Daemon      Daemon
+	// AllServices makes a CmdZero zero every service.
+	AllServices bool
+}
+
+// encodeOp returns the attributes of the request for op.
+func encodeOp(op Op) []byte {
+	var e attrEncoder
+	switch op.Cmd {
+	case CmdNewService, CmdSetService:
+		encodeService(&e, &op.Service)
+	case CmdDelService:
+		encodeServiceID(&e, &op.Service)
+	case CmdNewDest, CmdSetDest:
+		encodeServiceID(&e, &op.Service)
+		encodeDest(&e, &op.Destination)
+	case CmdDelDest:
+		encodeServiceID(&e, &op.Service)
+		encodeDestID(&e, &op.Destination)
+	case CmdZero:
+		if !op.AllServices {
+			encodeServiceID(&e, &op.Service)
+		}
+	case CmdSetConfig:
+		encodeTimeouts(&e, &op.Timeouts)
+	case CmdNewDaemon:
+		encodeDaemon(&e, &op.Daemon)
+	case CmdDelDaemon:
+		encodeDaemonState(&e, op.Daemon.State)
+	}
+	return e.b
+}
+
+// isWrite reports whether cmd can be batched.
+func isWrite(cmd Command) bool {
+	switch cmd {
+	case CmdNewService, CmdSetService, CmdDelService, CmdNewDest, CmdSetDest, CmdDelDest,
+		CmdZero, CmdFlush, CmdSetConfig, CmdNewDaemon, CmdDelDaemon:
+		return true
+	}
+	return false
+}
+
+// maxBatchBytes keeps one sendmsg under the default SO_SNDBUF (212992)
+// minus the kernel's overhead, whatever buffer size was granted.
+const maxBatchBytes = 200 << 10
+
+// Batch sends ops in as few sendmsg calls as the socket buffers allow and
+// returns one error per op (nil for success), in order: errs[i] is the
+// kernel's answer to ops[i]. The kernel executes the messages strictly in
+// order and does not stop at a failure, so a failing op does not prevent
+// the later ones; nothing is rolled back.
+//
+// Only the last message of each sendmsg asks for an acknowledgement; the
+// kernel answers failures regardless, so when that acknowledgement arrives
+// every earlier error has been received. The second result reports a
+// failure of the socket itself; the ops without an answer then carry it as
+// their error, since their outcome is unknown.
+func (c *Client) Batch(ops []Op) ([]error, error) {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		if !isWrite(op.Cmd) {
+			return nil, fmt.Errorf("ipvs batch: op %d: %s cannot be batched", i, op.Cmd)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	msgs := make([]netlink.Message, 0, min(len(ops), c.window))
+	for start := 0; start < len(ops); {
+		msgs = msgs[:0]
+		size := 0
+		end := start
+		for end < len(ops) && end-start < c.window {
+			m := c.message(ops[end].Cmd, 0, encodeOp(ops[end]))
+			l := 16 + len(m.Data)
+			if end > start && size+l > maxBatchBytes {
+				break
+			}
+			size += l
+			msgs = append(msgs, m)
+			end++
+		}
+		msgs[len(msgs)-1].Header.Flags |= netlink.Acknowledge
+		if err := c.sendWindow(ops[start:end], msgs, errs[start:end]); err != nil {
+			for i := start; i < len(ops); i++ {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
+			c.reset()
+			return errs, err
+		}
+		start = end
+	}
+	return errs, nil
+}
+
+// sendWindow sends one sendmsg worth of requests and collects their
+// answers into errs.
+func (c *Client) sendWindow(ops []Op, msgs []netlink.Message, errs []error) error {
+	c.nl.SetDeadline(time.Now().Add(c.timeout))
+	sent, err := c.nl.SendMessages(msgs)
+	if err != nil {
+		return &Error{Op: ops[0].Cmd, Err: err}
+	}
+	first := sent[0].Header.Sequence
+	last := sent[len(sent)-1].Header.Sequence
+	index := func(seq uint32) (int, bool) {
+		i := int(seq - first) // sequence numbers may wrap
+		return i, i >= 0 && i < len(sent) && sent[i].Header.Sequence == seq
+	}
+	for {
+		for m, err := range c.nl.ReceiveIter() {
+			if err != nil {
+				var oe *netlink.OpError
+				if errors.As(err, &oe) && oe.Sequence != 0 {
+					if i, ok := index(oe.Sequence); ok {
+						errs[i] = opError(ops[i].Cmd, err)
+						if oe.Sequence == last {
+							return nil
+						}
+						continue
+					}
+				}
+				return &Error{Op: ops[0].Cmd, Err: err}
+			}
+			if m.Header.Type == netlink.Error && m.Header.Sequence == last {
+				return nil // the barrier's acknowledgement
+			}
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package netlinkipvs
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipvs-tools/ipvs/netns"
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultTimeout bounds how long a request may wait for the kernel before
+// it fails; for dumps it is the longest wait for the next datagram.
+const DefaultTimeout = 30 * time.Second
+
+// recvBufferSize is the receive buffer for one datagram. The kernel sizes
+// dump chunks by the largest receive buffer it has seen on the socket
+// (capped near 32 KiB), so receiving with 64 KiB gets ~100 services per
+// chunk instead of ~11.
+const recvBufferSize = 64 << 10
+
+// Socket buffer sizes asked for with SO_{RCV,SND}BUFFORCE (CAP_NET_ADMIN,
+// which IPVS needs anyway). Large buffers let one batch carry ~1000
+// messages and hold their error replies.
+const (
+	forcedRcvBuf = 8 << 20
+	forcedSndBuf = 1 << 20
+)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	netns   string
+	timeout time.Duration
+}
+
+// WithNetNS makes the client operate in the network namespace nameOrPath: a
+// name under /run/netns or a path such as /proc/PID/ns/net. Only the
+// client's socket is created there; no thread or goroutine of the caller
+// changes namespace.
+func WithNetNS(nameOrPath string) Option {
+	return func(o *options) { o.netns = nameOrPath }
+}
+
+// WithTimeout sets the per-request deadline (DefaultTimeout if unset or not
+// positive).
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = d }
+}
+
+// Client talks to the IPVS generic netlink family over one socket. Its
+// methods are safe for concurrent use; requests are serialised.
+type Client struct {
+	mu      sync.Mutex
+	nl      *netlink.Conn
+	gc      *genetlink.Conn
+	family  uint16
+	timeout time.Duration
+	// window is the largest number of messages one Batch sendmsg carries.
+	window int
+	// redial opens a fresh socket after a transport failure left the old
+	// one in an unknown state (nil for test clients).
+	redial func() (*netlink.Conn, error)
+}
+
+// New opens a netlink socket and resolves the IPVS family. If the family is
+// unknown (no ip_vs module and no way to load it) the error is an *Error
+// with Op CmdGetFamily and Err ENOENT.
+func New(opts ...Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dial := func() (*netlink.Conn, error) {
+		cfg := &netlink.Config{MessageBufferSize: recvBufferSize}
+		if o.netns != "" {
+			fd, err := netns.Open(o.netns)
+			if err != nil {
+				return nil, err
+			}
+			defer unix.Close(fd)
+			cfg.NetNS = fd
+		}
+		nl, err := netlink.Dial(unix.NETLINK_GENERIC, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open generic netlink socket: %w", err)
+		}
+		return nl, nil
+	}
+	nl, err := dial()
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(genetlink.NewConn(nl), nl)
+	if err != nil {
+		nl.Close()
+		return nil, err
+	}
+	c.redial = dial
+	if o.timeout > 0 {
+		c.timeout = o.timeout
+	}
+	c.tuneBuffers()
+	return c, nil
+}
+
+// newClient builds a Client on existing connections: gc resolves the family
+// and nl carries requests (gc wraps nl). Tests pass connections made by
+// genltest/nltest.
+func newClient(gc *genetlink.Conn, nl *netlink.Conn) (*Client, error) {
+	c := &Client{nl: nl, gc: gc, timeout: DefaultTimeout, window: 250}
+	if err := c.resolve(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// resolve looks the family up through nlctrl.
+func (c *Client) resolve() error {
+	c.nl.SetDeadline(time.Now().Add(c.timeout))
+	f, err := c.gc.GetFamily(familyName)
+	if err != nil {
+		var oe *netlink.OpError
+		if errors.As(err, &oe) {
+			if errno, ok := oe.Err.(unix.Errno); ok {
+				return &Error{Op: CmdGetFamily, Err: errno}
+			}
+		}
+		if errors.Is(err, unix.ENOENT) {
+			return &Error{Op: CmdGetFamily, Err: unix.ENOENT}
+		}
+		return &Error{Op: CmdGetFamily, Err: err}
+	}
+	c.family = f.ID
+	return nil
+}
+
+// tuneBuffers enlarges the socket buffers for batching and asks for capped
+// error acknowledgements, which do not echo the whole request.
+func (c *Client) tuneBuffers() {
+	_ = c.nl.SetOption(netlink.CapAcknowledge, true)
+	rc, err := c.nl.SyscallConn()
+	if err != nil {
+		return
+	}
+	var rcvErr, sndErr error
+	_ = rc.Control(func(fd uintptr) {
+		rcvErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, forcedRcvBuf)
+		sndErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, forcedSndBuf)
+	})
+	if rcvErr == nil && sndErr == nil {
+		c.window = 1000
+	}
+}
+
+// Close closes the socket.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nl.Close()
+}
+
+// reset replaces a socket whose state is unknown after a transport error
+// (a timed-out dump leaves chunks queued and makes the next dump EBUSY).
+// Must be called with c.mu held.
+func (c *Client) reset() {
+	if c.redial == nil {
+		return
+	}
+	nl, err := c.redial()
+	if err != nil {
+		return
+	}
+	gc := genetlink.NewConn(nl)
+	old := c.nl
+	c.nl, c.gc = nl, gc
+	if err := c.resolve(); err != nil {
+		nl.Close()
+		c.nl, c.gc = old, genetlink.NewConn(old)
+		return
+	}
+	old.Close()
+	c.tuneBuffers()
+}
+
+// genlHeaderLen is the size of struct genlmsghdr.
+const genlHeaderLen = 4
+
+// message builds a request for cmd with the encoded attributes.
+func (c *Client) message(cmd Command, flags netlink.HeaderFlags, attrs []byte) netlink.Message {
+	data := make([]byte, genlHeaderLen, genlHeaderLen+len(attrs))
+	data[0] = uint8(cmd)
+	data[1] = familyVersion
+	data = append(data, attrs...)
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(c.family), Flags: netlink.Request | flags},
+		Data:   data,
+	}
+}
+
+// replyFunc receives the reply command and attributes of one reply message.
+type replyFunc func(cmd uint8, attrs []byte) error
+
+// execute is the one request path: it sends a request and feeds each reply
+// message to fn. A dump ends at NLMSG_DONE; any other request is sent with
+// NLM_F_ACK and ends at its acknowledgement. Dumps flagged
+// NLM_F_DUMP_INTR are repeated (fn must tolerate that: reset is called
+// before each attempt).
+func (c *Client) execute(cmd Command, dump bool, attrs []byte, reset func(), fn replyFunc) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	const attempts = 5
+	for i := 0; ; i++ {
+		if reset != nil {
+			reset()
+		}
+		intr, err := c.roundTrip(cmd, dump, attrs, fn)
+		if err != nil {
+			if !isKernelReply(err) {
+				// A timeout, a failed system call or an undecodable
+				// reply may leave part of a reply queued: start over on
+				// a fresh socket.
+				c.reset()
+			}
+			return err
+		}
+		if !intr || i == attempts-1 {
+			return nil
+		}
+	}
+}
+
+// isKernelReply reports whether err is the kernel's error answer to a
+// request (an *Error holding a bare errno), as opposed to a failure of the
+// socket or of decoding.
+func isKernelReply(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	_, ok := e.Err.(unix.Errno)
+	return ok
+}
+
+// roundTrip performs one request; it reports whether a dump was
+// interrupted.
+func (c *Client) roundTrip(cmd Command, dump bool, attrs []byte, fn replyFunc) (bool, error) {
+	flags := netlink.Acknowledge
+	if dump {
+		flags = netlink.Dump
+	}
+	c.nl.SetDeadline(time.Now().Add(c.timeout))
+	req, err := c.nl.Send(c.message(cmd, flags, attrs))
+	if err != nil {
+		return false, opError(cmd, err)
+	}
+	var intr bool
+	for {
+		done := false
+		n := 0
+		for m, err := range c.nl.ReceiveIter() {
+			if err != nil {
+				var oe *netlink.OpError
+				if errors.As(err, &oe) && oe.Sequence != 0 && oe.Sequence != req.Header.Sequence {
+					continue // a stale error for an abandoned request
+				}
+				return intr, opError(cmd, err)
+			}
+			if n++; n%256 == 0 {
+				c.nl.SetDeadline(time.Now().Add(c.timeout))
+			}
+			if m.Header.Sequence != req.Header.Sequence {
+				continue
+			}
+			if m.Header.Flags&netlink.DumpInterrupted != 0 {
+				intr = true
+			}
+			switch m.Header.Type {
+			case netlink.Error, netlink.Done:
+				// The acknowledgement (errno 0: errors surface above).
+				done = true
+				continue
+			case netlink.Noop, netlink.Overrun:
+				continue
+			}
+			if len(m.Data) < genlHeaderLen {
+				return intr, &Error{Op: cmd, Err: fmt.Errorf("short reply (%d bytes)", len(m.Data))}
+			}
+			if err := fn(m.Data[0], m.Data[genlHeaderLen:]); err != nil {
+				return intr, &Error{Op: cmd, Err: err}
+			}
+		}
+		// For a dump, ReceiveIter reads datagrams until the multi-part
+		// NLMSG_DONE (an empty dump is a lone NLMSG_DONE). A plain request
+		// gets its reply and then its acknowledgement, one datagram each.
+		if dump || done {
+			return intr, nil
+		}
+	}
+}

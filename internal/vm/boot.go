@@ -56,7 +56,8 @@ type Config struct {
 	// QEMU is the emulator binary; empty means qemu-system-x86_64.
 	QEMU string
 	// Console, if not nil, receives the console output live, with "\r"
-	// removed (Boot only; Shell uses its own terminal).
+	// and terminal escape sequences removed (Boot only; Shell uses its
+	// own terminal).
 	Console io.Writer
 	// Log, if not nil, receives progress messages.
 	Log io.Writer
@@ -214,16 +215,46 @@ func (c *Config) kvmTimeout() time.Duration {
 	return DefaultKVMTimeout
 }
 
-// crStripper copies to w with every "\r" removed.
-type crStripper struct{ w io.Writer }
+// consoleCleaner copies console bytes to w with "\r" and terminal escape
+// sequences (SeaBIOS clears the screen and resets the terminal) removed.
+// It keeps state across writes, so a sequence split between two writes is
+// still removed.
+type consoleCleaner struct {
+	w     io.Writer
+	state byte // 0 normal, 1 after ESC, 2 inside ESC [ ... (CSI)
+	buf   []byte
+}
 
-func (s crStripper) Write(p []byte) (int, error) {
-	if bytes.IndexByte(p, '\r') < 0 {
-		_, err := s.w.Write(p)
-		return len(p), err
+func (c *consoleCleaner) Write(p []byte) (int, error) {
+	c.buf = c.buf[:0]
+	for _, b := range p {
+		switch c.state {
+		case 0:
+			switch b {
+			case '\r':
+			case 0x1b:
+				c.state = 1
+			default:
+				c.buf = append(c.buf, b)
+			}
+		case 1:
+			if b == '[' {
+				c.state = 2
+			} else {
+				c.state = 0
+			}
+		case 2:
+			if b >= 0x40 && b <= 0x7e {
+				c.state = 0
+			}
+		}
 	}
-	_, err := s.w.Write(bytes.ReplaceAll(p, []byte{'\r'}, nil))
-	return len(p), err
+	if len(c.buf) > 0 {
+		if _, err := c.w.Write(c.buf); err != nil {
+			return len(p), err
+		}
+	}
+	return len(p), nil
 }
 
 // run boots once with the given accelerator.
@@ -247,8 +278,9 @@ func (c *Config) run(ctx context.Context, a *Assets, initrd, accel string) (*Res
 	cmd.Stderr = &stderr
 	var out io.Writer = parser
 	if c.Console != nil {
-		out = io.MultiWriter(parser, crStripper{c.Console})
+		out = io.MultiWriter(parser, c.Console)
 	}
+	out = &consoleCleaner{w: out}
 	// A pipe we read ourselves (rather than cmd.Stdout) so that the
 	// events arrive while QEMU runs.
 	pr, pw, err := os.Pipe()

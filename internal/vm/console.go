@@ -145,8 +145,6 @@ func (p *ConsoleParser) line(s string) {
 			p.res.BootTime = p.initAt.Sub(p.started)
 		}
 		p.event("init")
-	case strings.Contains(s, MarkerShellText):
-		p.event("shell")
 	default:
 		if p.cur != nil {
 			p.out.WriteString(s)

@@ -48,12 +48,11 @@ const GuestHosts = `127.0.0.1	localhost ipvs-vm
 
 // Console markers printed by the init script.
 const (
-	MarkerInit      = "@@@VM-INIT"
-	MarkerJobBegin  = "@@@VMJOB-BEGIN "
-	MarkerJobEnd    = "@@@VMJOB-END "
-	MarkerDone      = "@@@VM-DONE"
-	MarkerModFail   = "@@@VM-INSMOD-FAIL "
-	MarkerShellText = "@@@VM-SHELL"
+	MarkerInit     = "@@@VM-INIT"
+	MarkerJobBegin = "@@@VMJOB-BEGIN "
+	MarkerJobEnd   = "@@@VMJOB-END "
+	MarkerDone     = "@@@VM-DONE"
+	MarkerModFail  = "@@@VM-INSMOD-FAIL "
 )
 
 // Job is one command the guest runs, in order, after boot.
@@ -175,14 +174,15 @@ func initScript(modules []string, jobs []Job, shell bool) (string, error) {
 `, GuestRefIpvsadm, GuestIPFull)
 	w("vm_reset\n")
 	if shell {
-		w("cat <<'@@@EOF'\n")
-		w("%s\n", MarkerShellText)
-		w("IPVS playground: kernel $(uname -r) with ip_vs loaded.\n")
-		w("  ipvsadm (first in PATH) is /usr/local/sbin/ipvsadm when the project's\n")
-		w("  commands were installed; the reference is %s.\n", GuestRefIpvsadm)
-		w("  Full iproute2: %s (e.g. %s netns add ns1).\n", GuestIPFull, GuestIPFull)
-		w("  Type 'poweroff -f' (or Ctrl-A x) to leave.\n")
-		w("@@@EOF\n")
+		w("echo\n")
+		w("echo \"IPVS playground: kernel $(uname -r), ip_vs and its schedulers loaded.\"\n")
+		w("if [ -x %s/ipvsadm ]; then\n", GuestLocalSbin)
+		w("\techo \"  ipvsadm is the project's (%s/ipvsadm); the reference is %s.\"\n", GuestLocalSbin, GuestRefIpvsadm)
+		w("else\n")
+		w("\techo \"  ipvsadm is the reference, %s (no project build installed).\"\n", GuestRefIpvsadm)
+		w("fi\n")
+		w("echo \"  Full iproute2: %s (e.g. %s netns add ns1).\"\n", GuestIPFull, GuestIPFull)
+		w("echo \"  Leave with 'poweroff -f' (or Ctrl-A x).\"\n")
 		w("export PS1='ipvs-vm:\\w# '\n")
 		w("setsid cttyhack sh -l\n")
 		w("poweroff -f\n")

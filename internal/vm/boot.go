@@ -46,8 +46,9 @@ type Config struct {
 	// MemoryMB is the guest memory; 0 means DefaultMemoryMB.
 	MemoryMB int
 	// KVM tries hardware acceleration first, falling back to TCG if the
-	// init script has not started within KVMTimeout. Off by default:
-	// nested KVM hangs on this project's machines.
+	// init script has not started within KVMTimeout or QEMU fails before
+	// it. Off by default: on this project's machines nested KVM hangs
+	// after the boot loader, and QEMU aborts on an MSR with -cpu max.
 	KVM bool
 	// KVMTimeout bounds the KVM attempt; 0 means DefaultKVMTimeout.
 	KVMTimeout time.Duration
@@ -191,10 +192,13 @@ func Boot(ctx context.Context, cfg Config) (*Result, error) {
 			if res != nil {
 				res.ImageBytes = size
 			}
-			if !errors.Is(err, errKVMStalled) {
+			// Fall back if the KVM guest never reached the init
+			// script: it stalled (nested KVM hangs after the boot
+			// loader) or QEMU failed (an MSR it cannot set).
+			if err == nil || (res != nil && res.BootTime > 0 && !errors.Is(err, errKVMStalled)) {
 				return res, err
 			}
-			logf(cfg.Log, "vm: KVM guest did not reach init within %v; retrying with TCG\n", cfg.kvmTimeout())
+			logf(cfg.Log, "vm: KVM guest did not reach init (%v); retrying with TCG\n", firstLine(err.Error()))
 		} else {
 			logf(cfg.Log, "vm: /dev/kvm unavailable; using TCG\n")
 		}
@@ -207,6 +211,12 @@ func Boot(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 var errKVMStalled = errors.New("KVM guest stalled before init")
+
+// firstLine returns s up to its first newline.
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
 
 func (c *Config) kvmTimeout() time.Duration {
 	if c.KVMTimeout > 0 {

@@ -304,7 +304,7 @@ func cmdTest(ctx context.Context, o *options, patterns []string, stdout, stderr 
 		}
 		return nil
 	}
-	var console io.Writer
+	var console io.Writer = &progress{w: stderr}
 	if o.verbose {
 		console = stdout
 	}
@@ -442,6 +442,30 @@ func (f *jobFilter) Write(p []byte) (int, error) {
 			f.in = false
 		case f.in:
 			fmt.Fprintln(f.w, line)
+		}
+	}
+	return n, nil
+}
+
+// progress reports each job as it starts, for runs without -v.
+type progress struct {
+	w       io.Writer
+	partial []byte
+}
+
+func (p *progress) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			p.partial = append(p.partial, b...)
+			break
+		}
+		line := string(append(p.partial, b[:i]...))
+		p.partial = p.partial[:0]
+		b = b[i+1:]
+		if _, name, ok := strings.Cut(line, vm.MarkerJobBegin); ok {
+			fmt.Fprintf(p.w, "vmrun: running %s in the VM\n", strings.TrimSpace(name))
 		}
 	}
 	return n, nil

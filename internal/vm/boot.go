@@ -235,6 +235,7 @@ type consoleCleaner struct {
 	buf   []byte
 }
 
+// Write copies p without "\r" and escape sequences.
 func (c *consoleCleaner) Write(p []byte) (int, error) {
 	c.buf = c.buf[:0]
 	for _, b := range p {

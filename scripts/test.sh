@@ -22,7 +22,8 @@ section() {
 }
 
 section "Debian packages"
-packages=(qemu-system-x86 busybox-static ipvsadm iproute2)
+# netbase gives /etc/services and /etc/protocols, which the guest copies.
+packages=(qemu-system-x86 busybox-static ipvsadm iproute2 netbase)
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // CacheEnv names the environment variable that overrides the cache
@@ -94,6 +96,13 @@ func PrepareAssets(ctx context.Context, opt AssetOptions) (*Assets, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, fmt.Errorf("creating VM cache: %w", err)
 	}
+	// Two runs preparing the same cache at once would download and
+	// extract into the same places: take turns.
+	unlock, err := lockDir(ctx, cache)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	pkg := opt.Package
 	if pkg == "" {
 		p, err := currentKernelPackage(ctx)
@@ -287,5 +296,34 @@ func tail(s string, n int) string {
 func logf(w io.Writer, format string, args ...any) {
 	if w != nil {
 		fmt.Fprintf(w, format, args...)
+	}
+}
+
+// lockDir takes an exclusive flock on dir/.lock, waiting until ctx ends.
+// It returns the function that releases it.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	p := filepath.Join(dir, ".lock")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking the VM cache: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() {
+				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				f.Close()
+			}, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", p, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for the VM cache lock %s: %w", p, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }

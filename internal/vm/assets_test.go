@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestDefaultCacheDir(t *testing.T) {
@@ -88,4 +89,23 @@ func TestPrepareAssetsCached(t *testing.T) {
 	if _, err := PrepareAssets(context.Background(), AssetOptions{CacheDir: dir, Package: "linux-image-5.10.0-1-amd64"}); err == nil {
 		t.Error("unsupported kernel package accepted")
 	}
+}
+
+func TestLockDir(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := lockDir(ctx, dir); err == nil {
+		t.Fatal("second lock taken while the first is held")
+	}
+	unlock()
+	unlock2, err := lockDir(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
 }

@@ -275,6 +275,9 @@ func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, she
 		return nil, err
 	}
 	for _, f := range []string{"/etc/services", "/etc/protocols"} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("host file %s is missing (apt-get install netbase): %w", f, err)
+		}
 		if err := im.AddFile(f, f, 0o644); err != nil {
 			return nil, err
 		}

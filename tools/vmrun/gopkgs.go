@@ -188,6 +188,7 @@ func findVMPackages(ctx context.Context, m *module, dir string, patterns []strin
 		return nil, err
 	}
 	var out []vmPackage
+	flats := map[string]bool{}
 	for _, p := range pkgs {
 		if len(p.TestGoFiles)+len(p.XTestGoFiles) == 0 {
 			continue
@@ -203,7 +204,13 @@ func findVMPackages(ctx context.Context, m *module, dir string, patterns []strin
 			continue
 		}
 		rel := m.relPath(p.ImportPath)
-		out = append(out, vmPackage{pkg: p, rel: rel, flat: flatName(rel), tests: names})
+		// "a/b_c" and "a_b/c" flatten alike: number the later one.
+		flat := flatName(rel)
+		for i := 2; flats[flat]; i++ {
+			flat = fmt.Sprintf("%s_%d", flatName(rel), i)
+		}
+		flats[flat] = true
+		out = append(out, vmPackage{pkg: p, rel: rel, flat: flat, tests: names})
 	}
 	return out, nil
 }

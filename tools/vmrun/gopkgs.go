@@ -234,23 +234,34 @@ type mainCmd struct {
 	Name       string // binary name: the last import path element
 }
 
-// listCmds returns the main packages under the module's cmd directory,
-// or none if there is no such directory.
+// hostOnlyTools are the main packages under ./tools that only make sense
+// on the host and are not installed in the guest.
+var hostOnlyTools = map[string]bool{"vmrun": true}
+
+// listCmds returns the main packages under the module's cmd directory
+// (the product) and under tools (developer tools used in the guest, such
+// as ipvsbench), or none if there are no such directories.
 func listCmds(ctx context.Context, m *module) ([]mainCmd, error) {
-	st, err := os.Stat(filepath.Join(m.Dir, "cmd"))
-	if err != nil || !st.IsDir() {
+	var patterns []string
+	for _, dir := range []string{"cmd", "tools"} {
+		if st, err := os.Stat(filepath.Join(m.Dir, dir)); err == nil && st.IsDir() {
+			patterns = append(patterns, "./"+dir+"/...")
+		}
+	}
+	if len(patterns) == 0 {
 		return nil, nil
 	}
-	pkgs, err := listPackages(ctx, m.Dir, []string{"./cmd/..."})
+	pkgs, err := listPackages(ctx, m.Dir, patterns)
 	if err != nil {
 		return nil, err
 	}
 	var cmds []mainCmd
 	for _, p := range pkgs {
-		if p.Name != "main" {
+		name := path.Base(p.ImportPath)
+		if p.Name != "main" || hostOnlyTools[name] {
 			continue
 		}
-		cmds = append(cmds, mainCmd{ImportPath: p.ImportPath, Name: path.Base(p.ImportPath)})
+		cmds = append(cmds, mainCmd{ImportPath: p.ImportPath, Name: name})
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds, nil

@@ -9,7 +9,8 @@
 //	vmrun exec [flags] -- CMD...    run one shell command line in the guest
 //	vmrun bench [flags] SCRIPT      run a shell script in the guest
 //
-// Every subcommand builds the module's ./cmd/... programs statically and
+// Every subcommand builds the module's ./cmd/... programs (and the guest
+// tools under ./tools, such as ipvsbench) statically and
 // installs them in the guest's /usr/local/sbin (so the project's ipvsadm is
 // /usr/local/sbin/ipvsadm and Debian's reference is /usr/sbin/ipvsadm).
 //
@@ -174,7 +175,7 @@ func newSession(ctx context.Context, o *options, log io.Writer) (*session, error
 		return nil, fmt.Errorf("building commands: %w", err)
 	}
 	if len(s.cmds) == 0 {
-		fmt.Fprintf(log, "vmrun: no ./cmd/... programs; nothing goes into %s\n", vm.GuestLocalSbin)
+		fmt.Fprintf(log, "vmrun: no ./cmd/... or ./tools/... programs; nothing goes into %s\n", vm.GuestLocalSbin)
 	}
 	for _, c := range s.cmds {
 		fmt.Fprintf(log, "vmrun: built %s -> %s\n", c.Name, path.Join(vm.GuestLocalSbin, c.Name))

@@ -144,7 +144,8 @@ var errorCases = []struct {
 	{"--add-service=x", try, 255},
 	{"-A -t 10.0.0.1:80 --ops=1", "--ops=1: option does not take an argument\n", 255},
 	{"-A -t 10.0.0.1:80 -o==1", "-o==1: option does not take an argument\n", 255},
-	{"-Ln=", "-Ln=: unknown option\n", 255},
+	{"-Ln=", "-Ln=: option does not take an argument\n", 255},
+	{"-Ln=5", "-Ln=5: option does not take an argument\n", 255},
 	{"-LZ", "invalid option `-LZ'\n", 2},
 	{"-L --zero", "invalid option `--zero'\n", 2},
 	{"-L --start-daemon master", "invalid option `master'\n", 2},
@@ -233,6 +234,8 @@ func TestParseCommands(t *testing.T) {
 			return c.Service.Scheduler == "rr" && c.Service.Timeout == 600 && c.Service.Port == 80
 		}},
 		{"-A -t 10.0.0.1:80 -p=600", func(c *Command) bool { return c.Service.Timeout == 600 }},
+		{"-A -t 10.0.0.1:80 -s==rr", func(c *Command) bool { return c.Service.Scheduler == "=rr" }},
+		{"-A -t 10.0.0.1:80 -s=", func(c *Command) bool { return c.Service.Scheduler == "wlc" }},
 		{"-A -t 10.0.0.1:80 --persistent=600", func(c *Command) bool { return c.Service.Timeout == 600 }},
 		{"-A -t 10.0.0.1:80 --persistent 600", func(c *Command) bool { return c.Service.Timeout == 600 }},
 		{"-A -t 10.0.0.1:80 -p -s rr", func(c *Command) bool { return c.Service.Timeout == 360 && c.Service.Scheduler == "rr" }},

@@ -241,12 +241,11 @@ func (c *poptContext) getNextOpt() int {
 			if opt == nil {
 				return poptErrBadOpt
 			}
+			// The rest of the bundle, "=" included: an argument
+			// skips one '=', a no-argument option followed by '='
+			// is an error.
 			if len(s) > 1 {
-				rest := s[1:]
-				if rest[0] == '=' {
-					rest = rest[1:]
-				}
-				c.nextCharArg = rest
+				c.nextCharArg = s[1:]
 				c.hasNextChar = true
 			}
 		}

@@ -132,6 +132,11 @@ func tableSequences() []sequence {
 			"-Ln", "-Ln --thresholds"),
 		seq("flush", "-A -t 10.0.0.1:80", "-a -t 10.0.0.1:80 -r 1.1.1.1", "-C", "-C", "-Ln", "-C -n", "--clear"),
 		seq("no-args", "-A -t 10.0.0.1:80", step{args: nil}, "-A -t vip1:https", step{args: nil}),
+		seq("ipv4-mapped", "-A -t [::ffff:1.2.3.4]:80 -s rr", "-a -t [::ffff:1.2.3.4]:80 -r [2001:db8::10]:80 -m",
+			"-a -t [::ffff:1.2.3.4]:80 -r [::ffff:5.6.7.8]:80 -m", "-a -t [::ffff:1.2.3.4]:80 -r 10.0.0.5 -i", "-Ln", "-Sn",
+			"-L -n -t [::ffff:1.2.3.4]:80", "-E -t [::ffff:1.2.3.4]:80 -s wrr -p", "-e -t [::ffff:1.2.3.4]:80 -r [2001:db8::10]:80 -m -w 4",
+			"-Z -t [::ffff:1.2.3.4]:80", "-d -t [::ffff:1.2.3.4]:80 -r [2001:db8::10]:80", "-Ln", "-D -t [::ffff:1.2.3.4]:80",
+			"-D -t [::ffff:1.2.3.4]:80", "-A -t [::1.2.3.4]:80", "-A -t ::ffff:10.0.0.1 -p", "-Ln", "-S"),
 		seq("connections-empty", "-L -c", "-Lcn", "-L -c --persistent-conn", "-lnc"),
 	}
 }

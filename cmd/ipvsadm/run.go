@@ -62,12 +62,22 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			PosixlyCorrect: os.Getenv("POSIXLY_CORRECT") != "" || os.Getenv("POSIX_ME_HARDER") != "",
 		},
 		names:     db,
-		open:      func() (Backend, error) { return netlinkipvs.New() },
+		open:      openClient,
 		initErrno: sockoptInitErrno,
 		modprobe:  modprobeIPVS,
 		openConn:  func() (io.ReadCloser, error) { return os.Open(ipvsadmfmt.ConnFile) },
 	}
 	return a.run(argv)
+}
+
+// openClient opens the netlink client, with the workaround for IPv4-mapped
+// IPv6 addresses (see mapped.go).
+func openClient() (Backend, error) {
+	c, err := netlinkipvs.New()
+	if err != nil {
+		return nil, err
+	}
+	return withMappedFix(c), nil
 }
 
 // run is ipvsadm's main.

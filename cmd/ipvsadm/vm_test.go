@@ -61,10 +61,33 @@ func state(t *testing.T) string {
 }
 
 // runSetup runs a setup script with /bin/sh, "ipvsadm" being the
-// reference.
+// reference. A script of nothing but ipvsadm command lines is fed to one
+// "ipvsadm -R" of the reference instead (which drops the "ipvsadm"
+// tokens), which is much faster in the emulated VM; it must then succeed
+// without a message.
 func runSetup(t *testing.T, script string) {
 	t.Helper()
 	if strings.TrimSpace(script) == "" {
+		return
+	}
+	var lines []string
+	onlyIpvsadm := true
+	for _, l := range strings.Split(script, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if !strings.HasPrefix(l, "ipvsadm ") || strings.ContainsAny(l, "|&;<>$`\"'\\") {
+			onlyIpvsadm = false
+			break
+		}
+		lines = append(lines, l)
+	}
+	if onlyIpvsadm {
+		r := vmtest.RefInput(t, strings.Join(lines, "\n")+"\n", "-R")
+		if r.Code != 0 || r.Stderr != "" {
+			t.Fatalf("setup failed: %s\ninput:\n%s", r, strings.Join(lines, "\n"))
+		}
 		return
 	}
 	vmtest.MustShell(t, "set -e\nipvsadm() { "+vmtest.RefPath+" \"$@\"; }\n"+script)

@@ -303,4 +303,3 @@ type readError struct {
 
 func (e *readError) Error() string { return "reading " + e.name + ": " + e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
-

@@ -1,0 +1,267 @@
+// Package ipvsplan computes the difference between the live IPVS table and
+// a desired one as an ordered list of changes, and the requests that carry
+// them out, so that a restore or a declarative apply sends only what
+// differs (nothing at all when the tables agree) and never empties the
+// table on the way.
+//
+// Services are matched by identity (family, protocol, address, port or
+// fwmark) and destinations by (family, address, port) within their
+// service. A desired service owns its destination list: destinations it
+// does not list are removed. Services absent from the desired table are
+// removed only with Options.Prune, and only those inside Options.Scope.
+//
+// A Plan can also produce its own undo: the inverse changes, computed from
+// the pre-image the plan was made from, for a best-effort rollback.
+package ipvsplan
+
+import (
+	"fmt"
+
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+// Kind is the kind of a change.
+type Kind int
+
+// Kinds of change.
+const (
+	AddService Kind = iota
+	UpdateService
+	DeleteService
+	AddDest
+	UpdateDest
+	DeleteDest
+)
+
+var kindNames = [...]string{"add service", "update service", "delete service", "add destination", "update destination", "delete destination"}
+
+// String returns e.g. "add service".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Change is one change to the table. Old and New hold the object before
+// and after (Old is the zero value for additions, New for deletions).
+type Change struct {
+	Kind    Kind
+	Service netlinkipvs.ServiceKey
+	// OldService and NewService are set for service changes.
+	OldService, NewService netlinkipvs.Service
+	// OldDest and NewDest are set for destination changes.
+	OldDest, NewDest netlinkipvs.Destination
+	// Dests are the destinations removed with a deleted service (for its
+	// undo).
+	Dests []netlinkipvs.Destination
+}
+
+// String describes the change for people, e.g.
+// "add destination 192.168.0.1:80 to TCP 10.0.0.1:80".
+func (c Change) String() string {
+	switch c.Kind {
+	case AddService, UpdateService, DeleteService:
+		return fmt.Sprintf("%s %s", c.Kind, c.Service)
+	case AddDest:
+		return fmt.Sprintf("add destination %s to %s", c.NewDest.Key(), c.Service)
+	case UpdateDest:
+		return fmt.Sprintf("update destination %s of %s", c.NewDest.Key(), c.Service)
+	case DeleteDest:
+		return fmt.Sprintf("delete destination %s from %s", c.OldDest.Key(), c.Service)
+	}
+	return c.Kind.String()
+}
+
+// Op returns the request that carries the change out.
+func (c Change) Op() netlinkipvs.Op {
+	svc := keyService(c.Service)
+	switch c.Kind {
+	case AddService:
+		return netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: c.NewService}
+	case UpdateService:
+		return netlinkipvs.Op{Cmd: netlinkipvs.CmdSetService, Service: c.NewService}
+	case DeleteService:
+		return netlinkipvs.Op{Cmd: netlinkipvs.CmdDelService, Service: svc}
+	case AddDest:
+		return netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDest, Service: svc, Destination: c.NewDest}
+	case UpdateDest:
+		return netlinkipvs.Op{Cmd: netlinkipvs.CmdSetDest, Service: svc, Destination: c.NewDest}
+	case DeleteDest:
+		return netlinkipvs.Op{Cmd: netlinkipvs.CmdDelDest, Service: svc, Destination: c.OldDest}
+	}
+	panic(fmt.Sprintf("ipvsplan: unknown change kind %d", c.Kind))
+}
+
+// Inverse returns the changes that undo c.
+func (c Change) Inverse() []Change {
+	switch c.Kind {
+	case AddService:
+		return []Change{{Kind: DeleteService, Service: c.Service, OldService: c.NewService}}
+	case UpdateService:
+		return []Change{{Kind: UpdateService, Service: c.Service, OldService: c.NewService, NewService: c.OldService}}
+	case DeleteService:
+		out := []Change{{Kind: AddService, Service: c.Service, NewService: c.OldService}}
+		for _, d := range c.Dests {
+			out = append(out, Change{Kind: AddDest, Service: c.Service, NewDest: d})
+		}
+		return out
+	case AddDest:
+		return []Change{{Kind: DeleteDest, Service: c.Service, OldDest: c.NewDest}}
+	case UpdateDest:
+		return []Change{{Kind: UpdateDest, Service: c.Service, OldDest: c.NewDest, NewDest: c.OldDest}}
+	case DeleteDest:
+		return []Change{{Kind: AddDest, Service: c.Service, NewDest: c.OldDest}}
+	}
+	return nil
+}
+
+// Scope selects the services a plan may add, change or delete; nil means
+// every service.
+type Scope func(netlinkipvs.ServiceKey) bool
+
+// Options tune Diff.
+type Options struct {
+	// Prune deletes services that are in scope but not desired.
+	Prune bool
+	// Scope limits what the plan touches. A desired service outside the
+	// scope is an error.
+	Scope Scope
+}
+
+// Plan is an ordered list of changes.
+type Plan struct {
+	Changes []Change
+}
+
+// Empty reports whether nothing needs to change.
+func (p Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// Ops returns the requests for the changes, in order (ops[i] carries out
+// Changes[i]).
+func (p Plan) Ops() []netlinkipvs.Op {
+	ops := make([]netlinkipvs.Op, len(p.Changes))
+	for i, c := range p.Changes {
+		ops[i] = c.Op()
+	}
+	return ops
+}
+
+// Undo returns the plan that reverts the first n changes of p (those that
+// were applied), newest first.
+func (p Plan) Undo(n int) Plan {
+	var out Plan
+	for i := min(n, len(p.Changes)) - 1; i >= 0; i-- {
+		out.Changes = append(out.Changes, p.Changes[i].Inverse()...)
+	}
+	return out
+}
+
+// Counts returns how many changes of each kind p holds.
+func (p Plan) Counts() map[Kind]int {
+	m := make(map[Kind]int)
+	for _, c := range p.Changes {
+		m[c.Kind]++
+	}
+	return m
+}
+
+// Diff returns the changes that turn current into desired. Order: new
+// services with their destinations first, then changed services (new
+// destinations before removed ones, so a service being changed keeps
+// serving), then deletions of whole services. It fails if desired lists a
+// service or a destination twice, or a service outside opts.Scope.
+func Diff(current, desired []netlinkipvs.VirtualServer, opts Options) (Plan, error) {
+	inScope := func(k netlinkipvs.ServiceKey) bool { return opts.Scope == nil || opts.Scope(k) }
+	cur := make(map[netlinkipvs.ServiceKey]*netlinkipvs.VirtualServer, len(current))
+	for i := range current {
+		cur[current[i].Service.Key()] = &current[i]
+	}
+	want := make(map[netlinkipvs.ServiceKey]bool, len(desired))
+	for _, vs := range desired {
+		k := vs.Service.Key()
+		if want[k] {
+			return Plan{}, fmt.Errorf("service %s is listed twice", k)
+		}
+		want[k] = true
+		if !inScope(k) {
+			return Plan{}, fmt.Errorf("service %s is outside the scope", k)
+		}
+		seen := make(map[netlinkipvs.DestKey]bool, len(vs.Destinations))
+		for _, d := range vs.Destinations {
+			if seen[d.Key()] {
+				return Plan{}, fmt.Errorf("destination %s of service %s is listed twice", d.Key(), k)
+			}
+			seen[d.Key()] = true
+		}
+	}
+
+	var adds, updates, deletes []Change
+	for _, vs := range desired {
+		k := vs.Service.Key()
+		old, exists := cur[k]
+		if !exists {
+			adds = append(adds, Change{Kind: AddService, Service: k, NewService: vs.Service})
+			for _, d := range vs.Destinations {
+				adds = append(adds, Change{Kind: AddDest, Service: k, NewDest: d})
+			}
+			continue
+		}
+		if !SameService(old.Service, vs.Service) {
+			updates = append(updates, Change{Kind: UpdateService, Service: k, OldService: old.Service, NewService: vs.Service})
+		}
+		oldDests := make(map[netlinkipvs.DestKey]netlinkipvs.Destination, len(old.Destinations))
+		for _, d := range old.Destinations {
+			oldDests[d.Key()] = d
+		}
+		var removed []Change
+		for _, d := range vs.Destinations {
+			od, ok := oldDests[d.Key()]
+			switch {
+			case !ok:
+				updates = append(updates, Change{Kind: AddDest, Service: k, NewDest: d})
+			case !SameDest(od, d):
+				updates = append(updates, Change{Kind: UpdateDest, Service: k, OldDest: od, NewDest: d})
+			}
+			delete(oldDests, d.Key())
+		}
+		for _, d := range old.Destinations {
+			if _, gone := oldDests[d.Key()]; gone {
+				removed = append(removed, Change{Kind: DeleteDest, Service: k, OldDest: d})
+			}
+		}
+		updates = append(updates, removed...)
+	}
+	if opts.Prune {
+		for _, vs := range current {
+			k := vs.Service.Key()
+			if !want[k] && inScope(k) {
+				deletes = append(deletes, Change{Kind: DeleteService, Service: k, OldService: vs.Service, Dests: vs.Destinations})
+			}
+		}
+	}
+	p := Plan{Changes: make([]Change, 0, len(adds)+len(updates)+len(deletes))}
+	p.Changes = append(p.Changes, adds...)
+	p.Changes = append(p.Changes, updates...)
+	p.Changes = append(p.Changes, deletes...)
+	return p, nil
+}
+
+// SameService reports whether two services with the same identity have the
+// same settings (everything SET_SERVICE can change).
+func SameService(a, b netlinkipvs.Service) bool {
+	return a.Scheduler == b.Scheduler && a.Flags&^netlinkipvs.SvcHashed == b.Flags&^netlinkipvs.SvcHashed &&
+		a.Timeout == b.Timeout && a.Netmask == b.Netmask && a.PEName == b.PEName
+}
+
+// SameDest reports whether two destinations with the same identity have
+// the same settings (everything SET_DEST can change).
+func SameDest(a, b netlinkipvs.Destination) bool {
+	return a.ForwardMethod == b.ForwardMethod && a.Weight == b.Weight &&
+		a.UpperThreshold == b.UpperThreshold && a.LowerThreshold == b.LowerThreshold &&
+		a.TunnelType == b.TunnelType && a.TunnelPort == b.TunnelPort && a.TunnelFlags == b.TunnelFlags
+}
+
+func keyService(k netlinkipvs.ServiceKey) netlinkipvs.Service {
+	return netlinkipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
+}

@@ -1,0 +1,120 @@
+// Command ipvsbench is a developer tool that drives the netlinkipvs library
+// for benchmarks in the test VM (see bench/). It is not part of the
+// product.
+//
+// Usage:
+//
+//	ipvsbench populate [-services N] [-dests M] [-prefix 10.2]
+//	    create N TCP services (10.2.x.y:80, wlc) with M masquerading
+//	    destinations each, in batches
+//	ipvsbench list
+//	    fetch every service and destination through the library (one
+//	    service dump, one destination dump per service) and print counts
+//	ipvsbench time [-n N] [-label L] -- COMMAND [ARGS...]
+//	    run COMMAND N times with its output discarded and print
+//	    "L: best S s, mean S s, peak RSS K KiB" (peak RSS is the child's
+//	    ru_maxrss, i.e. VmHWM)
+//
+// populate and list print the elapsed time on standard error.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: ipvsbench populate [-services N] [-dests M] | list")
+		return 2
+	}
+	if args[0] == "time" {
+		return timeCmd(args[1:], stdout, stderr)
+	}
+	c, err := netlinkipvs.New()
+	if err != nil {
+		fmt.Fprintln(stderr, "ipvsbench:", err)
+		return 1
+	}
+	defer c.Close()
+	start := time.Now()
+	switch args[0] {
+	case "populate":
+		fs := flag.NewFlagSet("populate", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		nsvc := fs.Int("services", 10000, "number of services")
+		ndest := fs.Int("dests", 10, "destinations per service")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		if *nsvc > 65536 || *ndest > 255 {
+			fmt.Fprintln(stderr, "ipvsbench: at most 65536 services and 255 destinations")
+			return 2
+		}
+		ops := populateOps(*nsvc, *ndest)
+		errs, err := c.Batch(ops)
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		for i, e := range errs {
+			if e != nil {
+				fmt.Fprintf(stderr, "ipvsbench: op %d: %v\n", i, e)
+				return 1
+			}
+		}
+		fmt.Fprintf(stdout, "created %d services, %d destinations\n", *nsvc, *nsvc**ndest)
+	case "list":
+		svcs, err := c.Services()
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		n := 0
+		for _, s := range svcs {
+			ds, err := c.Destinations(s.Key())
+			if err != nil {
+				fmt.Fprintln(stderr, "ipvsbench:", err)
+				return 1
+			}
+			n += len(ds)
+		}
+		fmt.Fprintf(stdout, "listed %d services, %d destinations\n", len(svcs), n)
+	default:
+		fmt.Fprintf(stderr, "ipvsbench: unknown command %q\n", args[0])
+		return 2
+	}
+	fmt.Fprintf(stderr, "ipvsbench %s: %.3f s\n", args[0], time.Since(start).Seconds())
+	return 0
+}
+
+// populateOps builds the requests for nsvc services with ndest
+// destinations each.
+func populateOps(nsvc, ndest int) []netlinkipvs.Op {
+	ops := make([]netlinkipvs.Op, 0, nsvc*(ndest+1))
+	for i := 0; i < nsvc; i++ {
+		s := netlinkipvs.Service{
+			Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+			Address: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), Port: 80,
+			Scheduler: "wlc", Netmask: 0xffffffff,
+		}
+		ops = append(ops, netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: s})
+		for j := 0; j < ndest; j++ {
+			ops = append(ops, netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDest, Service: s, Destination: netlinkipvs.Destination{
+				Address: netip.AddrFrom4([4]byte{192, 168, byte(j), 1}), Port: 8080,
+				ForwardMethod: netlinkipvs.FwdMasq, Weight: 1,
+			}})
+		}
+	}
+	return ops
+}

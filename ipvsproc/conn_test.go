@@ -99,6 +99,35 @@ func TestConnsMatchReferenceOutput(t *testing.T) {
 	}
 }
 
+// TestConnsRealFwmark reads a table captured in the VM with templates of
+// an IPv4 and an IPv6 firewall-mark service (local clients with SO_MARK 7
+// and 8): protocol IP, the mark in the first 32 bits of the virtual
+// address.
+func TestConnsRealFwmark(t *testing.T) {
+	conns, err := ReadAllConns(openTestdata(t, "conn-6.1-fwmark.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conns) != 16 {
+		t.Fatalf("%d entries, want 16", len(conns))
+	}
+	marks := map[uint32]Conn{}
+	for _, c := range conns {
+		if m, ok := c.FWMark(); ok {
+			marks[m] = c
+		}
+	}
+	if c, ok := marks[7]; !ok || c.Client != ap("10.10.0.1:0") || c.Dest != ap("10.11.0.2:0") || c.State != "ASSURED" || !c.IsTemplate() {
+		t.Errorf("IPv4 fwmark template: %+v", c)
+	}
+	if c, ok := marks[8]; !ok || c.Client != ap("[fd10::1]:0") || c.Virtual != ap("[0:8::]:0") || c.Dest != ap("[fd12::2]:0") {
+		t.Errorf("IPv6 fwmark template: %+v", c)
+	}
+	if len(marks) != 2 {
+		t.Errorf("%d fwmark templates, want 2", len(marks))
+	}
+}
+
 func TestConnPEData(t *testing.T) {
 	in := ConnHeader + "\n" +
 		"UDP 0A00000A 13C4 0A000001 13C4 C0A80004 13C4 UDP             179 sip 3f1b2c@host\n" +

@@ -60,6 +60,25 @@ func TestServicesReal(t *testing.T) {
 	}
 }
 
+func TestServicesRealFwmark(t *testing.T) {
+	tab, err := ParseServices(openTestdata(t, "ip_vs-6.1-fwmark.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Services) != 6 {
+		t.Fatalf("%d services", len(tab.Services))
+	}
+	v6fwm := tab.Services[5]
+	if v6fwm.FWMark != 8 || v6fwm.RawNetmask != 0x80000000 || v6fwm.Timeout(250) != 60 ||
+		len(v6fwm.Dests) != 1 || v6fwm.Dests[0].Address != ap("[fd12::2]:0") || v6fwm.Dests[0].InactiveConns != 1 {
+		t.Fatalf("IPv6 fwmark service %+v", v6fwm)
+	}
+	mixed := tab.Services[0]
+	if mixed.Family != FamilyInet6 || mixed.Dests[0].Address != ap("10.11.0.2:82") || mixed.Dests[0].Forward != FwdTunnel {
+		t.Fatalf("IPv6 service with an IPv4 tunnel destination: %+v", mixed)
+	}
+}
+
 func TestScanServicesReusesAndStops(t *testing.T) {
 	stop := errors.New("stop")
 	var names []string

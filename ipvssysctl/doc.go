@@ -4,8 +4,9 @@
 // The set of sysctls differs between kernels (est_cpulist and est_nice
 // appeared in 6.2, run_estimation in 5.18), with the loaded modules
 // (lblc_expiration, lblcr_expiration) and with the namespace: in 6.1 a
-// network namespace owned by a non-init user namespace has none of them,
-// and newer kernels show some read-only there. So List discovers what is
+// network namespace owned by a non-init user namespace has none of them
+// (its directory is empty, as seen in the test VM), and newer kernels show
+// some read-only there. So List discovers what is
 // present at run time; every known sysctl comes with a description and a
 // validation rule (Info), and unknown ones are still listed and settable
 // as raw strings.

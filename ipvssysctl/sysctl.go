@@ -114,8 +114,8 @@ type Sysctl struct {
 // List discovers the sysctls present now (the set depends on the kernel
 // version, its configuration, the loaded scheduler modules and the
 // namespace), with their values, sorted by name. A missing directory (no
-// ip_vs module, or a 6.1 namespace owned by a non-init user namespace) is
-// an error matching os.ErrNotExist.
+// ip_vs module loaded) is an error matching os.ErrNotExist; a 6.1
+// namespace owned by a non-init user namespace gives an empty list.
 func (s *Sysctls) List() ([]Sysctl, error) {
 	var out []Sysctl
 	err := netns.Do(s.netns, func() error {

@@ -143,8 +143,10 @@ func tableSequences() []sequence {
 
 // generated returns n pseudo-random sequences over the grammar, valid and
 // invalid, from a fixed seed.
-func generatedSequences(n int) []sequence {
-	r := rand.New(rand.NewPCG(20261125, 1))
+func generatedSequences(n int) []sequence { return generatedSequencesSeed(n, 20261125) }
+
+func generatedSequencesSeed(n int, seed uint64) []sequence {
+	r := rand.New(rand.NewPCG(seed, 1))
 	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
 	services := func() string {
 		if r.IntN(8) == 0 {
@@ -233,6 +235,46 @@ func generatedSequences(n int) []sequence {
 	return out
 }
 
+// soupSequences returns n sequences of commands made of random tokens of
+// the grammar, in random order: mostly invalid invocations that exercise
+// popt's and ipvsadm's error paths.
+func soupSequences(n int, seed uint64) []sequence {
+	r := rand.New(rand.NewPCG(seed, 2))
+	pool := []string{"-A", "-E", "-D", "-C", "-L", "-l", "-a", "-e", "-d", "-R", "-S", "-Z", "--set", "-h", "-v",
+		"-t", "-u", "-f", "--sctp-service", "-s", "-p", "-M", "-r", "-m", "-g", "-i", "-w", "-x", "-y", "-c", "-n",
+		"--timeout", "--daemon", "--stats", "--rate", "--thresholds", "--persistent-conn", "--nosort", "--sort", "-X",
+		"-6", "-o", "--pe", "-b", "--tun-type", "--tun-port", "--tun-nocsum", "--tun-csum", "--tun-remcsum", "--tun-info",
+		"--start-daemon", "--stop-daemon", "--mcast-interface", "--syncid", "--mcast-group", "--mcast-port", "--mcast-ttl",
+		"--sync-maxlen", "10.0.0.1:80", "10.0.0.1", "[2001:db8::1]:80", "vip1:http", "1", "0", "-1", "65536", "2678400",
+		"rr", "sh", "mh", "master", "backup", "dummy0", "255.255.255.0", "64", "sh-port", "flag-1", "gue", "gre", "ipip",
+		"--", "-", "x", "=", "-Ln", "-At", "-p=5", "--ops=1", "-nc", "-lnc", "--list", "--numeric", "-tx", "-Lt10.0.0.1:80",
+		"192.168.0.1", "rs1", "239.1.1.1", "ff02::1", "--bogus", "-q", "-ps", "-Sn", "--add-service", "--tcp-service=10.0.0.2:80"}
+	var out []sequence
+	for i := 0; i < n; i++ {
+		s := sequence{name: fmt.Sprintf("soup-%03d", i)}
+		for j := 0; j < 6; j++ {
+			k := 1 + r.IntN(7)
+			var args []string
+			if r.IntN(3) > 0 {
+				args = append(args, pool[r.IntN(14)])
+			}
+			for ; k > 0; k-- {
+				args = append(args, pool[r.IntN(len(pool))])
+			}
+			st := step{args: args}
+			for _, a := range args {
+				if a == "-R" {
+					st.stdin = "-A -t 10.0.0.9:80\n-Ln\n" + strings.Join(args, " ") + "\n"
+				}
+			}
+			s.steps = append(s.steps, st)
+		}
+		s.steps = append(s.steps, cmdline("-Sn"))
+		out = append(out, s)
+	}
+	return out
+}
+
 // runSequence runs s with the ipvsadm at path from a reset kernel and
 // returns what each step printed, then the kernel state.
 func runSequence(t *testing.T, path string, s sequence) []string {
@@ -258,6 +300,7 @@ func TestVMDifferential(t *testing.T) {
 	vmtest.Require(t)
 	guestSetup(t)
 	seqs := append(tableSequences(), generatedSequences(200)...)
+	seqs = append(seqs, soupSequences(40, 4242)...)
 	commands, differences := 0, 0
 	for _, s := range seqs {
 		ref := runSequence(t, vmtest.RefPath, s)

@@ -54,12 +54,6 @@ func reset(t *testing.T) {
 // stateInput dumps the whole kernel state with the reference.
 const stateInput = "-Sn\n-L --timeout\n-L --daemon\n"
 
-func state(t *testing.T) string {
-	t.Helper()
-	r := vmtest.RefInput(t, stateInput, "-R")
-	return r.String()
-}
-
 // runSetup runs a setup script with /bin/sh, "ipvsadm" being the
 // reference. A script of nothing but ipvsadm command lines is fed to one
 // "ipvsadm -R" of the reference instead (which drops the "ipvsadm"

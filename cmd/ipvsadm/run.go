@@ -70,14 +70,13 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return a.run(argv)
 }
 
-// openClient opens the netlink client, with the workaround for IPv4-mapped
-// IPv6 addresses (see mapped.go).
+// openClient opens the netlink client.
 func openClient() (Backend, error) {
 	c, err := netlinkipvs.New()
 	if err != nil {
 		return nil, err
 	}
-	return withMappedFix(c), nil
+	return c, nil
 }
 
 // run is ipvsadm's main.

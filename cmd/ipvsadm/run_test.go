@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -296,42 +295,3 @@ func (w writes) total() int {
 	return n
 }
 
-func TestMappedEncoding(t *testing.T) {
-	s := netlinkipvs.Service{Family: netlinkipvs.AFInet6, Protocol: 6, Address: netip.MustParseAddr("::ffff:1.2.3.4"),
-		Port: 80, Scheduler: "rr", Flags: 1, Timeout: 360, Netmask: 128}
-	d := netlinkipvs.Destination{Family: netlinkipvs.AFInet6, Address: netip.MustParseAddr("::ffff:5.6.7.8"), Port: 8080,
-		ForwardMethod: 0, Weight: 3}
-	b := encodeRaw(&s, &d)
-	svc, ok := findAttr(b, 1)
-	if !ok {
-		t.Fatal("no service nest")
-	}
-	got, err := decodeRawService(svc)
-	if err != nil || got.Address != s.Address || got.Port != 80 || got.Scheduler != "rr" || got.Flags != 1 ||
-		got.Timeout != 360 || got.Netmask != 128 || got.Family != netlinkipvs.AFInet6 || got.Protocol != 6 {
-		t.Errorf("service round trip: %+v %v", got, err)
-	}
-	if !bytes.Contains(svc, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4}) {
-		t.Errorf("the service address is not sent as 16 bytes: % x", svc)
-	}
-	dn, ok := findAttr(b, 2)
-	if !ok {
-		t.Fatal("no dest nest")
-	}
-	gd, err := decodeRawDest(dn, netlinkipvs.AFInet6)
-	if err != nil || gd.Address != d.Address || gd.Port != 8080 || gd.Weight != 3 {
-		t.Errorf("dest round trip: %+v %v", gd, err)
-	}
-	// Calls without mapped addresses go to the wrapped backend.
-	f := newFake()
-	m := &mappedBackend{Backend: f, dial: func() (*rawIPVS, error) { return nil, errors.New("must not dial") }}
-	if err := m.NewService(netlinkipvs.Service{Family: 2, Protocol: 6, Address: netip.MustParseAddr("10.0.0.1"), Port: 80}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Destinations(f.svcs[0].Key()); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.NewService(s); err == nil {
-		t.Errorf("a mapped address did not take the raw path")
-	}
-}

@@ -19,6 +19,13 @@ const (
 	// GuestIPFull is iproute2's ip. Busybox's ip applet owns the name
 	// "ip", so call this one by absolute path (ip netns needs it).
 	GuestIPFull = "/usr/sbin/ip-full"
+	// GuestRefSave and GuestRefRestore are Debian's ipvsadm-save and
+	// ipvsadm-restore bash scripts (they call the reference ipvsadm through
+	// their own PATH, in which /usr/sbin comes before /usr/local/sbin).
+	GuestRefSave    = "/usr/sbin/ipvsadm-save"
+	GuestRefRestore = "/usr/sbin/ipvsadm-restore"
+	// GuestBash is bash, which those scripts need.
+	GuestBash = "/bin/bash"
 	// GuestLocalSbin is where callers install the project's own programs.
 	GuestLocalSbin = "/usr/local/sbin"
 )
@@ -266,6 +273,22 @@ func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, she
 	}
 	if err := im.AddProgram(ctx, GuestRefIpvsadm, ipvsadm); err != nil {
 		return nil, err
+	}
+	bash, err := findHostProgram("bash", "/usr/bin/bash", "/bin/bash")
+	if err != nil {
+		return nil, err
+	}
+	if err := im.AddProgram(ctx, GuestBash, bash); err != nil {
+		return nil, err
+	}
+	for _, s := range []string{GuestRefSave, GuestRefRestore} {
+		host, err := findHostProgram(path.Base(s)+" (apt-get install ipvsadm)", s, "/sbin/"+path.Base(s))
+		if err != nil {
+			return nil, err
+		}
+		if err := im.AddFile(s, host, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	ip, err := findHostProgram("iproute2's ip (apt-get install iproute2)", "/usr/bin/ip", "/bin/ip", "/sbin/ip", "/usr/sbin/ip")
 	if err != nil {

@@ -19,6 +19,9 @@ type fakeBackend struct {
 	timeouts netlinkipvs.Timeouts
 	daemons  []netlinkipvs.Daemon
 	calls    []string
+	// batches counts Batch calls (their ops are recorded in calls as
+	// the individual requests).
+	batches int
 	// fail makes the named call return this errno.
 	fail map[string]unix.Errno
 }
@@ -245,3 +248,48 @@ func (f *fakeBackend) DeleteDaemon(st netlinkipvs.DaemonState) error {
 }
 
 func (f *fakeBackend) Close() error { return nil }
+
+// Batch applies ops one by one, as the kernel does with a batch, and
+// records one "batch" call.
+func (f *fakeBackend) Batch(ops []netlinkipvs.Op) ([]error, error) {
+	f.batches++
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		svc := op.Service.Key()
+		switch op.Cmd {
+		case netlinkipvs.CmdNewService:
+			errs[i] = f.NewService(op.Service)
+		case netlinkipvs.CmdSetService:
+			errs[i] = f.UpdateService(op.Service)
+		case netlinkipvs.CmdDelService:
+			errs[i] = f.DeleteService(svc)
+		case netlinkipvs.CmdNewDest:
+			errs[i] = f.NewDestination(svc, op.Destination)
+		case netlinkipvs.CmdSetDest:
+			errs[i] = f.UpdateDestination(svc, op.Destination)
+		case netlinkipvs.CmdDelDest:
+			errs[i] = f.DeleteDestination(svc, op.Destination.Key())
+		case netlinkipvs.CmdFlush:
+			errs[i] = f.Flush()
+		case netlinkipvs.CmdZero:
+			if op.AllServices {
+				errs[i] = f.ZeroAll()
+			} else {
+				errs[i] = f.ZeroService(svc)
+			}
+		case netlinkipvs.CmdSetConfig:
+			errs[i] = f.SetTimeouts(op.Timeouts)
+		case netlinkipvs.CmdNewDaemon:
+			errs[i] = f.NewDaemon(op.Daemon)
+		case netlinkipvs.CmdDelDaemon:
+			errs[i] = f.DeleteDaemon(op.Daemon.State)
+		default:
+			panic("fake Batch: unexpected " + op.Cmd.String())
+		}
+	}
+	return errs, nil
+}
+
+// unbatched hides the fake's Batch method, so the runner sends one request
+// per command.
+type unbatched struct{ Backend }

@@ -259,8 +259,15 @@ func (a *app) process(argv []string, readingStdin bool) outcome {
 	return outcome{deferred: true}
 }
 
-// restore is ipvsadm's restore_table: one command per line of stdin.
+// restore is ipvsadm's restore_table: one command per line of stdin. The
+// lines' kernel writes are batched when the backend can (see
+// batchExecutor): the runner flushes before every read, print and abort,
+// so messages, their order and the statuses are those of one request per
+// line.
 func (a *app) restore(argv0 string) outcome {
+	if bt, ok := a.backend.(Batcher); ok {
+		a.exec = &batchExecutor{b: bt}
+	}
 	br := bufio.NewReader(a.stdin)
 	a.status = 0
 	for {

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipvs-tools/ipvs/internal/nss"
+	"github.com/ipvs-tools/ipvs/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+)
+
+// runBackend is runFake with any Backend.
+func runBackend(t *testing.T, b Backend, stdin string, args ...string) result {
+	t.Helper()
+	return runFakeWith(t, func() (Backend, error) { return b, nil }, stdin, args...)
+}
+
+func runFakeWith(t *testing.T, open func() (Backend, error), stdin string, args ...string) result {
+	t.Helper()
+	var all, out, errb strings.Builder
+	db := &nss.DB{}
+	a := &app{
+		stdin:     strings.NewReader(stdin),
+		out:       &cStream{w: both2{&all, &out}, mode: fullyBuffered, size: 4096},
+		errw:      &cStream{w: both2{&all, &errb}, mode: unbuffered},
+		env:       ipvsadmargs.Env{LookupHost: db.LookupHost, LookupService: db.LookupService},
+		names:     ipvsadmfmt.NoNames{},
+		open:      open,
+		initErrno: func() unix.Errno { return unix.ENOPROTOOPT },
+		modprobe:  func() bool { return false },
+		openConn:  func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil },
+	}
+	code := a.run(append([]string{"ipvsadm"}, args...))
+	return result{out.String(), errb.String(), all.String(), code}
+}
+
+type both2 struct{ all, mine *strings.Builder }
+
+func (b both2) Write(p []byte) (int, error) {
+	b.all.Write(p)
+	return b.mine.Write(p)
+}
+
+// TestBatchedRestoreMatchesDirect runs -R inputs once with one request per
+// line and once batched: stdout, stderr, their interleaving, the status and
+// the final table must be the same, and the batched run must send the
+// writes in batches rather than one by one.
+func TestBatchedRestoreMatchesDirect(t *testing.T) {
+	inputs := map[string]string{
+		"errors-continue": "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-a -t 10.0.0.2:80 -r 1.2.3.4\n" +
+			"-a -t 10.0.0.1:80 -r 1.2.3.4 -m\n-a -t 10.0.0.1:80 -r 1.2.3.4\n-e -t 10.0.0.1:80 -r 1.2.3.5\n-Sn\n-D -t 10.0.0.9:80\n",
+		"last-ok":        "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80\n",
+		"listing-between": "-A -t 10.0.0.1:80\n-Ln\n-A -t 10.0.0.1:80\n-L --timeout\n--set 1 2 3\n-L --timeout\n",
+		"fail-aborts":    "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2\n-A -t 10.0.0.3:80\n",
+		"popt-continues": "-A -t 10.0.0.1:80\n-D -t 10.0.0.7:80\n-A -t 10.0.0.2:80 --bogus\n-A -t 10.0.0.4:80\n",
+		"try-aborts":     "-D -t 10.0.0.7:80\n# comment\n-A -t 10.0.0.4:80\n",
+		"help-ends":      "-D -t 10.0.0.7:80\n-h\n-A -t 10.0.0.4:80\n",
+		"nested":         "-D -t 10.0.0.7:80\n-R\n",
+		"flush-daemons":  "-A -t 10.0.0.1:80\n-C\n-D -t 10.0.0.1:80\n--start-daemon master\n--start-daemon master\n--stop-daemon backup\n-Z\n-Z -t 10.0.0.5:1\n",
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			direct := newFake()
+			batched := newFake()
+			want := runBackend(t, unbatched{direct}, in, "-R")
+			got := runBackend(t, batched, in, "-R")
+			if got != want {
+				t.Errorf("batched run differs:\n got %+v\nwant %+v", got, want)
+			}
+			if !equalTables(direct, batched) {
+				t.Errorf("tables differ: direct %v %v, batched %v %v", direct.svcs, direct.dests, batched.svcs, batched.dests)
+			}
+			if batched.batches == 0 && strings.Contains(want.both, "-A") {
+				t.Errorf("no batch sent: %v", batched.calls)
+			}
+			if direct.batches != 0 {
+				t.Errorf("unbatched run sent %d batches", direct.batches)
+			}
+		})
+	}
+}
+
+func equalTables(a, b *fakeBackend) bool {
+	if len(a.svcs) != len(b.svcs) || len(a.dests) != len(b.dests) || a.timeouts != b.timeouts || len(a.daemons) != len(b.daemons) {
+		return false
+	}
+	for i := range a.svcs {
+		if a.svcs[i] != b.svcs[i] {
+			return false
+		}
+		k := a.svcs[i].Key()
+		if len(a.dests[k]) != len(b.dests[k]) {
+			return false
+		}
+		for j := range a.dests[k] {
+			if a.dests[k][j] != b.dests[k][j] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestBatchGroupsConsecutiveWrites checks that consecutive writes go out
+// together: 50 lines of adds are one batch.
+func TestBatchGroupsConsecutiveWrites(t *testing.T) {
+	var in strings.Builder
+	for i := 0; i < 50; i++ {
+		in.WriteString("-A -t 10.0.1." + itoa(i) + ":80\n")
+	}
+	f := newFake()
+	r := runBackend(t, f, in.String(), "-R")
+	if r.code != 0 || len(f.svcs) != 50 {
+		t.Fatalf("status %d, %d services", r.code, len(f.svcs))
+	}
+	if batches := f.batches; batches != 1 {
+		t.Errorf("%d batches for 50 consecutive adds, want 1 (calls %v)", batches, f.calls)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

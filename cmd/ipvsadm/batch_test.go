@@ -53,14 +53,14 @@ func TestBatchedRestoreMatchesDirect(t *testing.T) {
 	inputs := map[string]string{
 		"errors-continue": "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-a -t 10.0.0.2:80 -r 1.2.3.4\n" +
 			"-a -t 10.0.0.1:80 -r 1.2.3.4 -m\n-a -t 10.0.0.1:80 -r 1.2.3.4\n-e -t 10.0.0.1:80 -r 1.2.3.5\n-Sn\n-D -t 10.0.0.9:80\n",
-		"last-ok":        "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80\n",
+		"last-ok":         "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80\n",
 		"listing-between": "-A -t 10.0.0.1:80\n-Ln\n-A -t 10.0.0.1:80\n-L --timeout\n--set 1 2 3\n-L --timeout\n",
-		"fail-aborts":    "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2\n-A -t 10.0.0.3:80\n",
-		"popt-continues": "-A -t 10.0.0.1:80\n-D -t 10.0.0.7:80\n-A -t 10.0.0.2:80 --bogus\n-A -t 10.0.0.4:80\n",
-		"try-aborts":     "-D -t 10.0.0.7:80\n# comment\n-A -t 10.0.0.4:80\n",
-		"help-ends":      "-D -t 10.0.0.7:80\n-h\n-A -t 10.0.0.4:80\n",
-		"nested":         "-D -t 10.0.0.7:80\n-R\n",
-		"flush-daemons":  "-A -t 10.0.0.1:80\n-C\n-D -t 10.0.0.1:80\n--start-daemon master\n--start-daemon master\n--stop-daemon backup\n-Z\n-Z -t 10.0.0.5:1\n",
+		"fail-aborts":     "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2\n-A -t 10.0.0.3:80\n",
+		"popt-continues":  "-A -t 10.0.0.1:80\n-D -t 10.0.0.7:80\n-A -t 10.0.0.2:80 --bogus\n-A -t 10.0.0.4:80\n",
+		"try-aborts":      "-D -t 10.0.0.7:80\n# comment\n-A -t 10.0.0.4:80\n",
+		"help-ends":       "-D -t 10.0.0.7:80\n-h\n-A -t 10.0.0.4:80\n",
+		"nested":          "-D -t 10.0.0.7:80\n-R\n",
+		"flush-daemons":   "-A -t 10.0.0.1:80\n-C\n-D -t 10.0.0.1:80\n--start-daemon master\n--start-daemon master\n--stop-daemon backup\n-Z\n-Z -t 10.0.0.5:1\n",
 	}
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {

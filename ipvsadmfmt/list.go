@@ -233,129 +233,233 @@ func ipv4Mask(m uint32) string {
 // WriteService writes one service and its destinations in format f, as
 // ipvsadm's print_service_entry does (destinations sorted unless NoSort).
 func WriteService(w io.Writer, e ServiceEntry, f Format, r Resolver) {
+	var sc Scratch
+	w.Write(AppendService(nil, &e, f, r, &sc))
+}
+
+// Scratch holds buffers AppendService reuses between calls; the zero value
+// is ready to use. It is not safe for concurrent use.
+type Scratch struct {
+	dests   []netlinkipvs.Destination
+	sortTmp []netlinkipvs.Destination
+	name    []byte
+	tmp     []byte
+}
+
+// AppendService appends the lines of one service and its destinations in
+// format f to dst, as ipvsadm's print_service_entry prints them
+// (destinations sorted unless f.NoSort; e.Dests is not modified). It
+// allocates nothing per destination for numeric formats.
+func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratch) []byte {
 	if r == nil {
 		r = NoNames{}
 	}
 	s := &e.Service
-	name := serviceName(s, f, r)
+	sc.name = appendServiceName(sc.name[:0], s, f, r)
+	name := sc.name
 	fl := uint32(s.Flags)
-	var b strings.Builder
 	switch {
 	case f.Rule:
-		b.WriteString("-A " + name + " -s " + s.Scheduler)
+		dst = append(dst, "-A "...)
+		dst = append(dst, name...)
+		dst = append(dst, " -s "...)
+		dst = append(dst, s.Scheduler...)
 		if fl&svcPersistent != 0 {
-			b.WriteString(" -p " + strconv.FormatUint(uint64(s.Timeout), 10))
+			dst = append(dst, " -p "...)
+			dst = strconv.AppendUint(dst, uint64(s.Timeout), 10)
 			if s.Family == afInet && s.Netmask != 0xffffffff {
-				b.WriteString(" -M " + ipv4Mask(s.Netmask))
+				dst = append(dst, " -M "...)
+				dst = appendIPv4Mask(dst, s.Netmask)
 			}
 			if s.Family == afInet6 && s.Netmask != 128 {
-				b.WriteString(" -M " + strconv.Itoa(int(int32(s.Netmask))))
+				dst = append(dst, " -M "...)
+				dst = strconv.AppendInt(dst, int64(int32(s.Netmask)), 10)
 			}
 		}
 		if s.PEName != "" {
-			b.WriteString(" --pe " + s.PEName)
+			dst = append(dst, " --pe "...)
+			dst = append(dst, s.PEName...)
 		}
 		if fl&svcOnePacket != 0 {
-			b.WriteString(" -o")
+			dst = append(dst, " -o"...)
 		}
 		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
-			b.WriteString(" -b " + schedFlags(s))
+			dst = append(dst, " -b "...)
+			dst = appendSchedFlags(dst, s)
 		}
 	case f.Stats:
 		st := s.Stats
-		b.WriteString(padRight(name, 33) + largenum(st.Conns, f) + largenum(st.InPkts, f) +
-			largenum(st.OutPkts, f) + largenum(st.InBytes, f) + largenum(st.OutBytes, f))
+		dst = appendPadRight(dst, name, 33)
+		dst = appendLargenum(dst, st.Conns, f)
+		dst = appendLargenum(dst, st.InPkts, f)
+		dst = appendLargenum(dst, st.OutPkts, f)
+		dst = appendLargenum(dst, st.InBytes, f)
+		dst = appendLargenum(dst, st.OutBytes, f)
 	case f.Rate:
 		st := s.Stats
-		b.WriteString(padRight(name, 33) + largenum(st.CPS, f) + largenum(st.InPPS, f) +
-			largenum(st.OutPPS, f) + largenum(st.InBPS, f) + largenum(st.OutBPS, f))
+		dst = appendPadRight(dst, name, 33)
+		dst = appendLargenum(dst, st.CPS, f)
+		dst = appendLargenum(dst, st.InPPS, f)
+		dst = appendLargenum(dst, st.OutPPS, f)
+		dst = appendLargenum(dst, st.InBPS, f)
+		dst = appendLargenum(dst, st.OutBPS, f)
 	default:
-		b.WriteString(name + " " + s.Scheduler)
+		dst = append(dst, name...)
+		dst = append(dst, ' ')
+		dst = append(dst, s.Scheduler...)
 		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
-			b.WriteString(" (" + schedFlags(s) + ")")
+			dst = append(dst, " ("...)
+			dst = appendSchedFlags(dst, s)
+			dst = append(dst, ')')
 		}
 		if fl&svcPersistent != 0 {
-			b.WriteString(" persistent " + strconv.FormatUint(uint64(s.Timeout), 10))
+			dst = append(dst, " persistent "...)
+			dst = strconv.AppendUint(dst, uint64(s.Timeout), 10)
 			if s.Family == afInet && s.Netmask != 0xffffffff {
-				b.WriteString(" mask " + ipv4Mask(s.Netmask))
+				dst = append(dst, " mask "...)
+				dst = appendIPv4Mask(dst, s.Netmask)
 			}
 			if s.Family == afInet6 && s.Netmask != 128 {
-				b.WriteString(" mask " + strconv.Itoa(int(int32(s.Netmask))))
+				dst = append(dst, " mask "...)
+				dst = strconv.AppendInt(dst, int64(int32(s.Netmask)), 10)
 			}
 			if s.PEName != "" {
-				b.WriteString(" pe " + s.PEName)
+				dst = append(dst, " pe "...)
+				dst = append(dst, s.PEName...)
 			}
 		}
 		if fl&svcOnePacket != 0 {
-			b.WriteString(" ops")
+			dst = append(dst, " ops"...)
 		}
 	}
-	b.WriteString("\n")
+	dst = append(dst, '\n')
 
 	dests := e.Dests
 	if !f.NoSort {
-		dests = append([]netlinkipvs.Destination(nil), dests...)
-		SortDests(dests)
+		sc.dests = append(sc.dests[:0], dests...)
+		dests = sc.dests
+		if cap(sc.sortTmp) < len(dests) {
+			sc.sortTmp = make([]netlinkipvs.Destination, len(dests))
+		}
+		msortRec(dests, sc.sortTmp[:len(dests)], CompareDests)
 	}
 	proto := uint16(s.Protocol)
 	if s.FWMark != 0 {
 		proto = 0
 	}
 	for i := range dests {
-		d := &dests[i]
-		dname := addrPortToAnyname(int(d.Family), addr16(d.Address), d.Port, proto, f.Numeric, r)
-		if !f.Rule && d.Family != afInet6 {
-			dname = cut(dname, 28)
-		}
-		fwd := d.ForwardMethod & 7
-		// ipvsadm decodes destination STATS64 with 32-bit getters: all
-		// but the byte counters lose their upper half.
-		st := d.Stats
-		lo := func(v uint64) uint64 { return uint64(uint32(v)) }
-		switch {
-		case f.Rule:
-			line := "-a " + name + " -r " + dname + " " + fwdSwitches[fwd] + " -w " + strconv.Itoa(int(int32(d.Weight)))
-			if fwd == 2 {
-				switch d.TunnelType {
-				case 2:
-					line += " --tun-type gre " + index3(tunFlagOpts, uint16(d.TunnelFlags))
-				case 1:
-					line += " --tun-type gue --tun-port " + strconv.Itoa(int(d.TunnelPort)) + " " + index3(tunFlagOpts, uint16(d.TunnelFlags))
-				case 0:
-					line += " --tun-type ipip"
-				}
-			}
-			b.WriteString(line + "\n")
-		case f.Stats:
-			b.WriteString("  -> " + padRight(dname, 28) + largenum(lo(st.Conns), f) + largenum(lo(st.InPkts), f) +
-				largenum(lo(st.OutPkts), f) + largenum(st.InBytes, f) + largenum(st.OutBytes, f) + "\n")
-		case f.Rate:
-			b.WriteString("  -> " + padRight(dname, 28) + " " + padLeft(strconv.FormatUint(lo(st.CPS), 10), 8) +
-				" " + padLeft(strconv.FormatUint(lo(st.InPPS), 10), 8) + " " + padLeft(strconv.FormatUint(lo(st.OutPPS), 10), 8) +
-				largenum(lo(st.InBPS), f) + largenum(lo(st.OutBPS), f) + "\n")
-		case f.Thresholds:
-			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(u(d.UpperThreshold), 10) + " " +
-				padRight(u(d.LowerThreshold), 10) + " " + padRight(u(d.ActiveConns), 10) + " " +
-				padRight(u(d.InactiveConns), 10) + "\n")
-		case f.PersistentConn:
-			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(u(d.Weight), 9) + " " +
-				padRight(u(d.PersistConns), 11) + " " + padRight(u(d.ActiveConns), 10) + " " +
-				padRight(u(d.InactiveConns), 10) + "\n")
-		case f.TunInfo:
-			ti := tunInfo(d)
-			if ti == "" {
-				ti = "n/a"
-			}
-			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(fwdNames[fwd], 7) + " " +
-				padRight(ti, 13) + " " + padRight(strconv.Itoa(int(int32(d.Weight))), 6) + " " +
-				padRight(u(d.ActiveConns), 10) + " " + padRight(u(d.InactiveConns), 10) + "\n")
-		default:
-			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(fwdNames[fwd], 7) + " " +
-				padRight(strconv.Itoa(int(int32(d.Weight))), 6) + " " +
-				padRight(u(d.ActiveConns), 10) + " " + padRight(u(d.InactiveConns), 10) + "\n")
-		}
+		dst = appendDest(dst, name, &dests[i], proto, f, r, sc)
 	}
-	io.WriteString(w, b.String())
+	return dst
+}
+
+// appendDest appends one destination row of format f.
+func appendDest(dst, name []byte, d *netlinkipvs.Destination, proto uint16, f Format, r Resolver, sc *Scratch) []byte {
+	sc.tmp = appendAddrPortName(sc.tmp[:0], int(d.Family), addr16(d.Address), d.Port, proto, f.Numeric, r)
+	dname := sc.tmp
+	if !f.Rule && d.Family != afInet6 && len(dname) > 28 {
+		dname = dname[:28]
+	}
+	fwd := d.ForwardMethod & 7
+	// ipvsadm decodes destination STATS64 with 32-bit getters: all but
+	// the byte counters lose their upper half.
+	st := d.Stats
+	lo := func(v uint64) uint64 { return uint64(uint32(v)) }
+	switch {
+	case f.Rule:
+		dst = append(dst, "-a "...)
+		dst = append(dst, name...)
+		dst = append(dst, " -r "...)
+		dst = append(dst, dname...)
+		dst = append(dst, ' ')
+		dst = append(dst, fwdSwitches[fwd]...)
+		dst = append(dst, " -w "...)
+		dst = strconv.AppendInt(dst, int64(int32(d.Weight)), 10)
+		if fwd == 2 {
+			switch d.TunnelType {
+			case 2:
+				dst = append(dst, " --tun-type gre "...)
+				dst = append(dst, index3(tunFlagOpts, uint16(d.TunnelFlags))...)
+			case 1:
+				dst = append(dst, " --tun-type gue --tun-port "...)
+				dst = strconv.AppendInt(dst, int64(d.TunnelPort), 10)
+				dst = append(dst, ' ')
+				dst = append(dst, index3(tunFlagOpts, uint16(d.TunnelFlags))...)
+			case 0:
+				dst = append(dst, " --tun-type ipip"...)
+			}
+		}
+	case f.Stats:
+		dst = append(dst, "  -> "...)
+		dst = appendPadRight(dst, dname, 28)
+		dst = appendLargenum(dst, lo(st.Conns), f)
+		dst = appendLargenum(dst, lo(st.InPkts), f)
+		dst = appendLargenum(dst, lo(st.OutPkts), f)
+		dst = appendLargenum(dst, st.InBytes, f)
+		dst = appendLargenum(dst, st.OutBytes, f)
+	case f.Rate:
+		dst = append(dst, "  -> "...)
+		dst = appendPadRight(dst, dname, 28)
+		dst = append(dst, ' ')
+		dst = appendUintLeft(dst, lo(st.CPS), 8)
+		dst = append(dst, ' ')
+		dst = appendUintLeft(dst, lo(st.InPPS), 8)
+		dst = append(dst, ' ')
+		dst = appendUintLeft(dst, lo(st.OutPPS), 8)
+		dst = appendLargenum(dst, lo(st.InBPS), f)
+		dst = appendLargenum(dst, lo(st.OutBPS), f)
+	case f.Thresholds:
+		dst = append(dst, "  -> "...)
+		dst = appendPadRight(dst, dname, 28)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.UpperThreshold), 10)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.LowerThreshold), 10)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
+	case f.PersistentConn:
+		dst = append(dst, "  -> "...)
+		dst = appendPadRight(dst, dname, 28)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.Weight), 9)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.PersistConns), 11)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
+	case f.TunInfo:
+		ti := tunInfo(d)
+		if ti == "" {
+			ti = "n/a"
+		}
+		dst = append(dst, "  -> "...)
+		dst = appendPadRight(dst, dname, 28)
+		dst = append(dst, ' ')
+		dst = appendPadRight(dst, fwdNames[fwd], 7)
+		dst = append(dst, ' ')
+		dst = appendPadRight(dst, ti, 13)
+		dst = append(dst, ' ')
+		dst = appendIntRight(dst, int64(int32(d.Weight)), 6)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
+	default:
+		dst = append(dst, "  -> "...)
+		dst = appendPadRight(dst, dname, 28)
+		dst = append(dst, ' ')
+		dst = appendPadRight(dst, fwdNames[fwd], 7)
+		dst = append(dst, ' ')
+		dst = appendIntRight(dst, int64(int32(d.Weight)), 6)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
+		dst = append(dst, ' ')
+		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
+	}
+	return append(dst, '\n')
 }
 
 func u(v uint32) string { return strconv.FormatUint(uint64(v), 10) }

@@ -133,3 +133,14 @@ func svcPort(s *netlinkipvs.Service) uint16 {
 	}
 	return s.Port
 }
+
+// SortedOrder returns the indexes of svcs in the order SortServices would
+// put them, without moving the services (cheaper for large tables).
+func SortedOrder(svcs []netlinkipvs.Service) []int32 {
+	idx := make([]int32, len(svcs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	msort(idx, func(x, y *int32) int32 { return CompareServices(&svcs[*x], &svcs[*y]) })
+	return idx
+}

@@ -1,0 +1,140 @@
+package ipvsadmfmt
+
+import (
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+// This is the string-building WriteService that AppendService replaced,
+// kept as the oracle of TestAppendServiceMatchesOriginal.
+
+// originalWriteService writes one service and its destinations in format f, as
+// ipvsadm's print_service_entry does (destinations sorted unless NoSort).
+func originalWriteService(w io.Writer, e ServiceEntry, f Format, r Resolver) {
+	if r == nil {
+		r = NoNames{}
+	}
+	s := &e.Service
+	name := serviceName(s, f, r)
+	fl := uint32(s.Flags)
+	var b strings.Builder
+	switch {
+	case f.Rule:
+		b.WriteString("-A " + name + " -s " + s.Scheduler)
+		if fl&svcPersistent != 0 {
+			b.WriteString(" -p " + strconv.FormatUint(uint64(s.Timeout), 10))
+			if s.Family == afInet && s.Netmask != 0xffffffff {
+				b.WriteString(" -M " + ipv4Mask(s.Netmask))
+			}
+			if s.Family == afInet6 && s.Netmask != 128 {
+				b.WriteString(" -M " + strconv.Itoa(int(int32(s.Netmask))))
+			}
+		}
+		if s.PEName != "" {
+			b.WriteString(" --pe " + s.PEName)
+		}
+		if fl&svcOnePacket != 0 {
+			b.WriteString(" -o")
+		}
+		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
+			b.WriteString(" -b " + schedFlags(s))
+		}
+	case f.Stats:
+		st := s.Stats
+		b.WriteString(padRight(name, 33) + largenum(st.Conns, f) + largenum(st.InPkts, f) +
+			largenum(st.OutPkts, f) + largenum(st.InBytes, f) + largenum(st.OutBytes, f))
+	case f.Rate:
+		st := s.Stats
+		b.WriteString(padRight(name, 33) + largenum(st.CPS, f) + largenum(st.InPPS, f) +
+			largenum(st.OutPPS, f) + largenum(st.InBPS, f) + largenum(st.OutBPS, f))
+	default:
+		b.WriteString(name + " " + s.Scheduler)
+		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
+			b.WriteString(" (" + schedFlags(s) + ")")
+		}
+		if fl&svcPersistent != 0 {
+			b.WriteString(" persistent " + strconv.FormatUint(uint64(s.Timeout), 10))
+			if s.Family == afInet && s.Netmask != 0xffffffff {
+				b.WriteString(" mask " + ipv4Mask(s.Netmask))
+			}
+			if s.Family == afInet6 && s.Netmask != 128 {
+				b.WriteString(" mask " + strconv.Itoa(int(int32(s.Netmask))))
+			}
+			if s.PEName != "" {
+				b.WriteString(" pe " + s.PEName)
+			}
+		}
+		if fl&svcOnePacket != 0 {
+			b.WriteString(" ops")
+		}
+	}
+	b.WriteString("\n")
+
+	dests := e.Dests
+	if !f.NoSort {
+		dests = append([]netlinkipvs.Destination(nil), dests...)
+		SortDests(dests)
+	}
+	proto := uint16(s.Protocol)
+	if s.FWMark != 0 {
+		proto = 0
+	}
+	for i := range dests {
+		d := &dests[i]
+		dname := addrPortToAnyname(int(d.Family), addr16(d.Address), d.Port, proto, f.Numeric, r)
+		if !f.Rule && d.Family != afInet6 {
+			dname = cut(dname, 28)
+		}
+		fwd := d.ForwardMethod & 7
+		// ipvsadm decodes destination STATS64 with 32-bit getters: all
+		// but the byte counters lose their upper half.
+		st := d.Stats
+		lo := func(v uint64) uint64 { return uint64(uint32(v)) }
+		switch {
+		case f.Rule:
+			line := "-a " + name + " -r " + dname + " " + fwdSwitches[fwd] + " -w " + strconv.Itoa(int(int32(d.Weight)))
+			if fwd == 2 {
+				switch d.TunnelType {
+				case 2:
+					line += " --tun-type gre " + index3(tunFlagOpts, uint16(d.TunnelFlags))
+				case 1:
+					line += " --tun-type gue --tun-port " + strconv.Itoa(int(d.TunnelPort)) + " " + index3(tunFlagOpts, uint16(d.TunnelFlags))
+				case 0:
+					line += " --tun-type ipip"
+				}
+			}
+			b.WriteString(line + "\n")
+		case f.Stats:
+			b.WriteString("  -> " + padRight(dname, 28) + largenum(lo(st.Conns), f) + largenum(lo(st.InPkts), f) +
+				largenum(lo(st.OutPkts), f) + largenum(st.InBytes, f) + largenum(st.OutBytes, f) + "\n")
+		case f.Rate:
+			b.WriteString("  -> " + padRight(dname, 28) + " " + padLeft(strconv.FormatUint(lo(st.CPS), 10), 8) +
+				" " + padLeft(strconv.FormatUint(lo(st.InPPS), 10), 8) + " " + padLeft(strconv.FormatUint(lo(st.OutPPS), 10), 8) +
+				largenum(lo(st.InBPS), f) + largenum(lo(st.OutBPS), f) + "\n")
+		case f.Thresholds:
+			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(u(d.UpperThreshold), 10) + " " +
+				padRight(u(d.LowerThreshold), 10) + " " + padRight(u(d.ActiveConns), 10) + " " +
+				padRight(u(d.InactiveConns), 10) + "\n")
+		case f.PersistentConn:
+			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(u(d.Weight), 9) + " " +
+				padRight(u(d.PersistConns), 11) + " " + padRight(u(d.ActiveConns), 10) + " " +
+				padRight(u(d.InactiveConns), 10) + "\n")
+		case f.TunInfo:
+			ti := tunInfo(d)
+			if ti == "" {
+				ti = "n/a"
+			}
+			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(fwdNames[fwd], 7) + " " +
+				padRight(ti, 13) + " " + padRight(strconv.Itoa(int(int32(d.Weight))), 6) + " " +
+				padRight(u(d.ActiveConns), 10) + " " + padRight(u(d.InactiveConns), 10) + "\n")
+		default:
+			b.WriteString("  -> " + padRight(dname, 28) + " " + padRight(fwdNames[fwd], 7) + " " +
+				padRight(strconv.Itoa(int(int32(d.Weight))), 6) + " " +
+				padRight(u(d.ActiveConns), 10) + " " + padRight(u(d.InactiveConns), 10) + "\n")
+		}
+	}
+	io.WriteString(w, b.String())
+}

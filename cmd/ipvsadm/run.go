@@ -13,6 +13,7 @@ import (
 	"github.com/ipvs-tools/ipvs/internal/nss"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -34,6 +35,9 @@ type app struct {
 	initErrno func() unix.Errno
 	modprobe  func() bool
 	openConn  func() (io.ReadCloser, error)
+	// openProc opens /proc/net/ip_vs for the fast listing path; nil
+	// disables it.
+	openProc func() (io.ReadCloser, error)
 
 	backend  Backend
 	exec     Executor
@@ -66,6 +70,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		initErrno: sockoptInitErrno,
 		modprobe:  modprobeIPVS,
 		openConn:  func() (io.ReadCloser, error) { return os.Open(ipvsadmfmt.ConnFile) },
+		openProc:  func() (io.ReadCloser, error) { return ipvsproc.Open(ipvsproc.ServicesFile) },
 	}
 	return a.run(argv)
 }
@@ -349,8 +354,13 @@ func (a *app) list(cmd *ipvsadmargs.Command) outcome {
 
 // listAll is ipvsadm's list_all: the version line (not for -S) goes out
 // before anything is fetched; the services are fetched with one dump and
-// sorted, then each service's destinations are fetched. A failure prints
-// what ipvsadm would have printed up to that point.
+// sorted, then each service's destinations are fetched and printed. A
+// failure prints what ipvsadm would have printed up to that point.
+//
+// For the default and save formats the destinations come from one read
+// of /proc/net/ip_vs joined to the service dump (see proctable.go);
+// services the file cannot describe, and every service when the file
+// cannot be read, get their own netlink dump as in ipvsadm.
 func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 	if !f.Rule {
 		ipvsadmfmt.WriteVersionLine(a.out, a.info)
@@ -360,26 +370,48 @@ func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 		// ipvs_get_services does not set ipvs_func in netlink mode.
 		return a.listFail(ipvsadmargs.Strerror(a.lastFunc, errnoOf(err)) + "\n")
 	}
+	var order []int32
 	if !f.NoSort {
-		ipvsadmfmt.SortServices(svcs)
+		order = ipvsadmfmt.SortedOrder(svcs)
 	}
-	entries := make([]ipvsadmfmt.ServiceEntry, 0, len(svcs))
-	var destErr error
-	for _, s := range svcs {
-		a.lastFunc = ipvsadmargs.FuncGetDests
-		dests, err := a.backend.Destinations(s.Key())
-		if err != nil {
-			destErr = err
-			break
+	var pt *procTable
+	if len(svcs) > 0 && fastFormat(f) && a.openProc != nil {
+		if r, err := a.openProc(); err == nil {
+			pt, _ = readProcTable(r)
+			r.Close()
+			if pt != nil {
+				pt.join(svcs, f.Rule)
+			}
 		}
-		entries = append(entries, ipvsadmfmt.ServiceEntry{Service: s, Dests: dests})
 	}
 	ipvsadmfmt.WriteTitle(a.out, f)
-	for _, e := range entries {
-		ipvsadmfmt.WriteService(a.out, e, f, a.names)
-	}
-	if destErr != nil {
-		return a.listFail(ipvsadmargs.Strerror(ipvsadmargs.FuncGetDests, errnoOf(destErr)) + "\n")
+	var (
+		sc    ipvsadmfmt.Scratch
+		buf   []byte
+		dests []netlinkipvs.Destination
+		entry ipvsadmfmt.ServiceEntry
+	)
+	for n := range svcs {
+		i := n
+		if order != nil {
+			i = int(order[n])
+		}
+		a.lastFunc = ipvsadmargs.FuncGetDests
+		var ok bool
+		dests, ok = pt.dests(i, dests)
+		if !ok {
+			ds, err := a.backend.Destinations(svcs[i].Key())
+			if err != nil {
+				return a.listFail(ipvsadmargs.Strerror(ipvsadmargs.FuncGetDests, errnoOf(err)) + "\n")
+			}
+			dests = ds
+		}
+		entry.Service, entry.Dests = svcs[i], dests
+		buf = ipvsadmfmt.AppendService(buf[:0], &entry, f, a.names, &sc)
+		a.out.Write(buf)
+		if !ok {
+			dests = nil
+		}
 	}
 	return outcome{status: 0}
 }

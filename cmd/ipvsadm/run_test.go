@@ -35,6 +35,12 @@ func (b both) Write(p []byte) (int, error) {
 
 func runFake(t *testing.T, f *fakeBackend, stdin string, args ...string) result {
 	t.Helper()
+	return runApp(t, nil, f, stdin, args...)
+}
+
+// runApp is runFake with a hook that adjusts the app before it runs.
+func runApp(t *testing.T, adjust func(*app), f *fakeBackend, stdin string, args ...string) result {
+	t.Helper()
 	var all, out, errb bytes.Buffer
 	db := &nss.DB{}
 	a := &app{
@@ -52,6 +58,9 @@ func runFake(t *testing.T, f *fakeBackend, stdin string, args ...string) result 
 		initErrno: func() unix.Errno { return unix.ENOPROTOOPT },
 		modprobe:  func() bool { return false },
 		openConn:  func() (io.ReadCloser, error) { return nil, errors.New("no file") },
+	}
+	if adjust != nil {
+		adjust(a)
 	}
 	code := a.run(append([]string{"ipvsadm"}, args...))
 	return result{out.String(), errb.String(), all.String(), code}

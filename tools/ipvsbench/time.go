@@ -4,7 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -16,6 +19,8 @@ func timeCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	n := fs.Int("n", 1, "runs")
 	label := fs.String("label", "", "label for the report (default: the command)")
+	in := fs.String("in", "", "file to give each run as standard input (default: none)")
+	out := fs.String("out", "", "file to write the last run's standard output to (default: discarded)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -32,7 +37,29 @@ func timeCmd(args []string, stdout, stderr io.Writer) int {
 		maxRSS      int64
 	)
 	for i := 0; i < *n; i++ {
-		cmd := exec.Command(argv[0], argv[1:]...)
+		args := make([]string, len(argv)-1)
+		for j, a := range argv[1:] {
+			args[j] = strings.ReplaceAll(a, "{i}", strconv.Itoa(i+1))
+		}
+		cmd := exec.Command(argv[0], args...)
+		if *in != "" {
+			f, err := os.Open(*in)
+			if err != nil {
+				fmt.Fprintln(stderr, "ipvsbench time:", err)
+				return 1
+			}
+			defer f.Close()
+			cmd.Stdin = f
+		}
+		if *out != "" && i == *n-1 {
+			f, err := os.Create(*out)
+			if err != nil {
+				fmt.Fprintln(stderr, "ipvsbench time:", err)
+				return 1
+			}
+			defer f.Close()
+			cmd.Stdout = f
+		}
 		start := time.Now()
 		err := cmd.Run()
 		d := time.Since(start)

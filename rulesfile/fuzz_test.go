@@ -1,0 +1,54 @@
+package rulesfile
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// FuzzRoundTrip: whatever parses into a table formats, parses back into
+// the same table, and formats to the same bytes again.
+func FuzzRoundTrip(f *testing.F) {
+	for _, g := range saveGoldens(f) {
+		f.Add(g.out)
+	}
+	for _, s := range []string{
+		"-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -m -w 3\n",
+		"-A -f -1412536447 -s wlc -p 300\n-a -f -1412536447 -r 192.168.0.9:0 -m -w 1\n",
+		"-A -f 7 -6 -s mh -b mh-fallback,mh-port\n-a -f 7 -6 -r [2001:db8::10]:0 -m -w 1\n",
+		"-A -u 10.0.0.2:5060 -s sh -b \n",
+		"-A -t [2001:db8::1]:443 -s wlc -p 600 -M 96\n-a -t [2001:db8::1]:443 -r 10.9.9.9:443 -i -w 1 --tun-type ipip\n",
+		"-A -t 10.0.0.1:443 -s rr -p 360 -M 255.255.255.0\n-a -t 10.0.0.1:443 -r 192.168.0.4:443 -i -w 100 --tun-type gue --tun-port 6080 --tun-csum\n",
+		"# c\nipvsadm -A -t 10.1:8080\r\n",
+	} {
+		f.Add(s)
+	}
+	names := guestNames(f)
+	f.Fuzz(func(t *testing.T, in string) {
+		file, err := Parse(strings.NewReader(in), "fuzz", WithNames(names))
+		if err != nil {
+			return
+		}
+		table, err := file.Table()
+		if err != nil {
+			return
+		}
+		var first bytes.Buffer
+		if err := Format(&first, table, true, nil); err != nil {
+			t.Fatal(err)
+		}
+		file2, err := Parse(bytes.NewReader(first.Bytes()), "again", WithNames(names))
+		if err != nil {
+			t.Fatalf("formatted table does not parse: %v\n%s", err, first.String())
+		}
+		table2, err := file2.Table()
+		if err != nil {
+			t.Fatalf("formatted table: %v\n%s", err, first.String())
+		}
+		var second bytes.Buffer
+		FormatInOrder(&second, table2, true, nil)
+		if first.String() != second.String() {
+			t.Fatalf("not stable:\n%s\nvs\n%s", first.String(), second.String())
+		}
+	})
+}

@@ -40,6 +40,7 @@ type app struct {
 	openProc func() (io.ReadCloser, error)
 
 	backend  Backend
+	atExit   []func()
 	exec     Executor
 	info     netlinkipvs.Info
 	lastFunc ipvsadmargs.Func
@@ -88,6 +89,9 @@ func openClient() (Backend, error) {
 func (a *app) run(argv []string) int {
 	code := a.main(argv)
 	a.out.Flush()
+	for _, f := range a.atExit {
+		f()
+	}
 	if a.backend != nil {
 		a.backend.Close()
 	}
@@ -164,6 +168,16 @@ func (a *app) tryInit() unix.Errno {
 		return errnoOf(err)
 	}
 	a.backend, a.info = b, info
+	if path := os.Getenv(countEnv); path != "" {
+		if _, ok := b.(Batcher); ok {
+			c := &counting{b: b, reads: 1}
+			a.backend = c
+			if a.openProc != nil {
+				a.openProc = c.openProc(a.openProc)
+			}
+			a.atExit = append(a.atExit, func() { c.report(path) })
+		}
+	}
 	return 0
 }
 

@@ -21,20 +21,32 @@ func runBackend(t *testing.T, b Backend, stdin string, args ...string) result {
 
 func runFakeWith(t *testing.T, open func() (Backend, error), stdin string, args ...string) result {
 	t.Helper()
+	return runFakeArgv(t, open, stdin, append([]string{"ipvsadm"}, args...))
+}
+
+// runAppArgv0 runs the fake with argv[0] alone.
+func runAppArgv0(t *testing.T, f *fakeBackend, stdin, argv0 string) result {
+	t.Helper()
+	return runFakeArgv(t, func() (Backend, error) { return f, nil }, stdin, []string{argv0})
+}
+
+func runFakeArgv(t *testing.T, open func() (Backend, error), stdin string, argv []string) result {
+	t.Helper()
 	var all, out, errb strings.Builder
 	db := &nss.DB{}
 	a := &app{
-		stdin:     strings.NewReader(stdin),
-		out:       &cStream{w: both2{&all, &out}, mode: fullyBuffered, size: 4096},
-		errw:      &cStream{w: both2{&all, &errb}, mode: unbuffered},
-		env:       ipvsadmargs.Env{LookupHost: db.LookupHost, LookupService: db.LookupService},
-		names:     ipvsadmfmt.NoNames{},
-		open:      open,
-		initErrno: func() unix.Errno { return unix.ENOPROTOOPT },
-		modprobe:  func() bool { return false },
-		openConn:  func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil },
+		stdin:      strings.NewReader(stdin),
+		out:        &cStream{w: both2{&all, &out}, mode: fullyBuffered, size: 4096},
+		errw:       &cStream{w: both2{&all, &errb}, mode: unbuffered},
+		env:        ipvsadmargs.Env{LookupHost: db.LookupHost, LookupService: db.LookupService},
+		names:      ipvsadmfmt.NoNames{},
+		open:       open,
+		initErrno:  func() unix.Errno { return unix.ENOPROTOOPT },
+		modprobe:   func() bool { return false },
+		openConn:   func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil },
+		probeNames: func([]string, []string) (map[string]bool, map[string]bool, bool) { return nil, nil, false },
 	}
-	code := a.run(append([]string{"ipvsadm"}, args...))
+	code := a.run(argv)
 	return result{out.String(), errb.String(), all.String(), code}
 }
 

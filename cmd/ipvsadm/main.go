@@ -2,6 +2,10 @@
 // (as shipped by Debian 12): same grammar, same output on stdout and
 // stderr, same exit statuses. See COMPATIBILITY.md at the repository root
 // for the few deliberate deviations.
+//
+// Called as ipvsadm-save or ipvsadm-restore (multi-call, by the base name
+// of argv[0]) it does what the package's scripts of those names do; see
+// multicall.go.
 package main
 
 import "os"

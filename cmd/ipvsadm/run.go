@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -39,12 +40,19 @@ type app struct {
 	// disables it.
 	openProc func() (io.ReadCloser, error)
 
-	backend  Backend
-	atExit   []func()
-	exec     Executor
-	info     netlinkipvs.Info
-	lastFunc ipvsadmargs.Func
-	status   int
+	backend Backend
+	atExit  []func()
+	// restoreExec, when set, carries out the writes of -R
+	// (ipvsadm-restore); restoreInput is that command's input.
+	restoreExec  Executor
+	restoreInput []byte
+	// probeNames tells which scheduler and PE names the kernel has
+	// (probeNamesInScratchNS); ok false: unknown.
+	probeNames func(scheds, pes []string) (schedOK, peOK map[string]bool, ok bool)
+	exec       Executor
+	info       netlinkipvs.Info
+	lastFunc   ipvsadmargs.Func
+	status     int
 }
 
 // outcome is how a command ended: its status, and whether the process
@@ -66,12 +74,13 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			LookupService:  db.LookupService,
 			PosixlyCorrect: os.Getenv("POSIXLY_CORRECT") != "" || os.Getenv("POSIX_ME_HARDER") != "",
 		},
-		names:     db,
-		open:      openClient,
-		initErrno: sockoptInitErrno,
-		modprobe:  modprobeIPVS,
-		openConn:  func() (io.ReadCloser, error) { return os.Open(ipvsadmfmt.ConnFile) },
-		openProc:  func() (io.ReadCloser, error) { return ipvsproc.Open(ipvsproc.ServicesFile) },
+		names:      db,
+		open:       openClient,
+		initErrno:  sockoptInitErrno,
+		modprobe:   modprobeIPVS,
+		openConn:   func() (io.ReadCloser, error) { return os.Open(ipvsadmfmt.ConnFile) },
+		openProc:   func() (io.ReadCloser, error) { return ipvsproc.Open(ipvsproc.ServicesFile) },
+		probeNames: probeNamesInScratchNS,
 	}
 	return a.run(argv)
 }
@@ -87,7 +96,10 @@ func openClient() (Backend, error) {
 
 // run is ipvsadm's main.
 func (a *app) run(argv []string) int {
-	code := a.main(argv)
+	code, ok := a.multicall(argv)
+	if !ok {
+		code = a.main(argv)
+	}
 	a.out.Flush()
 	for _, f := range a.atExit {
 		f()
@@ -284,7 +296,9 @@ func (a *app) process(argv []string, readingStdin bool) outcome {
 // so messages, their order and the statuses are those of one request per
 // line.
 func (a *app) restore(argv0 string) outcome {
-	if bt, ok := a.backend.(Batcher); ok {
+	if a.restoreExec != nil {
+		a.exec = a.restoreExec
+	} else if bt, ok := a.backend.(Batcher); ok {
 		a.exec = &batchExecutor{b: bt}
 	}
 	br := bufio.NewReader(a.stdin)
@@ -428,4 +442,39 @@ func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 		}
 	}
 	return outcome{status: 0}
+}
+
+// readTable reads the live table: one service dump, the destinations from
+// /proc/net/ip_vs where it describes them exactly enough to compare them
+// with a desired table (not tunnel destinations, whose settings it lacks),
+// netlink destination dumps for the rest, or for every service when exact
+// is set (the file lacks the thresholds).
+func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
+	svcs, err := a.backend.Services()
+	if err != nil {
+		return nil, err
+	}
+	var pt *procTable
+	if len(svcs) > 0 && !exact && a.openProc != nil {
+		if r, err := a.openProc(); err == nil {
+			pt, _ = readProcTable(r)
+			r.Close()
+			if pt != nil {
+				pt.join(svcs, true)
+			}
+		}
+	}
+	out := make([]netlinkipvs.VirtualServer, len(svcs))
+	var buf []netlinkipvs.Destination
+	for i := range svcs {
+		ds, ok := pt.dests(i, buf[:0])
+		buf = ds
+		if ok {
+			ds = slices.Clone(ds)
+		} else if ds, err = a.backend.Destinations(svcs[i].Key()); err != nil {
+			return nil, err
+		}
+		out[i] = netlinkipvs.VirtualServer{Service: svcs[i], Destinations: ds}
+	}
+	return out, nil
 }

@@ -55,9 +55,10 @@ func runApp(t *testing.T, adjust func(*app), f *fakeBackend, stdin string, args 
 			}
 			return f, nil
 		},
-		initErrno: func() unix.Errno { return unix.ENOPROTOOPT },
-		modprobe:  func() bool { return false },
-		openConn:  func() (io.ReadCloser, error) { return nil, errors.New("no file") },
+		initErrno:  func() unix.Errno { return unix.ENOPROTOOPT },
+		modprobe:   func() bool { return false },
+		openConn:   func() (io.ReadCloser, error) { return nil, errors.New("no file") },
+		probeNames: func([]string, []string) (map[string]bool, map[string]bool, bool) { return nil, nil, false },
 	}
 	if adjust != nil {
 		adjust(a)

@@ -6,6 +6,11 @@
 // Called as ipvsadm-save or ipvsadm-restore (multi-call, by the base name
 // of argv[0]) it does what the package's scripts of those names do; see
 // multicall.go.
+//
+// The directive below stops the Go runtime from re-checking the CPU limit
+// in the background: ipvsadm runs for milliseconds.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import "os"

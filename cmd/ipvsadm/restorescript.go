@@ -373,7 +373,8 @@ func inputNames(in []byte) (scheds, pes []string) {
 }
 
 // destAddrOK is the kernel's address check for a new destination
-// (ip_vs_new_dest): IPv4 must not be multicast, broadcast or 0.0.0.0/8;
+// (ip_vs_new_dest): IPv4 must not be multicast, 255.255.255.255 or 0.0.0.0
+// (inet_addr_type; 0.x.y.z is unicast to Linux 6.1);
 // IPv6 must be unicast and not link-local (ipv6_addr_type), unless the
 // address is local. Addresses the live table holds were accepted before.
 func (e *simExecutor) destAddrOK(d netlinkipvs.Destination) bool {
@@ -399,7 +400,7 @@ func (e *simExecutor) destAddrOK(d netlinkipvs.Destination) bool {
 	switch {
 	case b[0]&0xf0 == 0xe0: // multicast
 		return false
-	case b[0] == 0: // 0.0.0.0/8
+	case b == [4]byte{}:
 		return false
 	case b == [4]byte{255, 255, 255, 255}:
 		return false

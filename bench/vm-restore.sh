@@ -1,0 +1,133 @@
+#!/bin/sh
+# Save/restore at scale, run inside the test VM:
+#   go run ./tools/vmrun bench bench/vm-restore.sh
+# (CI runs a reduced size through TestVMRestoreBench in this directory.)
+#
+# In one boot, for ours (/usr/local/sbin/ipvsadm) and Debian's ipvsadm 1.31
+# (/usr/sbin/ipvsadm): restore a file of SERVICES x DESTS (default 10,000 x
+# 10, 110,000 lines) into a flushed table; check both reach the same table;
+# time -Ln and -Sn and check they print the same bytes; time 200 single
+# invocations (-A of distinct services, -Ln -t of one service); time
+# ipvsadm-restore of the file with one service changed (ours, and Debian's
+# script, which flushes and restores everything); count our write requests
+# for it; print peak RSS (VmHWM) of -Ln. TCG emulation: only ratios within
+# this boot mean anything. Exits non-zero on any mismatch.
+set -eu
+SERVICES=${SERVICES:-10000}
+DESTS=${DESTS:-10}
+SINGLE=${SINGLE:-200}
+REF=/usr/sbin/ipvsadm
+OURS=/usr/local/sbin/ipvsadm
+REF_RESTORE=/usr/sbin/ipvsadm-restore
+OURS_RESTORE=/usr/local/sbin/ipvsadm-restore
+BENCH=$(command -v ipvsbench || echo /usr/local/sbin/ipvsbench)
+W=/tmp/vmbench
+mkdir -p $W
+fail=0
+check() { # name file1 file2
+	if cmp -s "$2" "$3"; then
+		echo "same: $1"
+	else
+		echo "FAIL: $1 differs"
+		diff "$2" "$3" | head -20 || true
+		fail=1
+	fi
+}
+best() { sed -n 's/.*best \([0-9.]*\) s.*/\1/p' "$1"; }
+rss() { sed -n 's/.*peak RSS \([0-9]*\) KiB.*/\1/p' "$1"; }
+ratio() { # label slow fast
+	awk -v l="$1" -v s="$2" -v f="$3" 'BEGIN { if (f > 0) printf "ratio %s: %.2fx\n", l, s / f; else printf "ratio %s: n/a\n", l }'
+}
+t() { # label file [ipvsbench time flags] -- command
+	label=$1
+	out=$2
+	shift 2
+	$BENCH time -label "$label" "$@" | tee "$out"
+}
+
+# The save file, in ipvsadm -Sn's form and order.
+awk -v n="$SERVICES" -v m="$DESTS" 'BEGIN {
+	for (i = 0; i < n; i++) {
+		s = sprintf("10.2.%d.%d:80", int(i / 256), i % 256)
+		printf "-A -t %s -s wlc\n", s
+		for (j = 0; j < m; j++)
+			printf "-a -t %s -r 192.168.%d.1:8080 -m -w 1\n", s, j
+	}
+}' >$W/rules
+# The same with one service changed (scheduler and one weight).
+awk 'NR == 1 { sub(/-s wlc/, "-s rr") } NR == 2 { sub(/-w 1$/, "-w 5") } { print }' $W/rules >$W/rules2
+echo "file: $(wc -l <$W/rules) lines ($SERVICES services x $DESTS destinations)"
+
+# Batched floor: the same table through netlinkipvs.Batch in one process.
+$REF -C
+$BENCH populate -services "$SERVICES" -dests "$DESTS" >/dev/null 2>$W/floor.err
+cat $W/floor.err
+floor=$(sed -n 's/.*populate: \([0-9.]*\) s.*/\1/p' $W/floor.err)
+
+# -R into a flushed table.
+$REF -C
+t "ref -R" $W/t-ref-R -in $W/rules -- $REF -R
+$REF -Sn >$W/ref-table
+$REF -C
+t "ours -R" $W/t-ours-R -in $W/rules -- $OURS -R
+$REF -Sn >$W/ours-table
+check "table after -R (reference -Sn)" $W/ref-table $W/ours-table
+
+# Listings of the restored table.
+t "ref -Ln" $W/t-ref-Ln -out $W/ref-Ln -- $REF -Ln
+t "ours -Ln" $W/t-ours-Ln -out $W/ours-Ln -- $OURS -Ln
+check "-Ln output" $W/ref-Ln $W/ours-Ln
+t "ref -Sn" $W/t-ref-Sn -out $W/ref-Sn -- $REF -Sn
+t "ours -Sn" $W/t-ours-Sn -out $W/ours-Sn -- $OURS -Sn
+check "-Sn output" $W/ref-Sn $W/ours-Sn
+check "-Sn output equals the restored file" $W/rules $W/ours-Sn
+t "ref -L --nosort -n" $W/t-ref-nosort -out $W/ref-nosort -- $REF -L --nosort -n
+t "ours -L --nosort -n" $W/t-ours-nosort -out $W/ours-nosort -- $OURS -L --nosort -n
+check "-L --nosort -n output" $W/ref-nosort $W/ours-nosort
+
+# Single invocations.
+t "ref -Ln -t x$SINGLE" $W/t-ref-one -n "$SINGLE" -- $REF -Ln -t 10.2.0.7:80
+t "ours -Ln -t x$SINGLE" $W/t-ours-one -n "$SINGLE" -- $OURS -Ln -t 10.2.0.7:80
+t "ref -A x$SINGLE" $W/t-ref-A -n "$SINGLE" -- $REF -A -t 10.9.0.1:{i}
+t "ours -A x$SINGLE" $W/t-ours-A -n "$SINGLE" -- $OURS -A -t 10.9.0.2:{i}
+$REF -Sn >$W/with-singles
+for p in $(seq 1 "$SINGLE"); do echo "-D -t 10.9.0.1:$p"; echo "-D -t 10.9.0.2:$p"; done | $REF -R
+$REF -Sn >$W/after-singles
+check "single -A cleaned up" $W/ref-Sn $W/after-singles
+
+# ipvsadm-restore of the file with one service changed, from the full
+# table: ours (diff and apply) and Debian's script (flush, then -R).
+rm -f $W/counts
+t "ours ipvsadm-restore (1 changed)" $W/t-ours-restore -in $W/rules2 -- env IPVSADM_COUNT_REQUESTS=$W/counts $OURS_RESTORE
+$REF -Sn >$W/ours-restored
+$REF -C
+$OURS -R <$W/rules
+t "ref ipvsadm-restore (1 changed)" $W/t-ref-restore -in $W/rules2 -- $REF_RESTORE
+$REF -Sn >$W/ref-restored
+check "table after ipvsadm-restore" $W/ref-restored $W/ours-restored
+echo "ours ipvsadm-restore requests: $(cat $W/counts)"
+writes=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' $W/counts)
+reads=$(sed -n 's/.*reads=\([0-9]*\) .*/\1/p' $W/counts)
+if [ "$writes" -gt 10 ] || [ "$reads" -gt 10 ]; then
+	echo "FAIL: ipvsadm-restore of 1 changed service sent $writes writes and $reads reads"
+	fail=1
+fi
+
+echo
+echo "== results ($SERVICES x $DESTS)"
+ratio "-R ref/ours" "$(best $W/t-ref-R)" "$(best $W/t-ours-R)"
+[ -n "$floor" ] && ratio "-R ours/batched floor" "$(best $W/t-ours-R)" "$floor"
+ratio "-Ln ref/ours" "$(best $W/t-ref-Ln)" "$(best $W/t-ours-Ln)"
+ratio "-Sn ref/ours" "$(best $W/t-ref-Sn)" "$(best $W/t-ours-Sn)"
+ratio "-L --nosort -n ref/ours" "$(best $W/t-ref-nosort)" "$(best $W/t-ours-nosort)"
+ratio "-Ln -t (single) ref/ours" "$(best $W/t-ref-one)" "$(best $W/t-ours-one)"
+ratio "-A (single) ref/ours" "$(best $W/t-ref-A)" "$(best $W/t-ours-A)"
+ratio "ipvsadm-restore (1 changed) ref/ours" "$(best $W/t-ref-restore)" "$(best $W/t-ours-restore)"
+echo "peak RSS -Ln: ref $(rss $W/t-ref-Ln) KiB, ours $(rss $W/t-ours-Ln) KiB"
+ratio "peak RSS -Ln ours/ref" "$(rss $W/t-ours-Ln)" "$(rss $W/t-ref-Ln)"
+$REF -C
+if [ $fail -ne 0 ]; then
+	echo "vm-restore: FAILED"
+	exit 1
+fi
+echo "vm-restore: all checks passed"

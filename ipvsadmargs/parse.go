@@ -111,14 +111,24 @@ func (p *parser) setOption(o Opt) *Error {
 // Parse parses one ipvsadm invocation. argv[0] is the program name as
 // invoked. The returned error is always an *Error.
 func Parse(argv []string, env Env) (*Command, error) {
-	cmd, err := parse(argv, &env)
-	if err != nil {
+	cmd := new(Command)
+	if err := parse(cmd, argv, &env); err != nil {
 		return nil, err
 	}
 	return cmd, nil
 }
 
-func parse(argv []string, env *Env) (*Command, *Error) {
+// ParseInto is Parse writing the command into *cmd, which it overwrites
+// completely, for callers that parse many lines (ipvsadm -R) and want no
+// allocation per line. *cmd is undefined after an error.
+func ParseInto(cmd *Command, argv []string, env Env) error {
+	if err := parse(cmd, argv, &env); err != nil {
+		return err
+	}
+	return nil
+}
+
+func parse(out *Command, argv []string, env *Env) *Error {
 	argv0 := ""
 	if len(argv) > 0 {
 		argv0 = argv[0]
@@ -133,7 +143,7 @@ func parse(argv []string, env *Env) (*Command, *Error) {
 	ctx := newPopt(argv, env.PosixlyCorrect)
 	c := ctx.getNextOpt()
 	if c < 0 {
-		return nil, TryHelp(argv0)
+		return TryHelp(argv0)
 	}
 	switch c {
 	case 'A':
@@ -173,16 +183,18 @@ func parse(argv []string, env *Env) (*Command, *Error) {
 			p.daemon.state = 2
 		default:
 			if c == tagStartDaemon {
-				return nil, failf("illegal start-daemon parameter specified")
+				return failf("illegal start-daemon parameter specified")
 			}
-			return nil, failf("illegal start_daemon specified")
+			return failf("illegal start_daemon specified")
 		}
 	case 'h':
-		return &Command{Kind: KindHelp, Argv0: argv0}, nil
+		*out = Command{Kind: KindHelp, Argv0: argv0}
+		return nil
 	case 'v':
-		return &Command{Kind: KindVersion, Argv0: argv0}, nil
+		*out = Command{Kind: KindVersion, Argv0: argv0}
+		return nil
 	default:
-		return nil, TryHelp(argv0)
+		return TryHelp(argv0)
 	}
 
 	schedFlagsArg := ""
@@ -197,11 +209,11 @@ func parse(argv []string, env *Env) (*Command, *Error) {
 			arg = &a
 		}
 		if err := p.option(c, arg, &schedFlagsArg, ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if c < poptEnd {
-		return nil, &Error{
+		return &Error{
 			Kind:   ErrPopt,
 			Argv0:  argv0,
 			Msg:    ctx.badOption() + ": " + poptStrerror(c) + "\n",
@@ -220,34 +232,35 @@ func parse(argv []string, env *Env) (*Command, *Error) {
 			a2, ok2 = ctx.getArg()
 		}
 		if !ok2 {
-			return nil, failf("--set option requires 3 timeout values")
+			return failf("--set option requires 3 timeout values")
 		}
 		var err *Error
 		if p.timeout.TCP, err = parseTimeout(&a0, 0, maxTimeout); err != nil {
-			return nil, err
+			return err
 		}
 		if p.timeout.TCPFin, err = parseTimeout(&a1, 0, maxTimeout); err != nil {
-			return nil, err
+			return err
 		}
 		if p.timeout.UDP, err = parseTimeout(&a2, 0, maxTimeout); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if a, ok := ctx.getArg(); ok {
-		return nil, failf("unexpected argument %s", a)
+		return failf("unexpected argument %s", a)
 	}
 	if schedFlagsArg != "" {
 		flags, err := parseSchedFlags(p.svc.sched, schedFlagsArg)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.svc.flags &^= svcSched1 | svcSched2 | svcSched3
 		p.svc.flags |= flags
 	}
 	if err := p.check(); err != nil {
-		return nil, err
+		return err
 	}
-	return p.command(), nil
+	p.command(out)
+	return nil
 }
 
 // option handles one option of the option loop (after the command).
@@ -641,9 +654,9 @@ func addrOf(af uint16, b [16]byte) netip.Addr {
 	return netip.Addr{}
 }
 
-// command builds the Command from the parsed state.
-func (p *parser) command() *Command {
-	c := &Command{
+// command builds the Command from the parsed state into c.
+func (p *parser) command(c *Command) {
+	*c = Command{
 		Kind:       p.kind,
 		Argv0:      p.argv0,
 		Options:    p.options,
@@ -688,5 +701,4 @@ func (p *parser) command() *Command {
 	if p.daemon.hasMcAF {
 		c.Daemon.Group = p.daemon.group
 	}
-	return c
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"io"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +22,7 @@ func runBackend(t *testing.T, b Backend, stdin string, args ...string) result {
 	return runFakeWith(t, func() (Backend, error) { return b, nil }, stdin, args...)
 }
 
-func runFakeWith(t *testing.T, open func() (Backend, error), stdin string, args ...string) result {
+func runFakeWith(t testing.TB, open func() (Backend, error), stdin string, args ...string) result {
 	t.Helper()
 	return runFakeArgv(t, open, stdin, append([]string{"ipvsadm"}, args...))
 }
@@ -30,7 +33,7 @@ func runAppArgv0(t *testing.T, f *fakeBackend, stdin, argv0 string) result {
 	return runFakeArgv(t, func() (Backend, error) { return f, nil }, stdin, []string{argv0})
 }
 
-func runFakeArgv(t *testing.T, open func() (Backend, error), stdin string, argv []string) result {
+func runFakeArgv(t testing.TB, open func() (Backend, error), stdin string, argv []string) result {
 	t.Helper()
 	var all, out, errb strings.Builder
 	db := &nss.DB{}
@@ -135,3 +138,31 @@ func TestBatchGroupsConsecutiveWrites(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestRestoreReaderFastPath compares the line-at-once path of the -R
+// reader with the byte-by-byte emulation of fscanf on random inputs.
+func TestRestoreReaderFastPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	alphabet := []string{" ", "\t", "\r", "\n", "\x00", "ipvsadm", "-A", "-t", "10.0.0.1:80", "x", strings.Repeat("y", 4100), "  \n"}
+	for i := 0; i < 3000; i++ {
+		var b strings.Builder
+		for n := r.IntN(30); n > 0; n-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		in := b.String()
+		read := func(slow bool) []string {
+			rr := &restoreReader{br: bufio.NewReaderSize(strings.NewReader(in), 16+r.IntN(64)), slow: slow}
+			var out []string
+			for {
+				argv, ok := rr.next("p")
+				if !ok {
+					return out
+				}
+				out = append(out, strings.Join(argv, "|"))
+			}
+		}
+		if fast, slow := read(false), read(true); !slices.Equal(fast, slow) {
+			t.Fatalf("input %q:\nfast %q\nslow %q", in, fast, slow)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"slices"
 	"unsafe"
 
@@ -41,6 +42,7 @@ type app struct {
 	openProc func() (io.ReadCloser, error)
 
 	backend Backend
+	cmd     ipvsadmargs.Command
 	atExit  []func()
 	// restoreExec, when set, carries out the writes of -R
 	// (ipvsadm-restore); restoreInput is that command's input.
@@ -242,8 +244,10 @@ func modprobeIPVS() bool {
 // process is ipvsadm's process_options for one argv (a command line, or a
 // line of -R input when readingStdin).
 func (a *app) process(argv []string, readingStdin bool) outcome {
-	cmd, err := ipvsadmargs.Parse(argv, a.env)
-	if err != nil {
+	// One Command is reused for every line: nothing keeps it after the
+	// line is processed (executors copy what they send).
+	cmd := &a.cmd
+	if err := ipvsadmargs.ParseInto(cmd, argv, a.env); err != nil {
 		var pe *ipvsadmargs.Error
 		errors.As(err, &pe)
 		a.exec.Flush()
@@ -301,10 +305,12 @@ func (a *app) restore(argv0 string) outcome {
 	} else if bt, ok := a.backend.(Batcher); ok {
 		a.exec = &batchExecutor{b: bt}
 	}
-	br := bufio.NewReader(a.stdin)
+	// Lines allocate little and keep nothing: collect garbage less often.
+	debug.SetGCPercent(400)
+	rr := &restoreReader{br: bufio.NewReaderSize(a.stdin, 64<<10)}
 	a.status = 0
 	for {
-		argv, ok := readRestoreLine(br, argv0)
+		argv, ok := rr.next(argv0)
 		if !ok {
 			break
 		}

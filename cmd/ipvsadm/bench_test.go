@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+// nullKernel accepts every batch without doing anything: what is left is
+// ipvsadm's own cost of -R.
+type nullKernel struct{ *fakeBackend }
+
+func (nullKernel) Batch(ops []netlinkipvs.Op) ([]error, error) { return make([]error, len(ops)), nil }
+
+func restoreInput110k() string {
+	var b strings.Builder
+	for i := 0; i < 10000; i++ {
+		s := fmt.Sprintf("10.2.%d.%d:80", i/256, i%256)
+		fmt.Fprintf(&b, "-A -t %s -s wlc\n", s)
+		for j := 0; j < 10; j++ {
+			fmt.Fprintf(&b, "-a -t %s -r 192.168.%d.1:8080 -m -w 1\n", s, j)
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkRestore110k is -R of 110,000 lines without the kernel's part.
+func BenchmarkRestore110k(b *testing.B) {
+	in := restoreInput110k()
+	k := nullKernel{newFake()}
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := runFakeWith(b, func() (Backend, error) { return k, nil }, in, "-R"); r.code != 0 {
+			b.Fatal(r)
+		}
+	}
+}

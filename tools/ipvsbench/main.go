@@ -10,12 +10,14 @@
 //	ipvsbench list
 //	    fetch every service and destination through the library (one
 //	    service dump, one destination dump per service) and print counts
-//	ipvsbench time [-n N] [-label L] [-in FILE] [-out FILE] -- COMMAND [ARGS...]
+//	ipvsbench time [-n N] [-label L] [-in FILE] [-out FILE] [-hwm] -- COMMAND [ARGS...]
 //	    run COMMAND N times (standard input from FILE, the last run's
 //	    standard output to FILE, else discarded) and print
 //	    "L: best S s, mean S s, peak RSS K KiB" (peak RSS is the child's
 //	    ru_maxrss, i.e. VmHWM); "{i}" in an argument becomes the run's
-//	    number (1..N), for commands that must differ between runs
+//	    number (1..N), for commands that must differ between runs; -hwm
+//	    runs it once more under ptrace and adds its VmHWM (the peak RSS
+//	    above has this process's own RSS as a floor: see measureHWM)
 //
 // populate and list print the elapsed time on standard error.
 package main

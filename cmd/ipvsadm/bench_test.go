@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -35,6 +36,30 @@ func BenchmarkRestore110k(b *testing.B) {
 	for b.Loop() {
 		if r := runFakeWith(b, func() (Backend, error) { return k, nil }, in, "-R"); r.code != 0 {
 			b.Fatal(r)
+		}
+	}
+}
+
+// bigFake is 10,000 services with 10 destinations each, and its
+// /proc/net/ip_vs text.
+func bigFake(b *testing.B) (*fakeBackend, string) {
+	f := newFake()
+	runFakeWith(b, func() (Backend, error) { return f, nil }, restoreInput110k(), "-R")
+	return f, procText(f, nil, nil)
+}
+
+// BenchmarkListLn110k is -Ln of 110,000 rows without the kernel's part:
+// the service list, parsing /proc/net/ip_vs, joining, sorting, formatting.
+func BenchmarkListLn110k(b *testing.B) {
+	f, text := bigFake(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.calls = nil
+		r := runApp(b, func(a *app) {
+			a.openProc = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil }
+		}, f, "", "-Ln")
+		if r.code != 0 || len(r.out) < 5000000 {
+			b.Fatal(r.code, len(r.out))
 		}
 	}
 }

@@ -62,20 +62,25 @@ func keyOfProc(s *ipvsproc.Service) procKey {
 }
 
 // procSvc is one service of the file: its key and where its packed
-// destinations are.
+// destinations are (chunk, offset in it, count).
 type procSvc struct {
-	key    procKey
-	off, n uint32
-	tunnel bool // has a tunnel destination
+	key           procKey
+	chunk, off, n uint32
+	tunnel        bool // has a tunnel destination
 }
+
+// rowChunk is the size of the chunks the packed destinations are stored
+// in: appending to chunks never copies what is stored (a growing slice
+// would, leaving garbage of up to twice the size).
+const rowChunk = 64 << 10
 
 // procTable is /proc/net/ip_vs in a compact, pointer-free form: the
 // destinations of all services packed in one byte slice (about 10 bytes
 // per IPv4 destination), so that 100,000 rows cost about 1 MB and nothing
 // for the garbage collector to scan.
 type procTable struct {
-	svcs []procSvc
-	rows []byte
+	svcs   []procSvc
+	chunks [][]byte
 	// match[i] is the index in svcs of the netlink service i, or -1 when
 	// that service must be fetched over netlink.
 	match []int32
@@ -86,7 +91,14 @@ type procTable struct {
 // active and inactive connections as uvarints.
 
 func (t *procTable) add(s *ipvsproc.Service) {
-	ps := procSvc{key: keyOfProc(s), off: uint32(len(t.rows)), n: uint32(len(s.Dests))}
+	// A service's destinations go to one chunk: at most 34 bytes each.
+	need := 34 * len(s.Dests)
+	if len(t.chunks) == 0 || cap(t.chunks[len(t.chunks)-1])-len(t.chunks[len(t.chunks)-1]) < need {
+		t.chunks = append(t.chunks, make([]byte, 0, max(rowChunk, need)))
+	}
+	c := len(t.chunks) - 1
+	rows := t.chunks[c]
+	ps := procSvc{key: keyOfProc(s), chunk: uint32(c), off: uint32(len(rows)), n: uint32(len(s.Dests))}
 	for i := range s.Dests {
 		d := &s.Dests[i]
 		a := d.Address.Addr()
@@ -96,25 +108,27 @@ func (t *procTable) add(s *ipvsproc.Service) {
 		}
 		if a.Is6() {
 			flags |= 1
-			t.rows = append(t.rows, flags)
+			rows = append(rows, flags)
 			b := a.As16()
-			t.rows = append(t.rows, b[:]...)
+			rows = append(rows, b[:]...)
 		} else {
-			t.rows = append(t.rows, flags)
+			rows = append(rows, flags)
 			b := a.As4()
-			t.rows = append(t.rows, b[:]...)
+			rows = append(rows, b[:]...)
 		}
-		t.rows = binary.BigEndian.AppendUint16(t.rows, d.Address.Port())
-		t.rows = binary.AppendUvarint(t.rows, uint64(d.Weight))
-		t.rows = binary.AppendUvarint(t.rows, uint64(d.ActiveConns))
-		t.rows = binary.AppendUvarint(t.rows, uint64(d.InactiveConns))
+		rows = binary.BigEndian.AppendUint16(rows, d.Address.Port())
+		rows = binary.AppendUvarint(rows, uint64(d.Weight))
+		rows = binary.AppendUvarint(rows, uint64(d.ActiveConns))
+		rows = binary.AppendUvarint(rows, uint64(d.InactiveConns))
 	}
+	t.chunks[c] = rows
 	t.svcs = append(t.svcs, ps)
 }
 
-// readProcTable reads the file from r.
-func readProcTable(r io.Reader) (*procTable, error) {
-	t := &procTable{}
+// readProcTable reads the file from r; nsvc is the expected number of
+// services.
+func readProcTable(r io.Reader, nsvc int) (*procTable, error) {
+	t := &procTable{svcs: make([]procSvc, 0, nsvc+nsvc/16+4)}
 	_, err := ipvsproc.ScanServices(r, func(s *ipvsproc.Service) error {
 		t.add(s)
 		return nil
@@ -194,7 +208,7 @@ func (t *procTable) dests(i int, buf []netlinkipvs.Destination) ([]netlinkipvs.D
 		return buf, false
 	}
 	ps := &t.svcs[t.match[i]]
-	b := t.rows[ps.off:]
+	b := t.chunks[ps.chunk][ps.off:]
 	buf = buf[:0]
 	for n := uint32(0); n < ps.n; n++ {
 		flags := b[0]

@@ -304,9 +304,10 @@ func (a *app) restore(argv0 string) outcome {
 		a.exec = a.restoreExec
 	} else if bt, ok := a.backend.(Batcher); ok {
 		a.exec = &batchExecutor{b: bt}
+		// Lines allocate little and keep nothing: collect garbage
+		// less often. (ipvsadm-restore keeps two tables: not there.)
+		debug.SetGCPercent(400)
 	}
-	// Lines allocate little and keep nothing: collect garbage less often.
-	debug.SetGCPercent(400)
 	rr := &restoreReader{br: bufio.NewReaderSize(a.stdin, 64<<10)}
 	a.status = 0
 	for {
@@ -410,8 +411,12 @@ func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 	}
 	var pt *procTable
 	if len(svcs) > 0 && fastFormat(f) && a.openProc != nil {
+		// Keep the peak small: the service dump's garbage goes before
+		// the file is read.
+		old := debug.SetGCPercent(50)
+		defer debug.SetGCPercent(old)
 		if r, err := a.openProc(); err == nil {
-			pt, _ = readProcTable(r)
+			pt, _ = readProcTable(r, len(svcs))
 			r.Close()
 			if pt != nil {
 				pt.join(svcs, f.Rule)
@@ -463,7 +468,7 @@ func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
 	var pt *procTable
 	if len(svcs) > 0 && !exact && a.openProc != nil {
 		if r, err := a.openProc(); err == nil {
-			pt, _ = readProcTable(r)
+			pt, _ = readProcTable(r, len(svcs))
 			r.Close()
 			if pt != nil {
 				pt.join(svcs, true)

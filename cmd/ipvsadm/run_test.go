@@ -39,7 +39,7 @@ func runFake(t *testing.T, f *fakeBackend, stdin string, args ...string) result 
 }
 
 // runApp is runFake with a hook that adjusts the app before it runs.
-func runApp(t *testing.T, adjust func(*app), f *fakeBackend, stdin string, args ...string) result {
+func runApp(t testing.TB, adjust func(*app), f *fakeBackend, stdin string, args ...string) result {
 	t.Helper()
 	var all, out, errb bytes.Buffer
 	db := &nss.DB{}

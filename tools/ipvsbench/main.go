@@ -7,17 +7,20 @@
 //	ipvsbench populate [-services N] [-dests M] [-prefix 10.2]
 //	    create N TCP services (10.2.x.y:80, wlc) with M masquerading
 //	    destinations each, in batches
+//	ipvsbench services | proc
+//	    one service dump / one read of /proc/net/ip_vs, and counts
 //	ipvsbench list
 //	    fetch every service and destination through the library (one
 //	    service dump, one destination dump per service) and print counts
-//	ipvsbench time [-n N] [-label L] [-in FILE] [-out FILE] [-hwm] -- COMMAND [ARGS...]
+//	ipvsbench time [-n N] [-label L] [-in FILE] [-out FILE] -- COMMAND [ARGS...]
 //	    run COMMAND N times (standard input from FILE, the last run's
 //	    standard output to FILE, else discarded) and print
 //	    "L: best S s, mean S s, peak RSS K KiB" (peak RSS is the child's
 //	    ru_maxrss, i.e. VmHWM); "{i}" in an argument becomes the run's
-//	    number (1..N), for commands that must differ between runs; -hwm
-//	    runs it once more under ptrace and adds its VmHWM (the peak RSS
-//	    above has this process's own RSS as a floor: see measureHWM)
+//	    number (1..N), for commands that must differ between runs. The
+//	    peak RSS has this process's own (about 4.3 MB) as its floor:
+//	    os/exec starts children with vfork, and Linux carries the parent's
+//	    high-water mark into the child's ru_maxrss at exec.
 //
 // populate and list print the elapsed time on standard error.
 package main
@@ -30,6 +33,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -78,6 +82,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		fmt.Fprintf(stdout, "created %d services, %d destinations\n", *nsvc, *nsvc**ndest)
+	case "services":
+		// One service dump, nothing else (for breaking listing costs down).
+		svcs, err := c.Services()
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "dumped %d services\n", len(svcs))
+	case "proc":
+		// One read of /proc/net/ip_vs through ipvsproc.
+		nsvc, ndest := 0, 0
+		f, err := ipvsproc.Open(ipvsproc.ServicesFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		_, err = ipvsproc.ScanServices(f, func(s *ipvsproc.Service) error {
+			nsvc++
+			ndest += len(s.Dests)
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "read %d services, %d destinations\n", nsvc, ndest)
 	case "list":
 		svcs, err := c.Services()
 		if err != nil {

@@ -21,7 +21,6 @@ func timeCmd(args []string, stdout, stderr io.Writer) int {
 	label := fs.String("label", "", "label for the report (default: the command)")
 	in := fs.String("in", "", "file to give each run as standard input (default: none)")
 	out := fs.String("out", "", "file to write the last run's standard output to (default: discarded)")
-	hwm := fs.Bool("hwm", false, "also run the command once more under ptrace and report its VmHWM")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,30 +75,7 @@ func timeCmd(args []string, stdout, stderr io.Writer) int {
 			best = d
 		}
 	}
-	extra := ""
-	if *hwm {
-		args := make([]string, len(argv)-1)
-		for j, a := range argv[1:] {
-			args[j] = strings.ReplaceAll(a, "{i}", strconv.Itoa(*n+1))
-		}
-		cmd := exec.Command(argv[0], args...)
-		if *in != "" {
-			f, err := os.Open(*in)
-			if err != nil {
-				fmt.Fprintln(stderr, "ipvsbench time:", err)
-				return 1
-			}
-			defer f.Close()
-			cmd.Stdin = f
-		}
-		v, err := measureHWM(cmd)
-		if err != nil {
-			fmt.Fprintf(stderr, "ipvsbench time: VmHWM of %v: %v\n", argv, err)
-			return 1
-		}
-		extra = fmt.Sprintf(", VmHWM %d KiB", v)
-	}
-	fmt.Fprintf(stdout, "%s: best %.3f s, mean %.3f s, peak RSS %d KiB%s\n",
-		*label, best.Seconds(), (total / time.Duration(*n)).Seconds(), maxRSS, extra)
+	fmt.Fprintf(stdout, "%s: best %.3f s, mean %.3f s, peak RSS %d KiB\n",
+		*label, best.Seconds(), (total / time.Duration(*n)).Seconds(), maxRSS)
 	return 0
 }

@@ -609,3 +609,33 @@ func TestDumpInterruptedIsRepeated(t *testing.T) {
 		t.Errorf("Services() = %+v, want only the second dump's result", got)
 	}
 }
+
+func TestScanServices(t *testing.T) {
+	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(CmdGetService), netlink.Request|netlink.Dump,
+		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+			return []genetlink.Message{
+				svcReply(t, tcpSvc, false, false),
+				svcReply(t, fwmSvc, false, false),
+				svcReply(t, tcpSvc, false, false),
+			}, nil
+		}))
+	var got []ServiceKey
+	starts := 0
+	err := c.ScanServices(func() { starts++ }, func(s *Service) error {
+		got = append(got, s.Key())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ServiceKey{tcpSvc.Key(), fwmSvc.Key(), tcpSvc.Key()}
+	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" || starts != 1 {
+		t.Errorf("keys (-want +got):\n%s\nstarts %d", d, starts)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err = c.ScanServices(nil, func(s *Service) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("error from fn: %v after %d calls", err, n)
+	}
+}

@@ -56,6 +56,26 @@ func (c *Client) Services() ([]Service, error) {
 	return svcs, nil
 }
 
+// ScanServices is a GET_SERVICE dump that hands each service to fn instead
+// of collecting them, for callers that keep large tables in their own,
+// smaller form. The *Service is reused for the next call. start, if not
+// nil, is called before the dump and before each repetition of it (when
+// the kernel flagged it interrupted, the dump starts over). Unlike
+// Services, a service met twice while the table changes during the dump
+// is passed twice. An error from fn ends the dump, as any failure in the
+// middle of a dump does (the socket is replaced), and is returned wrapped
+// in an *Error.
+func (c *Client) ScanServices(start func(), fn func(*Service) error) error {
+	var s Service
+	return c.execute(CmdGetService, true, nil, start, func(cmd uint8, attrs []byte) error {
+		var err error
+		if s, err = decodeService(attrs); err != nil {
+			return err
+		}
+		return fn(&s)
+	})
+}
+
 // Service fetches one service by the identity of key (GET_SERVICE). A
 // missing service is an *Error with ESRCH (errors.Is os.ErrNotExist).
 func (c *Client) Service(key ServiceKey) (Service, error) {

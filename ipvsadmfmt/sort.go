@@ -58,29 +58,47 @@ func word(b *[16]byte, i int) uint32 {
 // unsigned subtraction converted to a 32-bit int, so differences of 2^31 or
 // more change sign (a fwmark >= 2^31 sorts before everything else).
 func CompareServices(s1, s2 *netlinkipvs.Service) int32 {
+	a1, a2 := svcAddr(s1), svcAddr(s2)
+	return CompareServiceFields(
+		ServiceFields{FWMark: s1.FWMark, Family: uint16(s1.Family), Protocol: svcProtocol(s1), Addr: &a1, Port: svcPort(s1)},
+		ServiceFields{FWMark: s2.FWMark, Family: uint16(s2.Family), Protocol: svcProtocol(s2), Addr: &a2, Port: svcPort(s2)})
+}
+
+// ServiceFields are the fields of a service that ipvsadm sorts by, as
+// ipvsadm holds them: zero protocol, address and port for fwmark
+// services, IPv4 addresses in the first four bytes.
+type ServiceFields struct {
+	FWMark   uint32
+	Family   uint16
+	Protocol uint16
+	Addr     *[16]byte
+	Port     uint16
+}
+
+// CompareServiceFields is CompareServices on the sort fields, for callers
+// that keep services in another form.
+func CompareServiceFields(s1, s2 ServiceFields) int32 {
 	if r := int32(s1.FWMark - s2.FWMark); r != 0 {
 		return r
 	}
 	if r := int32(s1.Family) - int32(s2.Family); r != 0 {
 		return r
 	}
-	p1, p2 := svcProtocol(s1), svcProtocol(s2)
-	if r := int32(p1) - int32(p2); r != 0 {
+	if r := int32(s1.Protocol) - int32(s2.Protocol); r != 0 {
 		return r
 	}
-	a1, a2 := svcAddr(s1), svcAddr(s2)
 	var r int32
 	if s1.Family == afInet6 {
 		for i := 0; r == 0 && i < 4; i++ {
-			r = int32(word(&a1, i) - word(&a2, i))
+			r = int32(word(s1.Addr, i) - word(s2.Addr, i))
 		}
 	} else {
-		r = int32(word(&a1, 0) - word(&a2, 0))
+		r = int32(word(s1.Addr, 0) - word(s2.Addr, 0))
 	}
 	if r != 0 {
 		return r
 	}
-	return int32(svcPort(s1)) - int32(svcPort(s2))
+	return int32(s1.Port) - int32(s2.Port)
 }
 
 // CompareDests is libipvs' ipvs_cmp_dests: all four address words when the
@@ -143,4 +161,10 @@ func SortedOrder(svcs []netlinkipvs.Service) []int32 {
 	}
 	msort(idx, func(x, y *int32) int32 { return CompareServices(&svcs[*x], &svcs[*y]) })
 	return idx
+}
+
+// SortIndexes sorts idx with ipvsadm's algorithm (glibc's merge sort) and
+// cmp, for callers that sort indexes into a form of their own.
+func SortIndexes(idx []int32, cmp func(a, b int32) int32) {
+	msort(idx, func(x, y *int32) int32 { return cmp(*x, *y) })
 }

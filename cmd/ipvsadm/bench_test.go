@@ -63,3 +63,16 @@ func BenchmarkListLn110k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProcTable110k reads a 110,000-row /proc/net/ip_vs into the
+// packed form.
+func BenchmarkProcTable110k(b *testing.B) {
+	_, text := bigFake(b)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := readProcTable(strings.NewReader(text), 10000); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

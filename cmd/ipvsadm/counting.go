@@ -94,3 +94,8 @@ func (c *counting) Batch(ops []netlinkipvs.Op) ([]error, error) {
 	c.writes += len(ops)
 	return c.b.(Batcher).Batch(ops)
 }
+
+func (c *counting) ScanServices(start func(), fn func(*netlinkipvs.Service) error) error {
+	c.reads++
+	return c.b.(serviceScanner).ScanServices(start, fn)
+}

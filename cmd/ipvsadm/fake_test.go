@@ -19,6 +19,8 @@ type fakeBackend struct {
 	timeouts netlinkipvs.Timeouts
 	daemons  []netlinkipvs.Daemon
 	calls    []string
+	// repeat[i] makes ScanServices pass service i that many more times.
+	repeat map[int]int
 	// batches counts Batch calls (their ops are recorded in calls as
 	// the individual requests).
 	batches int
@@ -293,3 +295,26 @@ func (f *fakeBackend) Batch(ops []netlinkipvs.Op) ([]error, error) {
 // unbatched hides the fake's Batch method, so the runner sends one request
 // per command.
 type unbatched struct{ Backend }
+
+// ScanServices streams the services, repeating those listed in
+// f.repeat as a changing table's dump may.
+func (f *fakeBackend) ScanServices(start func(), fn func(*netlinkipvs.Service) error) error {
+	if err := f.call("services", netlinkipvs.CmdGetService); err != nil {
+		return err
+	}
+	if start != nil {
+		start()
+	}
+	for i := range f.svcs {
+		s := f.svcs[i]
+		if s.FWMark != 0 {
+			s.Protocol = 0 // the kernel reports none
+		}
+		for n := 0; n < 1+f.repeat[i]; n++ {
+			if err := fn(&s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

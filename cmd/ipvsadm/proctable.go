@@ -32,20 +32,6 @@ type procKey struct {
 	af    uint8
 }
 
-func keyOfService(s *netlinkipvs.Service) procKey {
-	if s.FWMark != 0 {
-		return procKey{mark: s.FWMark}
-	}
-	k := procKey{port: s.Port, proto: uint8(s.Protocol), af: uint8(s.Family)}
-	if s.Address.Is4() {
-		a := s.Address.As4()
-		copy(k.addr[:], a[:])
-	} else if s.Address.IsValid() {
-		k.addr = s.Address.As16()
-	}
-	return k
-}
-
 func keyOfProc(s *ipvsproc.Service) procKey {
 	if s.Family == ipvsproc.FamilyUnknown {
 		return procKey{mark: s.FWMark}
@@ -144,25 +130,25 @@ func readProcTable(r io.Reader, nsvc int) (*procTable, error) {
 // between the two reads), has it twice, or cannot tell it apart (a
 // fwmark used by an IPv4 and an IPv6 service), or when save needs the
 // tunnel settings of its destinations.
-func (t *procTable) join(svcs []netlinkipvs.Service, save bool) {
-	t.match = make([]int32, len(svcs))
+func (t *procTable) join(l *svcList, save bool) {
+	t.match = make([]int32, len(l.svcs))
 	var ambiguous map[uint32]bool
-	var marks map[uint32]netlinkipvs.AddressFamily
-	for i := range svcs {
-		if m := svcs[i].FWMark; m != 0 {
+	var marks map[uint32]uint8
+	for i := range l.svcs {
+		if m := l.svcs[i].mark; m != 0 {
 			if marks == nil {
-				marks = map[uint32]netlinkipvs.AddressFamily{}
+				marks = map[uint32]uint8{}
 				ambiguous = map[uint32]bool{}
 			}
-			if af, ok := marks[m]; ok && af != svcs[i].Family {
+			if af, ok := marks[m]; ok && af != l.svcs[i].af {
 				ambiguous[m] = true
 			}
-			marks[m] = svcs[i].Family
+			marks[m] = l.svcs[i].af
 		}
 	}
 	var index map[procKey]int32
-	for i := range svcs {
-		k := keyOfService(&svcs[i])
+	for i := range l.svcs {
+		k := l.key(i)
 		j := int32(-1)
 		if i < len(t.svcs) && t.svcs[i].key == k && index == nil {
 			j = int32(i)

@@ -141,6 +141,9 @@ func TestFastListingMatchesNetlink(t *testing.T) {
 		if iter%7 == 0 {
 			dup[r.IntN(len(f.svcs))] = true
 		}
+		if iter%3 == 0 {
+			f.repeat = map[int]int{r.IntN(len(f.svcs)): 1 + r.IntN(2)}
+		}
 		text := procText(f, skip, dup)
 		for _, args := range listings {
 			f.calls = nil

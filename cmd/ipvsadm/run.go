@@ -183,7 +183,9 @@ func (a *app) tryInit() unix.Errno {
 	}
 	a.backend, a.info = b, info
 	if path := os.Getenv(countEnv); path != "" {
-		if _, ok := b.(Batcher); ok {
+		_, batches := b.(Batcher)
+		_, scans := b.(serviceScanner)
+		if batches && scans {
 			c := &counting{b: b, reads: 1}
 			a.backend = c
 			if a.openProc != nil {
@@ -400,6 +402,9 @@ func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 	if !f.Rule {
 		ipvsadmfmt.WriteVersionLine(a.out, a.info)
 	}
+	if fastFormat(f) && a.openProc != nil {
+		return a.listAllFast(f)
+	}
 	svcs, err := a.backend.Services()
 	if err != nil {
 		// ipvs_get_services does not set ipvs_func in netlink mode.
@@ -409,17 +414,54 @@ func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 	if !f.NoSort {
 		order = ipvsadmfmt.SortedOrder(svcs)
 	}
+	ipvsadmfmt.WriteTitle(a.out, f)
+	var (
+		sc    ipvsadmfmt.Scratch
+		buf   []byte
+		entry ipvsadmfmt.ServiceEntry
+	)
+	for n := range svcs {
+		i := n
+		if order != nil {
+			i = int(order[n])
+		}
+		a.lastFunc = ipvsadmargs.FuncGetDests
+		dests, err := a.backend.Destinations(svcs[i].Key())
+		if err != nil {
+			return a.listFail(ipvsadmargs.Strerror(ipvsadmargs.FuncGetDests, errnoOf(err)) + "\n")
+		}
+		entry.Service, entry.Dests = svcs[i], dests
+		buf = ipvsadmfmt.AppendService(buf[:0], &entry, f, a.names, &sc)
+		a.out.Write(buf)
+	}
+	return outcome{status: 0}
+}
+
+// listAllFast is listAll for the default and save formats: the services
+// of one dump in compact form, their destinations from one read of
+// /proc/net/ip_vs (see proctable.go), a netlink dump only for the
+// services the file cannot describe.
+func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
+	// Keep the peak small: the service dump leaves a copy of every
+	// datagram behind, and the file is read after it.
+	old := debug.SetGCPercent(25)
+	defer debug.SetGCPercent(old)
+	l, err := a.fetchServices()
+	if err != nil {
+		// ipvs_get_services does not set ipvs_func in netlink mode.
+		return a.listFail(ipvsadmargs.Strerror(a.lastFunc, errnoOf(err)) + "\n")
+	}
+	var order []int32
+	if !f.NoSort {
+		order = l.sortedOrder()
+	}
 	var pt *procTable
-	if len(svcs) > 0 && fastFormat(f) && a.openProc != nil {
-		// Keep the peak small: the service dump's garbage goes before
-		// the file is read.
-		old := debug.SetGCPercent(50)
-		defer debug.SetGCPercent(old)
+	if len(l.svcs) > 0 {
 		if r, err := a.openProc(); err == nil {
-			pt, _ = readProcTable(r, len(svcs))
+			pt, _ = readProcTable(r, len(l.svcs))
 			r.Close()
 			if pt != nil {
-				pt.join(svcs, f.Rule)
+				pt.join(l, f.Rule)
 			}
 		}
 	}
@@ -430,22 +472,23 @@ func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 		dests []netlinkipvs.Destination
 		entry ipvsadmfmt.ServiceEntry
 	)
-	for n := range svcs {
+	for n := range l.svcs {
 		i := n
 		if order != nil {
 			i = int(order[n])
 		}
 		a.lastFunc = ipvsadmargs.FuncGetDests
+		entry.Service = l.service(i)
 		var ok bool
 		dests, ok = pt.dests(i, dests)
 		if !ok {
-			ds, err := a.backend.Destinations(svcs[i].Key())
+			ds, err := a.backend.Destinations(entry.Service.Key())
 			if err != nil {
 				return a.listFail(ipvsadmargs.Strerror(ipvsadmargs.FuncGetDests, errnoOf(err)) + "\n")
 			}
 			dests = ds
 		}
-		entry.Service, entry.Dests = svcs[i], dests
+		entry.Dests = dests
 		buf = ipvsadmfmt.AppendService(buf[:0], &entry, f, a.names, &sc)
 		a.out.Write(buf)
 		if !ok {
@@ -461,31 +504,32 @@ func (a *app) listAll(f ipvsadmfmt.Format) outcome {
 // netlink destination dumps for the rest, or for every service when exact
 // is set (the file lacks the thresholds).
 func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
-	svcs, err := a.backend.Services()
+	l, err := a.fetchServices()
 	if err != nil {
 		return nil, err
 	}
 	var pt *procTable
-	if len(svcs) > 0 && !exact && a.openProc != nil {
+	if len(l.svcs) > 0 && !exact && a.openProc != nil {
 		if r, err := a.openProc(); err == nil {
-			pt, _ = readProcTable(r, len(svcs))
+			pt, _ = readProcTable(r, len(l.svcs))
 			r.Close()
 			if pt != nil {
-				pt.join(svcs, true)
+				pt.join(l, true)
 			}
 		}
 	}
-	out := make([]netlinkipvs.VirtualServer, len(svcs))
+	out := make([]netlinkipvs.VirtualServer, len(l.svcs))
 	var buf []netlinkipvs.Destination
-	for i := range svcs {
+	for i := range l.svcs {
+		s := l.service(i)
 		ds, ok := pt.dests(i, buf[:0])
 		buf = ds
 		if ok {
 			ds = slices.Clone(ds)
-		} else if ds, err = a.backend.Destinations(svcs[i].Key()); err != nil {
+		} else if ds, err = a.backend.Destinations(s.Key()); err != nil {
 			return nil, err
 		}
-		out[i] = netlinkipvs.VirtualServer{Service: svcs[i], Destinations: ds}
+		out[i] = netlinkipvs.VirtualServer{Service: s, Destinations: ds}
 	}
 	return out, nil
 }

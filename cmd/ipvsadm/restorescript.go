@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -72,6 +73,8 @@ func (a *app) restoreScript() int {
 		o := a.restore("ipvsadm")
 		return a.finish(o)
 	}
+	// Two tables of up to 100,000s of destinations: keep the heap tight.
+	debug.SetGCPercent(50)
 	sim := &simExecutor{a: a, b: bt, exact: os.Getenv(exactReadEnv) != ""}
 	a.exec = sim
 	a.restoreExec = sim
@@ -93,6 +96,17 @@ func (a *app) finish(o outcome) int {
 type simService struct {
 	svc   netlinkipvs.Service
 	dests []netlinkipvs.Destination
+	// shared: dests is also the live table's (after a flush); copy
+	// before changing it.
+	shared bool
+}
+
+// ownDests makes s.dests the simulation's own.
+func (s *simService) ownDests() {
+	if s.shared {
+		s.dests = slices.Clone(s.dests)
+		s.shared = false
+	}
 }
 
 // simExecutor is the Executor of ipvsadm-restore (see above).
@@ -246,6 +260,7 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 		if di < 0 {
 			return kernelErr(netlinkipvs.CmdDelDest, unix.ENOENT)
 		}
+		s.ownDests()
 		s.dests = slices.Delete(s.dests, di, di+1)
 		return nil
 	}
@@ -267,6 +282,7 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 		if di < 0 {
 			return kernelErr(op, unix.ENOENT)
 		}
+		s.ownDests()
 		s.dests[di] = d
 		return nil
 	}
@@ -276,6 +292,7 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 	if !e.destAddrOK(d) {
 		return kernelErr(op, unix.EINVAL)
 	}
+	s.ownDests()
 	s.dests = append(s.dests, d)
 	return nil
 }
@@ -469,11 +486,13 @@ func (e *simExecutor) Flush() {
 		e.stale = true
 		return
 	}
-	// The live table is now the simulated one (copied: the simulation
-	// goes on changing its slices).
-	e.live = make([]netlinkipvs.VirtualServer, len(want))
-	for i, vs := range want {
-		e.live[i] = netlinkipvs.VirtualServer{Service: vs.Service, Destinations: slices.Clone(vs.Destinations)}
+	// The live table is now the simulated one; they share the
+	// destination slices until the simulation changes one (ownDests).
+	e.live = want
+	for _, s := range e.desired {
+		if s != nil {
+			s.shared = true
+		}
 	}
 }
 

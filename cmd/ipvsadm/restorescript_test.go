@@ -130,3 +130,20 @@ func TestRestoreScriptSendsOnlyChanges(t *testing.T) {
 		t.Errorf("%d batches", f.batches)
 	}
 }
+
+// TestRestoreScriptChangesAfterFlush: changes to destinations after a
+// listing (which brings the live table up to date) must reach the kernel.
+func TestRestoreScriptChangesAfterFlush(t *testing.T) {
+	for _, input := range []string{
+		"-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 192.168.0.1 -w 1\n-a -t 10.0.0.1:80 -r 192.168.0.2\n-Ln\n-e -t 10.0.0.1:80 -r 192.168.0.1 -w 5\n",
+		"-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 192.168.0.1 -w 1\n-a -t 10.0.0.1:80 -r 192.168.0.2\n-Sn\n-d -t 10.0.0.1:80 -r 192.168.0.1\n-Sn\n",
+		"-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 192.168.0.1\n-L --timeout\n-Ln\n-a -t 10.0.0.1:80 -r 192.168.0.3\n-d -t 10.0.0.1:80 -r 192.168.0.1\n",
+	} {
+		ref, ours := newFake(), newFake()
+		want := scriptRun(t, ref, input)
+		got := runRestoreScript(t, ours, input)
+		if got != want || sortedTable(ref) != sortedTable(ours) {
+			t.Errorf("input\n%s\ngot  %+v\nwant %+v\ntable got\n%s\nwant\n%s", input, got, want, sortedTable(ours), sortedTable(ref))
+		}
+	}
+}

@@ -240,8 +240,8 @@ func WriteService(w io.Writer, e ServiceEntry, f Format, r Resolver) {
 // Scratch holds buffers AppendService reuses between calls; the zero value
 // is ready to use. It is not safe for concurrent use.
 type Scratch struct {
-	dests   []netlinkipvs.Destination
-	sortTmp []netlinkipvs.Destination
+	idx     []int32
+	sortTmp []int32
 	name    []byte
 	tmp     []byte
 }
@@ -335,19 +335,22 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 	dst = append(dst, '\n')
 
 	dests := e.Dests
-	if !f.NoSort {
-		sc.dests = append(sc.dests[:0], dests...)
-		dests = sc.dests
+	// Sort indexes, not the (large) destinations.
+	sc.idx = sc.idx[:0]
+	for i := range dests {
+		sc.idx = append(sc.idx, int32(i))
+	}
+	if !f.NoSort && len(dests) > 1 {
 		if cap(sc.sortTmp) < len(dests) {
-			sc.sortTmp = make([]netlinkipvs.Destination, len(dests))
+			sc.sortTmp = make([]int32, len(dests))
 		}
-		msortRec(dests, sc.sortTmp[:len(dests)], CompareDests)
+		msortRec(sc.idx, sc.sortTmp[:len(dests)], func(x, y *int32) int32 { return CompareDests(&dests[*x], &dests[*y]) })
 	}
 	proto := uint16(s.Protocol)
 	if s.FWMark != 0 {
 		proto = 0
 	}
-	for i := range dests {
+	for _, i := range sc.idx {
 		dst = appendDest(dst, name, &dests[i], proto, f, r, sc)
 	}
 	return dst
@@ -363,7 +366,7 @@ func appendDest(dst, name []byte, d *netlinkipvs.Destination, proto uint16, f Fo
 	fwd := d.ForwardMethod & 7
 	// ipvsadm decodes destination STATS64 with 32-bit getters: all but
 	// the byte counters lose their upper half.
-	st := d.Stats
+	st := &d.Stats
 	lo := func(v uint64) uint64 { return uint64(uint32(v)) }
 	switch {
 	case f.Rule:

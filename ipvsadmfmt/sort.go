@@ -2,6 +2,7 @@ package ipvsadmfmt
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
@@ -104,19 +105,32 @@ func CompareServiceFields(s1, s2 ServiceFields) int32 {
 // CompareDests is libipvs' ipvs_cmp_dests: all four address words when the
 // left operand is IPv6, else only the first, then the port.
 func CompareDests(d1, d2 *netlinkipvs.Destination) int32 {
-	a1, a2 := addr16(d1.Address), addr16(d2.Address)
 	var r int32
 	if d1.Family == afInet6 {
+		a1, a2 := addr16(d1.Address), addr16(d2.Address)
 		for i := 0; r == 0 && i < 4; i++ {
 			r = int32(word(&a1, i) - word(&a2, i))
 		}
 	} else {
-		r = int32(word(&a1, 0) - word(&a2, 0))
+		r = int32(firstWord(d1.Address) - firstWord(d2.Address))
 	}
 	if r != 0 {
 		return r
 	}
 	return int32(d1.Port) - int32(d2.Port)
+}
+
+// firstWord is word(addr16(a), 0) without building the 16 bytes.
+func firstWord(a netip.Addr) uint32 {
+	if a.Is4() {
+		b := a.As4()
+		return binary.BigEndian.Uint32(b[:])
+	}
+	if !a.IsValid() {
+		return 0
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint32(b[:4])
 }
 
 // SortServices sorts services in place as ipvsadm does.

@@ -2,7 +2,6 @@ package rulesfile
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +76,8 @@ func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
 	f := &File{Name: name}
 	br := bufio.NewReaderSize(r, 64<<10)
 	var argv []string
+	// Commands are allocated in slabs, not one by one.
+	var slab []ipvsadmargs.Command
 	for line := 1; ; line++ {
 		text, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -91,7 +92,11 @@ func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
 		if len(text) > 0 && text[0] != '#' {
 			argv = tokens(argv[:0], text)
 			if len(argv) > 1 {
-				cmd, perr := ipvsadmargs.Parse(argv, env)
+				if len(slab) == 0 {
+					slab = make([]ipvsadmargs.Command, 1024)
+				}
+				cmd := &slab[0]
+				perr := ipvsadmargs.ParseInto(cmd, argv, env)
 				if perr != nil {
 					var pe *ipvsadmargs.Error
 					msg := perr.Error()
@@ -100,6 +105,7 @@ func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
 					}
 					return f, &Error{Name: name, Line: line, Msg: strings.TrimRight(msg, "\n")}
 				}
+				slab = slab[1:]
 				f.Rules = append(f.Rules, Rule{Line: line, Command: cmd})
 			}
 		}
@@ -113,14 +119,27 @@ func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
 }
 
 // tokens splits a line as ipvsadm -R does, with argv[0] "ipvsadm", and
-// applies the two save-format fixes (signed fwmarks, trailing "-b").
+// applies the two save-format fixes (signed fwmarks, trailing "-b"). The
+// tokens share one string.
 func tokens(argv []string, line []byte) []string {
 	argv = append(argv, "ipvsadm")
-	for _, t := range bytes.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' }) {
-		if string(t) == "ipvsadm" {
+	all := string(line)
+	for i := 0; i < len(all); {
+		for i < len(all) && isBlank(all[i]) {
+			i++
+		}
+		j := i
+		for j < len(all) && !isBlank(all[j]) {
+			j++
+		}
+		if j == i {
+			break
+		}
+		s := all[i:j]
+		i = j
+		if s == "ipvsadm" {
 			continue
 		}
-		s := string(t)
 		if n := len(argv); (argv[n-1] == "-f" || argv[n-1] == "--fwmark-service") && strings.HasPrefix(s, "-") {
 			if v, err := strconv.ParseInt(s, 10, 32); err == nil && v < 0 {
 				s = strconv.FormatUint(uint64(uint32(int32(v))), 10)
@@ -133,6 +152,8 @@ func tokens(argv []string, line []byte) []string {
 	}
 	return argv
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // Table returns the desired state the file describes: its -A lines with
 // the -a lines of each service, in file order. Only -A and -a lines are

@@ -62,6 +62,15 @@ func (e *Error) Error() string {
 // ErrorList is every problem found in a document, in document order.
 type ErrorList []*Error
 
+// Unwrap returns the errors one by one.
+func (l ErrorList) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}
+
 func (l ErrorList) Error() string {
 	s := make([]string, len(l))
 	for i, e := range l {

@@ -3,11 +3,11 @@ package sync
 
 import (
 	"bufio"
-	"maps"
-	"slices"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 

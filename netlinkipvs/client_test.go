@@ -565,3 +565,27 @@ type silentSocket struct{ *fakeSocket }
 
 func (s *silentSocket) SendMessages([]netlink.Message) error { return nil }
 func (s *silentSocket) Send(netlink.Message) error           { return nil }
+
+func TestDumpInterruptedIsRepeated(t *testing.T) {
+	dumps := 0
+	c, fs := newFakeClient(t, func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
+		dumps++
+		if dumps == 1 {
+			// The first, inconsistent dump also shows a service that is
+			// gone by the second one.
+			return []genetlink.Message{svcReply(t, tcpSvc, false, true), svcReply(t, v6Svc, false, true)}, nil
+		}
+		return []genetlink.Message{svcReply(t, tcpSvc, false, true)}, nil
+	})
+	fs.interrupt = 1
+	got, err := c.Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dumps != 2 {
+		t.Errorf("%d dumps, want the interrupted one repeated once", dumps)
+	}
+	if len(got) != 1 || got[0].Key() != tcpSvc.Key() {
+		t.Errorf("Services() = %+v, want only the second dump's result", got)
+	}
+}

@@ -32,6 +32,8 @@ type fakeSocket struct {
 	sends, requests int
 	// dumpChunk is how many dump messages go into one datagram.
 	dumpChunk int
+	// interrupt, while positive, flags that many dumps NLM_F_DUMP_INTR.
+	interrupt int
 }
 
 // newFakeClient returns a Client whose kernel is fn.
@@ -91,9 +93,14 @@ func (s *fakeSocket) serve(req netlink.Message) {
 		}
 	}
 	if req.Header.Flags&netlink.Dump == netlink.Dump {
+		flags := netlink.Multi
+		if s.interrupt > 0 {
+			s.interrupt--
+			flags |= netlink.DumpInterrupted
+		}
 		var dg []netlink.Message
 		for _, g := range replies {
-			dg = append(dg, reply(g, netlink.Multi))
+			dg = append(dg, reply(g, flags))
 			if len(dg) == s.dumpChunk {
 				s.datagrams = append(s.datagrams, dg)
 				dg = nil

@@ -1,0 +1,115 @@
+package vm
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestInitScriptJobs(t *testing.T) {
+	jobs := []Job{
+		{Name: "internal/vm/vmtest", Argv: []string{"/tests/x.test", "-test.run", "^(TestVMA|TestVMB)$"},
+			Dir: "/src/internal/vm/vmtest"},
+		{Name: "quote", Argv: []string{"/bin/sh", "-c", "echo 'it''s' \"$HOME\""}, Env: []string{"A=b c"}},
+	}
+	s, err := initScript([]string{"/lib/modules/v/kernel/a.ko", "/lib/modules/v/kernel/b-c.ko"}, jobs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"#!/bin/busybox sh\n",
+		"mount -t proc proc /proc",
+		"mkdir -p /run/netns",
+		"insmod /lib/modules/v/kernel/a.ko || echo '@@@VM-INSMOD-FAIL a'",
+		"insmod /lib/modules/v/kernel/b-c.ko || echo '@@@VM-INSMOD-FAIL b_c'",
+		"ip link set lo up",
+		"IPVS_VM=1",
+		"echo '@@@VMJOB-BEGIN internal/vm/vmtest'",
+		"(cd /src/internal/vm/vmtest && exec env /tests/x.test -test.run '^(TestVMA|TestVMB)$') </dev/null 2>&1",
+		`echo "@@@VMJOB-END internal/vm/vmtest rc=$?"`,
+		`(cd / && exec env 'A=b c' /bin/sh -c 'echo '"'"'it'"'"''"'"'s'"'"' "$HOME"')`,
+		"/usr/sbin/ipvsadm --set 900 120 300",
+		"echo @@@VM-DONE\npoweroff -f\n",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("init script lacks %q:\n%s", want, s)
+		}
+	}
+	// Each job is followed by a reset.
+	if n := strings.Count(s, "vm_reset\n"); n != len(jobs)+1 {
+		t.Errorf("vm_reset called %d times", n)
+	}
+	// The script is valid shell.
+	if sh, err := exec.LookPath("sh"); err == nil {
+		p := filepath.Join(t.TempDir(), "init")
+		if err := os.WriteFile(p, []byte(s), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(sh, "-n", p).CombinedOutput(); err != nil {
+			t.Fatalf("sh -n: %v\n%s", err, out)
+		}
+	}
+}
+
+func TestInitScriptShell(t *testing.T) {
+	s, err := initScript(nil, []Job{{Name: "ignored", Argv: []string{"x"}}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s, "setsid cttyhack sh") || !strings.Contains(s, "poweroff -f") ||
+		strings.Contains(s, "ignored") || !strings.Contains(s, "poweroff -f' (or Ctrl-A x)") {
+		t.Fatalf("shell script:\n%s", s)
+	}
+}
+
+func TestJobValidate(t *testing.T) {
+	bad := []Job{
+		{Name: "", Argv: []string{"x"}},
+		{Name: "has space", Argv: []string{"x"}},
+		{Name: "new\nline", Argv: []string{"x"}},
+		{Name: "quote'", Argv: []string{"x"}},
+		{Name: "ok", Argv: nil},
+		{Name: "ok", Argv: []string{""}},
+		{Name: "ok", Argv: []string{"x"}, Env: []string{"NOEQUALS"}},
+		{Name: "ok", Argv: []string{"x"}, Env: []string{"1A=b"}},
+		{Name: "ok", Argv: []string{"x"}, Dir: "relative"},
+	}
+	for _, j := range bad {
+		if _, err := initScript(nil, []Job{j}, false); err == nil {
+			t.Errorf("job %+v accepted", j)
+		}
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain/path.test": "plain/path.test",
+		"":                "''",
+		"a b":             "'a b'",
+		"it's":            `'it'"'"'s'`,
+		"$HOME":           "'$HOME'",
+		"^TestVM":         "'^TestVM'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWantedModules(t *testing.T) {
+	w := InitOptions{}.wantedModules()
+	for _, m := range w {
+		if m == "ip_vs_ftp" || m == "ip_vs_pe_sip" {
+			t.Errorf("%s loaded by default", m)
+		}
+	}
+	w = InitOptions{LoadFTP: true, LoadSIP: true, ExtraModules: []string{"x"}}.wantedModules()
+	got := strings.Join(w, " ")
+	for _, m := range []string{"ip_vs_ftp", "ip_vs_pe_sip", " x"} {
+		if !strings.Contains(got, m) {
+			t.Errorf("%s missing from %v", m, w)
+		}
+	}
+}

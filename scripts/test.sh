@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The project's test command, for a developer's machine and for CI alike
+# (Debian 12, root, Go in /usr/local/go):
+#
+#   1. installs the Debian packages the VM tests need, if any is missing;
+#   2. go vet, gofmt and the unit tests on the host (VM tests skip there);
+#   3. the VM tests: go run ./tools/vmrun test boots one QEMU guest with a
+#      Debian 6.1 kernel that has IPVS (downloaded once into the cache,
+#      $IPVS_VM_CACHE or ~/.cache/ipvs-vm) and runs every TestVM* test in it.
+#
+# Exits non-zero on the first failure.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+# go and the VM cache both need a home directory.
+export HOME="${HOME:-/root}"
+
+started=$(date +%s)
+section() {
+	printf '\n==== %s (%ss)\n' "$*" "$(($(date +%s) - started))"
+}
+
+section "Debian packages"
+# netbase gives /etc/services and /etc/protocols, which the guest copies.
+packages=(qemu-system-x86 busybox-static ipvsadm iproute2 netbase)
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+# vmrun asks apt-cache which kernel package is current, so the package
+# lists must know linux-image-amd64 too.
+if ((${#missing[@]})) || ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+	echo "apt-get update (missing: ${missing[*]:-none}; or no package lists)"
+	apt-get update
+fi
+if ((${#missing[@]})); then
+	echo "installing: ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+else
+	echo "all installed: ${packages[*]}"
+fi
+
+if ! command -v go >/dev/null; then
+	echo "test.sh: no go command (expected in /usr/local/go/bin)" >&2
+	exit 1
+fi
+go version
+
+section "go vet ./..."
+go vet ./...
+
+section "gofmt -l ."
+unformatted=$(gofmt -l .)
+if [[ -n "$unformatted" ]]; then
+	echo "not gofmt-formatted:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "all formatted"
+
+section "go test ./... (host; VM tests skip here)"
+go test ./...
+
+section "go run ./tools/vmrun test (VM tests in QEMU)"
+go run ./tools/vmrun test
+
+section "done"
+echo "test.sh: all passed in $(($(date +%s) - started))s"

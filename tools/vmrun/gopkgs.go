@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// multiCallLinks lists, per command built from ./cmd/NAME, the extra names
+// under which it is installed in the guest's /usr/local/sbin (as symlinks
+// to it), for programs that act on the name they are called by.
+var multiCallLinks = map[string][]string{
+	"ipvsadm": {"ipvsadm-save", "ipvsadm-restore"},
+}
+
+// module describes the main module.
+type module struct {
+	Path string // module path
+	Dir  string // root directory
+}
+
+// goPackage is the part of go list -json output vmrun needs.
+type goPackage struct {
+	ImportPath   string
+	Dir          string
+	Name         string
+	TestGoFiles  []string
+	XTestGoFiles []string
+}
+
+// runGo runs the go command in dir with extra environment entries and
+// returns its standard output.
+func runGo(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// findModule returns the main module of the directory dir.
+func findModule(ctx context.Context, dir string) (*module, error) {
+	out, err := runGo(ctx, dir, nil, "list", "-m", "-json")
+	if err != nil {
+		return nil, err
+	}
+	var m module
+	if err := json.Unmarshal(out, &m); err != nil {
+		return nil, fmt.Errorf("parsing go list -m output: %w", err)
+	}
+	if m.Dir == "" || m.Path == "" {
+		return nil, errors.New("not inside a Go module")
+	}
+	return &m, nil
+}
+
+// listPackages runs go list on patterns (relative to dir).
+func listPackages(ctx context.Context, dir string, patterns []string) ([]goPackage, error) {
+	args := append([]string{"list", "-e", "-json=ImportPath,Dir,Name,TestGoFiles,XTestGoFiles"}, patterns...)
+	out, err := runGo(ctx, dir, nil, args...)
+	if err != nil {
+		return nil, err
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p goPackage
+		err := dec.Decode(&p)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parsing go list output: %w", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, nil
+}
+
+// relPath returns the import path relative to the module path ("." for
+// the module root package).
+func (m *module) relPath(importPath string) string {
+	if importPath == m.Path {
+		return "."
+	}
+	if r, ok := strings.CutPrefix(importPath, m.Path+"/"); ok {
+		return r
+	}
+	return importPath
+}
+
+// flatName turns a relative package path into a file name:
+// "internal/vm/vmtest" gives "internal_vm_vmtest".
+func flatName(rel string) string {
+	if rel == "." {
+		return "root"
+	}
+	return strings.NewReplacer("/", "_", ".", "_").Replace(rel)
+}
+
+// vmTestNames returns the names of the TestVM... functions declared in the
+// package's test files, sorted.
+func vmTestNames(p goPackage) ([]string, error) {
+	fset := token.NewFileSet()
+	var names []string
+	for _, f := range append(append([]string(nil), p.TestGoFiles...), p.XTestGoFiles...) {
+		file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %s: %w", f, err)
+		}
+		for _, d := range file.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv != nil || !strings.HasPrefix(fd.Name.Name, "TestVM") {
+				continue
+			}
+			names = append(names, fd.Name.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// filterNames keeps the names that the top-level part (before the first
+// "/") of a go test -run pattern matches. An empty pattern keeps all.
+func filterNames(names []string, pattern string) ([]string, error) {
+	if pattern == "" {
+		return names, nil
+	}
+	top, _, _ := strings.Cut(pattern, "/")
+	re, err := regexp.Compile(top)
+	if err != nil {
+		return nil, fmt.Errorf("-run %q: %w", pattern, err)
+	}
+	var out []string
+	for _, n := range names {
+		if re.MatchString(n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// runPattern builds the -test.run argument that selects exactly the given
+// top-level tests, keeping any subtest part of the user's pattern.
+func runPattern(names []string, userPattern string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	p := "^(" + strings.Join(quoted, "|") + ")$"
+	if _, sub, ok := strings.Cut(userPattern, "/"); ok {
+		p += "/" + sub
+	}
+	return p
+}
+
+// vmPackage is a package whose VM tests will run.
+type vmPackage struct {
+	pkg   goPackage
+	rel   string
+	flat  string
+	tests []string // TestVM names selected
+}
+
+// findVMPackages lists the packages matching patterns that declare TestVM
+// tests matched by runFilter.
+func findVMPackages(ctx context.Context, m *module, dir string, patterns []string, runFilter string) ([]vmPackage, error) {
+	pkgs, err := listPackages(ctx, dir, patterns)
+	if err != nil {
+		return nil, err
+	}
+	var out []vmPackage
+	flats := map[string]bool{}
+	for _, p := range pkgs {
+		if len(p.TestGoFiles)+len(p.XTestGoFiles) == 0 {
+			continue
+		}
+		names, err := vmTestNames(p)
+		if err != nil {
+			return nil, fmt.Errorf("package %s: %w", p.ImportPath, err)
+		}
+		if names, err = filterNames(names, runFilter); err != nil {
+			return nil, err
+		}
+		if len(names) == 0 {
+			continue
+		}
+		rel := m.relPath(p.ImportPath)
+		// "a/b_c" and "a_b/c" flatten alike: number the later one.
+		flat := flatName(rel)
+		for i := 2; flats[flat]; i++ {
+			flat = fmt.Sprintf("%s_%d", flatName(rel), i)
+		}
+		flats[flat] = true
+		out = append(out, vmPackage{pkg: p, rel: rel, flat: flat, tests: names})
+	}
+	return out, nil
+}
+
+// buildTestBinary builds a static test binary of the package into outDir.
+// It returns "" if the package produced none (no test files).
+func buildTestBinary(ctx context.Context, dir, outDir string, p vmPackage) (string, error) {
+	out := filepath.Join(outDir, p.flat+".test")
+	if _, err := runGo(ctx, dir, []string{"CGO_ENABLED=0"}, "test", "-c", "-o", out, p.pkg.ImportPath); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(out); err != nil {
+		return "", nil
+	}
+	return out, nil
+}
+
+// mainCmd is a main package under ./cmd.
+type mainCmd struct {
+	ImportPath string
+	Name       string // binary name: the last import path element
+}
+
+// hostOnlyTools are the main packages under ./tools that only make sense
+// on the host and are not installed in the guest.
+var hostOnlyTools = map[string]bool{"vmrun": true}
+
+// listCmds returns the main packages under the module's cmd directory
+// (the product) and under tools (developer tools used in the guest, such
+// as ipvsbench), or none if there are no such directories.
+func listCmds(ctx context.Context, m *module) ([]mainCmd, error) {
+	var patterns []string
+	for _, dir := range []string{"cmd", "tools"} {
+		if st, err := os.Stat(filepath.Join(m.Dir, dir)); err == nil && st.IsDir() {
+			patterns = append(patterns, "./"+dir+"/...")
+		}
+	}
+	if len(patterns) == 0 {
+		return nil, nil
+	}
+	pkgs, err := listPackages(ctx, m.Dir, patterns)
+	if err != nil {
+		return nil, err
+	}
+	var cmds []mainCmd
+	for _, p := range pkgs {
+		name := path.Base(p.ImportPath)
+		if p.Name != "main" || hostOnlyTools[name] {
+			continue
+		}
+		cmds = append(cmds, mainCmd{ImportPath: p.ImportPath, Name: name})
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	return cmds, nil
+}
+
+// builtCmd is a command binary built for the guest.
+type builtCmd struct {
+	Name  string
+	Host  string   // built binary
+	Links []string // extra names in the guest
+}
+
+// buildCmds builds every main package under ./cmd statically into outDir.
+func buildCmds(ctx context.Context, m *module, outDir string) ([]builtCmd, error) {
+	cmds, err := listCmds(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	var built []builtCmd
+	for _, c := range cmds {
+		out := filepath.Join(outDir, c.Name)
+		if _, err := runGo(ctx, m.Dir, []string{"CGO_ENABLED=0"}, "build", "-trimpath", "-o", out, c.ImportPath); err != nil {
+			return nil, err
+		}
+		built = append(built, builtCmd{Name: c.Name, Host: out, Links: multiCallLinks[c.Name]})
+	}
+	return built, nil
+}

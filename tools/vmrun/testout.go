@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ipvs-tools/ipvs/internal/vm"
+)
+
+// testReport is what a test binary's -test.v output says.
+type testReport struct {
+	Ran     []string // top-level TestVM tests that started
+	Passed  []string // top-level tests that passed
+	Failed  []string // tests (any level) that failed
+	Skipped []string // TestVM tests (any level) that skipped
+}
+
+// parseTestOutput reads go test -test.v output.
+func parseTestOutput(lines []string) testReport {
+	var r testReport
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if name, ok := strings.CutPrefix(t, "=== RUN"); ok {
+			name = strings.TrimSpace(name)
+			if strings.HasPrefix(name, "TestVM") && !strings.Contains(name, "/") {
+				r.Ran = append(r.Ran, name)
+			}
+			continue
+		}
+		for _, kind := range []string{"PASS", "FAIL", "SKIP"} {
+			rest, ok := strings.CutPrefix(t, "--- "+kind+": ")
+			if !ok {
+				continue
+			}
+			name, _, _ := strings.Cut(rest, " ")
+			switch kind {
+			case "PASS":
+				if !strings.Contains(name, "/") {
+					r.Passed = append(r.Passed, name)
+				}
+			case "FAIL":
+				r.Failed = append(r.Failed, name)
+			case "SKIP":
+				if strings.HasPrefix(name, "TestVM") {
+					r.Skipped = append(r.Skipped, name)
+				}
+			}
+		}
+	}
+	return r
+}
+
+// verdict is the outcome of one package's VM tests.
+type verdict struct {
+	OK      bool
+	Reasons []string
+	Report  testReport
+}
+
+// judge decides whether a package's job passed: it must have exited 0,
+// reported no failure, skipped no TestVM test and run at least one.
+func judge(j *vm.JobResult) verdict {
+	if j == nil {
+		return verdict{Reasons: []string{"the job never started"}}
+	}
+	rep := parseTestOutput(j.Lines())
+	v := verdict{Report: rep}
+	if !j.Finished {
+		v.Reasons = append(v.Reasons, "the job did not finish")
+	} else if j.RC != 0 {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("exit status %d", j.RC))
+	}
+	if len(rep.Failed) > 0 {
+		v.Reasons = append(v.Reasons, "failed: "+strings.Join(rep.Failed, ", "))
+	}
+	if len(rep.Skipped) > 0 {
+		v.Reasons = append(v.Reasons, "skipped inside the VM: "+strings.Join(rep.Skipped, ", "))
+	}
+	if len(rep.Ran) == 0 {
+		v.Reasons = append(v.Reasons, "no TestVM test ran")
+	}
+	v.OK = len(v.Reasons) == 0
+	return v
+}

@@ -63,7 +63,7 @@ type Service struct {
 	// PE is the persistence engine, e.g. "sip".
 	PE string `json:"pe,omitempty" yaml:"pe,omitempty"`
 	// Destinations are the real servers.
-	Destinations []Destination `json:"destinations" yaml:"destinations"`
+	Destinations []Destination `json:"destinations,omitempty" yaml:"destinations,omitempty"`
 
 	// Output only.
 	Stats *Stats `json:"stats,omitempty" yaml:"stats,omitempty"`

@@ -51,19 +51,18 @@ type unit struct {
 func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Options) *Result {
 	r := &Result{}
 	var done []unit
-	changes := p.Changes()
 	ci := 0
-	next := func() Change { c := changes[ci]; ci++; return c }
+	next := func() int { c := ci; ci++; return c }
 	// single runs one non-batched change; it reports whether to stop.
-	single := func(c Change, do func() error, undo func() error) bool {
+	single := func(i int, do func() error, undo func() error) bool {
 		if err := do(); err != nil {
-			r.Failed = append(r.Failed, Failure{Change: c, Err: err})
+			r.Failed = append(r.Failed, Failure{Change: p.Change(i), Err: err})
 			return !opts.NoRollback
 		}
 		done = append(done, unit{n: 1, undo: func(r *Result) {
 			r.RollbackRequests++
 			if err := undo(); err != nil {
-				r.RollbackFailed = append(r.RollbackFailed, Failure{Change: c, Err: err})
+				r.RollbackFailed = append(r.RollbackFailed, Failure{Change: p.Change(i), Err: err})
 			}
 		}})
 		return false
@@ -76,10 +75,8 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 		}
 	}
 	if !stop {
-		ci = len(p.DaemonStops)
-		svcDescs := changes[ci : ci+len(p.Services.Changes)]
-		ci += len(p.Services.Changes)
-		stop = applyServices(b, p.Services, opts, r, &done, svcDescs)
+		ci = len(p.DaemonStops) + len(p.Services.Changes)
+		stop = applyServices(b, p.Services, opts, r, &done)
 	}
 	if !stop && p.NewTimeouts != nil {
 		nt, ot := *p.NewTimeouts, *p.OldTimeouts
@@ -96,6 +93,7 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 		s, serr := sys()
 		for _, sc := range p.Sysctls {
 			c := next()
+			sc := sc
 			do := func() error {
 				if serr != nil {
 					return serr
@@ -124,7 +122,7 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 
 // applyServices sends the service changes in batches; it reports whether
 // to stop.
-func applyServices(b backend.IPVS, plan ipvsplan.Plan, opts Options, r *Result, done *[]unit, descs []Change) bool {
+func applyServices(b backend.IPVS, plan ipvsplan.Plan, opts Options, r *Result, done *[]unit) bool {
 	size := opts.BatchSize
 	if size <= 0 {
 		size = DefaultBatchSize
@@ -143,7 +141,7 @@ func applyServices(b backend.IPVS, plan ipvsplan.Plan, opts Options, r *Result, 
 			}
 			if err != nil {
 				failed = true
-				r.Failed = append(r.Failed, Failure{Change: descs[start+i], Err: err})
+				r.Failed = append(r.Failed, Failure{Change: serviceChange(chunk.Changes[i]), Err: err})
 				continue
 			}
 			ok = append(ok, chunk.Changes[i])

@@ -174,30 +174,56 @@ type Change struct {
 	After       any    `json:"after,omitempty" yaml:"after,omitempty"`
 }
 
-// Changes lists the plan's changes in the order they are applied.
-func (p *Plan) Changes() []Change {
-	var out []Change
-	for _, d := range p.DaemonStops {
-		dm := (*ipvsconfig.FromKernelDaemons([]netlinkipvs.Daemon{d}))[0]
-		out = append(out, Change{Action: "delete", Object: "daemon", Name: d.State.String(), Before: dm,
-			Description: fmt.Sprintf("stop %s sync daemon (%s)", d.State, daemonText(d))})
-	}
-	for _, c := range p.Services.Changes {
-		out = append(out, serviceChange(c))
-	}
+// Len is the number of changes.
+func (p *Plan) Len() int {
+	n := len(p.DaemonStops) + len(p.Services.Changes) + len(p.DaemonStarts) + len(p.Sysctls)
 	if p.NewTimeouts != nil {
-		out = append(out, Change{Action: "update", Object: "timeouts",
-			Before: ipvsconfig.FromKernelTimeouts(*p.OldTimeouts), After: ipvsconfig.FromKernelTimeouts(*p.NewTimeouts),
-			Description: "set timeouts: " + timeoutsDiff(*p.OldTimeouts, *p.NewTimeouts)})
+		n++
 	}
-	for _, d := range p.DaemonStarts {
+	return n
+}
+
+// Change returns change i (0 <= i < Len) in the order changes are applied:
+// daemons to stop, services and destinations, timeouts, daemons to
+// start, sysctls. Descriptions are built on demand, so large plans cost
+// nothing to describe unless they are shown.
+func (p *Plan) Change(i int) Change {
+	if i < len(p.DaemonStops) {
+		d := p.DaemonStops[i]
 		dm := (*ipvsconfig.FromKernelDaemons([]netlinkipvs.Daemon{d}))[0]
-		out = append(out, Change{Action: "add", Object: "daemon", Name: d.State.String(), After: dm,
-			Description: fmt.Sprintf("start %s sync daemon (%s)", d.State, daemonText(d))})
+		return Change{Action: "delete", Object: "daemon", Name: d.State.String(), Before: dm,
+			Description: fmt.Sprintf("stop %s sync daemon (%s)", d.State, daemonText(d))}
 	}
-	for _, s := range p.Sysctls {
-		out = append(out, Change{Action: "update", Object: "sysctl", Name: s.Name, Before: s.Old, After: s.New,
-			Description: fmt.Sprintf("set sysctl %s: %s → %s", s.Name, s.Old, s.New)})
+	i -= len(p.DaemonStops)
+	if i < len(p.Services.Changes) {
+		return serviceChange(p.Services.Changes[i])
+	}
+	i -= len(p.Services.Changes)
+	if p.NewTimeouts != nil {
+		if i == 0 {
+			return Change{Action: "update", Object: "timeouts",
+				Before: ipvsconfig.FromKernelTimeouts(*p.OldTimeouts), After: ipvsconfig.FromKernelTimeouts(*p.NewTimeouts),
+				Description: "set timeouts: " + timeoutsDiff(*p.OldTimeouts, *p.NewTimeouts)}
+		}
+		i--
+	}
+	if i < len(p.DaemonStarts) {
+		d := p.DaemonStarts[i]
+		dm := (*ipvsconfig.FromKernelDaemons([]netlinkipvs.Daemon{d}))[0]
+		return Change{Action: "add", Object: "daemon", Name: d.State.String(), After: dm,
+			Description: fmt.Sprintf("start %s sync daemon (%s)", d.State, daemonText(d))}
+	}
+	i -= len(p.DaemonStarts)
+	s := p.Sysctls[i]
+	return Change{Action: "update", Object: "sysctl", Name: s.Name, Before: s.Old, After: s.New,
+		Description: fmt.Sprintf("set sysctl %s: %s → %s", s.Name, s.Old, s.New)}
+}
+
+// Changes lists every change in the order they are applied.
+func (p *Plan) Changes() []Change {
+	out := make([]Change, p.Len())
+	for i := range out {
+		out[i] = p.Change(i)
 	}
 	return out
 }
@@ -353,11 +379,22 @@ func fieldDiff(a, b []string) string {
 	return strings.Join(parts, ", ")
 }
 
-// Counts returns how many changes there are by action.
+// Counts returns how many changes there are by action (add, update,
+// delete), without describing them.
 func (p *Plan) Counts() map[string]int {
-	m := map[string]int{"add": 0, "update": 0, "delete": 0}
-	for _, c := range p.Changes() {
-		m[c.Action]++
+	m := map[string]int{"add": len(p.DaemonStarts), "update": len(p.Sysctls), "delete": len(p.DaemonStops)}
+	if p.NewTimeouts != nil {
+		m["update"]++
+	}
+	for _, c := range p.Services.Changes {
+		switch c.Kind {
+		case ipvsplan.AddService, ipvsplan.AddDest:
+			m["add"]++
+		case ipvsplan.UpdateService, ipvsplan.UpdateDest:
+			m["update"]++
+		default:
+			m["delete"]++
+		}
 	}
 	return m
 }

@@ -190,7 +190,7 @@ func Run(o *Options) error {
 	if o.Verbose {
 		fmt.Fprintf(o.IO.ErrOut, "%s: read %s (%d services) in %s; live table (%d services in scope) in %s; plan of %d changes in %s\n",
 			verb, o.File, len(want.Services), t1.Sub(t0).Round(time.Microsecond), len(cur.Services),
-			t2.Sub(t1).Round(time.Microsecond), len(plan.Changes()), t3.Sub(t2).Round(time.Microsecond))
+			t2.Sub(t1).Round(time.Microsecond), plan.Len(), t3.Sub(t2).Round(time.Microsecond))
 	}
 	if o.Mode == ModeDiff || o.DryRun {
 		if err := printPlan(o, plan); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/list"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/save"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/service"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/stats"
 	syncd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sync"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/timeout"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/version"
@@ -39,7 +40,7 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.Options.NetNS, "netns", "", "work in network namespace `NAME` (under /run/netns) or PATH (/proc/PID/ns/net): netlink, /proc and sysctls")
 	pf.StringVarP(&f.Options.Output, "output", "o", "table", "output `format`: table, json or yaml")
-	pf.BoolVarP(&f.Options.Numeric, "numeric", "n", false, "table output: print addresses and ports as numbers")
+	pf.BoolVar(&f.Options.Numeric, "numeric", false, "table output: print addresses and ports as numbers")
 	pf.BoolVarP(&f.Options.Verbose, "verbose", "v", false, "report timings and the number of kernel requests sent on stderr")
 	pf.DurationVar(&f.Options.Timeout, "request-timeout", 0, "bound each kernel request (default 30s)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
@@ -58,7 +59,7 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 			cmd.AddCommand(c)
 		}
 	}
-	add("read", list.NewCmdList(f, nil), list.NewCmdGet(f, nil))
+	add("read", list.NewCmdList(f, nil), list.NewCmdGet(f, nil), stats.NewCmdStats(f, nil, nil), stats.NewCmdTop(f, nil))
 	add("write", service.NewCmdService(f), dest.NewCmdDest(f), timeout.NewCmdTimeout(f), zero.NewCmdZero(f, nil),
 		flush.NewCmdFlush(f, nil), syncd.NewCmdSync(f))
 	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), save.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil))

@@ -42,19 +42,19 @@ func TestGoldenOutputs(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"list.txt", []string{"list", "-n"}},
-		{"list-stats.txt", []string{"list", "-n", "--stats"}},
-		{"list-rate.txt", []string{"list", "-n", "--rate"}},
+		{"list.txt", []string{"list", "--numeric"}},
+		{"list-stats.txt", []string{"list", "--numeric", "--stats"}},
+		{"list-rate.txt", []string{"list", "--numeric", "--rate"}},
 		{"list.json", []string{"list", "-o", "json"}},
 		{"list.yaml", []string{"list", "-o", "yaml"}},
-		{"get.txt", []string{"get", "-n", "fwmark:7"}},
+		{"get.txt", []string{"get", "--numeric", "fwmark:7"}},
 		{"get.json", []string{"get", "-o", "json", "udp:[2001:db8::1]:53"}},
 		{"save.yaml", []string{"save"}},
 		{"save.json", []string{"save", "-o", "json"}},
 		{"save.rules", []string{"save", "-o", "rules"}},
 		{"timeout.txt", []string{"timeout", "get"}},
 		{"timeout.json", []string{"timeout", "get", "-o", "json"}},
-		{"list-scope.txt", []string{"list", "-n", "--scope", "fwmark=1-10"}},
+		{"list-scope.txt", []string{"list", "--numeric", "--scope", "fwmark=1-10"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			testutil.Golden(t, tt.name, []byte(mustRun(t, testutil.Sample(), tt.args...)))

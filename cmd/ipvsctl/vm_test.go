@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/save"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // its -update flag, for go test ./... -update
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"

@@ -475,3 +475,53 @@ func TestVMVersion(t *testing.T) {
 		t.Errorf("version --kernel: %s", r)
 	}
 }
+
+// TestVMDrainWithTraffic drains a real server that has a live connection:
+// drain must wait until the client closes it, then delete the server.
+// The client and the "real server" are local: a connection from this host
+// to a VIP on lo is scheduled by IPVS (LOCAL_OUT) to the local server.
+func TestVMDrainWithTraffic(t *testing.T) {
+	vmtest.Require(t)
+	vmtest.Reset(t)
+	setupLo(t)
+	vmtest.MustShell(t, "ip addr add 10.99.0.1/32 dev lo 2>/dev/null || true")
+	mustCtl(t, "service", "add", "tcp:10.99.0.1:80", "-s", "rr")
+	mustCtl(t, "dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
+	// A server that accepts one connection, and a client that keeps it
+	// open for 4 seconds.
+	connect(t, 4)
+	out := mustRef(t, "-Ln")
+	if !regexp.MustCompile(`127\.0\.0\.1:80 +Local +1 +1 `).MatchString(out) {
+		t.Fatalf("no active connection through IPVS:\n%s\n%s", out, vmtest.MustShell(t, "cat /proc/net/ip_vs_conn"))
+	}
+	start := time.Now()
+	r := mustCtl(t, "dest", "drain", "tcp:10.99.0.1:80", "127.0.0.1:80", "--interval", "200ms", "--timeout", "60s")
+	took := time.Since(start)
+	t.Logf("drain with one live connection took %v", took)
+	if took < 2*time.Second {
+		t.Errorf("drain did not wait for the connection (%v): %s", took, r)
+	}
+	if got := mustRef(t, "-Sn"); got != "-A -t 10.99.0.1:80 -s rr\n" {
+		t.Errorf("after drain: %q", got)
+	}
+	// A connection that stays: drain gives up after --timeout and says so.
+	mustCtl(t, "dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
+	connect(t, 8)
+	r = ctl(t, "dest", "drain", "tcp:10.99.0.1:80", "127.0.0.1:80", "--interval", "200ms", "--timeout", "2s", "--no-delete")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "1 active connections left after 2s") {
+		t.Errorf("drain timeout: %s", r)
+	}
+	if got := mustRef(t, "-Sn"); got != "-A -t 10.99.0.1:80 -s rr\n-a -t 10.99.0.1:80 -r 127.0.0.1:80 -g -w 0\n" {
+		t.Errorf("after drain --no-delete: %q", got)
+	}
+}
+
+// connect opens one TCP connection from this host to 10.99.0.1:80 (through
+// IPVS to a local busybox nc server) and keeps it open for secs seconds.
+// Both sides hold their standard input open with a sleep, so neither
+// closes early; all output goes to /dev/null so the shell returns at once.
+func connect(t *testing.T, secs int) {
+	t.Helper()
+	vmtest.MustShell(t, fmt.Sprintf("( (sleep %d) | busybox nc -l -p 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5; "+
+		"( (sleep %d) | busybox nc 10.99.0.1 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5", secs+2, secs))
+}

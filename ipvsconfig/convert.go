@@ -1,12 +1,16 @@
 package ipvsconfig
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -90,13 +94,23 @@ func (d *Document) Desired() (*Desired, error) {
 	}
 	if d.Sysctls != nil {
 		out.Sysctls = make(map[string]string, len(d.Sysctls))
-		for k, v := range d.Sysctls {
+		for _, k := range slices.Sorted(maps.Keys(d.Sysctls)) {
+			v := d.Sysctls[k]
 			if !sysctlRE.MatchString(k) {
 				c.add(Path{"sysctls", k}, "invalid sysctl name (a file name under /proc/sys/net/ipv4/vs)")
 				continue
 			}
 			if strings.TrimSpace(string(v)) == "" {
 				c.add(Path{"sysctls", k}, "empty value")
+				continue
+			}
+			if err := ipvssysctl.Validate(k, string(v)); err != nil {
+				var se *ipvssysctl.Error
+				if errors.As(err, &se) && se.Reason != "" {
+					c.add(Path{"sysctls", k}, "%s", se.Reason)
+				} else {
+					c.add(Path{"sysctls", k}, "%v", err)
+				}
 				continue
 			}
 			out.Sysctls[k] = strings.TrimSpace(string(v))

@@ -153,6 +153,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestValidationErrorsWithLines(t *testing.T) {
 	yamlDoc := `apiVersion: ipvsctl/v1
+sysctls: {drop_entry: 5}
 services:
   - protocol: tcp
     address: 10.0.0.1
@@ -181,14 +182,15 @@ services:
 		t.Fatal("no error")
 	}
 	want := []string{
-		"t.yaml:8: services[0].destinations[0].tunnel: tunnel options need forward: tunnel",
-		"t.yaml:8: services[0].destinations[0].tunnel.port: missing: a gue tunnel needs the remote UDP port",
-		"t.yaml:9: services[0].destinations[1].address: an inet6 destination in an inet service needs forward: tunnel (the kernel allows mixed address families only for tunnelling)",
-		"t.yaml:10: services[0].destinations[2]: destination 192.168.0.1:80 is listed twice (first at line 7)",
-		"t.yaml:11: services[1]: service tcp:10.0.0.1:80 is listed twice (first at line 3)",
-		"t.yaml:15: services[2].persistence.prefixLength: 40 is out of range 0..32 for IPv4",
-		"t.yaml:18: services[2].destinations[0].weight: 3000000000 is out of range 0..2147483647",
-		"t.yaml:19: services[2].destinations[0].lowerThreshold: 5 is above upperThreshold 0",
+		"t.yaml:2: sysctls.drop_entry: invalid value: a defense mode is 0 (never), 1 or 2 (automatic) or 3 (always)",
+		"t.yaml:9: services[0].destinations[0].tunnel: tunnel options need forward: tunnel",
+		"t.yaml:9: services[0].destinations[0].tunnel.port: missing: a gue tunnel needs the remote UDP port",
+		"t.yaml:10: services[0].destinations[1].address: an inet6 destination in an inet service needs forward: tunnel (the kernel allows mixed address families only for tunnelling)",
+		"t.yaml:11: services[0].destinations[2]: destination 192.168.0.1:80 is listed twice (first at line 8)",
+		"t.yaml:12: services[1]: service tcp:10.0.0.1:80 is listed twice (first at line 4)",
+		"t.yaml:16: services[2].persistence.prefixLength: 40 is out of range 0..32 for IPv4",
+		"t.yaml:19: services[2].destinations[0].weight: 3000000000 is out of range 0..2147483647",
+		"t.yaml:20: services[2].destinations[0].lowerThreshold: 5 is above upperThreshold 0",
 	}
 	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

@@ -5,6 +5,7 @@ package backend
 import (
 	"sync/atomic"
 
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -97,16 +98,15 @@ func (c *Counting) Batch(ops []netlinkipvs.Op) ([]error, error) {
 	return c.IPVS.Batch(ops)
 }
 
-// Sysctl is one entry of /proc/sys/net/ipv4/vs.
-type Sysctl struct {
-	Name     string
-	Value    string
-	Writable bool
-}
-
-// Sysctls reads and writes the IPVS sysctls of one network namespace.
+// Sysctls reads and writes the IPVS sysctls of one network namespace;
+// *ipvssysctl.Sysctls satisfies it (tests point one at a directory tree
+// with ipvssysctl.WithDir).
 type Sysctls interface {
-	List() ([]Sysctl, error)
+	List() ([]ipvssysctl.Sysctl, error)
 	Get(name string) (string, error)
 	Set(name, value string) error
+	Defense() (ipvssysctl.Defense, error)
+	SetDefense(ipvssysctl.Defense) error
 }
+
+var _ Sysctls = (*ipvssysctl.Sysctls)(nil)

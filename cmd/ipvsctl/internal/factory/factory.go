@@ -4,6 +4,7 @@
 package factory
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -96,8 +97,8 @@ func NewTest(ios *iostreams.IOStreams, b backend.IPVS) *Factory {
 	f := &Factory{IOStreams: ios, Options: &Options{Output: "table", Numeric: true}, Version: "test",
 		IPVS: func() (*backend.Counting, error) { return c, nil },
 		Now:  time.Now, Sleep: func(time.Duration) {}}
-	f.Sysctls = func() (backend.Sysctls, error) { return nil, errNoSysctls }
-	f.ProcFile = func(string) (ReadCloser, error) { return nil, errNoProc }
+	f.Sysctls = func() (backend.Sysctls, error) { return nil, errors.New("no sysctls in this test") }
+	f.ProcFile = func(string) (ReadCloser, error) { return nil, errors.New("no /proc in this test") }
 	return f
 }
 

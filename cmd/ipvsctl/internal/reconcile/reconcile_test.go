@@ -9,6 +9,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +19,10 @@ type sysctls struct {
 	fail string
 }
 
-func (s *sysctls) List() ([]backend.Sysctl, error) { return nil, nil }
-func (s *sysctls) Get(n string) (string, error)    { return s.m[n], nil }
+func (s *sysctls) List() ([]ipvssysctl.Sysctl, error)   { return nil, nil }
+func (s *sysctls) Defense() (ipvssysctl.Defense, error) { return ipvssysctl.Defense{}, nil }
+func (s *sysctls) SetDefense(ipvssysctl.Defense) error  { return nil }
+func (s *sysctls) Get(n string) (string, error)         { return s.m[n], nil }
 func (s *sysctls) Set(n, v string) error {
 	if n == s.fail {
 		return errors.New("read-only file system")

@@ -38,7 +38,7 @@ func TestParseFlags(t *testing.T) {
 	for _, tt := range tests {
 		var got *Options
 		cmd := NewCmdApply(f, func(o *Options) error { got = o; return nil })
-		cmd.SetArgs(tt.args)
+		cmd.SetArgs(append([]string{}, tt.args...))
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
 		err := cmd.Execute()

@@ -17,7 +17,7 @@ func TestFlush(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	f := factory.NewTest(ios, fake)
 	cmd := NewCmdFlush(f, nil)
-	cmd.SetArgs(nil)
+	cmd.SetArgs([]string{})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

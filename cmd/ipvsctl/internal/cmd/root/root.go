@@ -2,8 +2,12 @@
 package root
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/apply"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/completion"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/conn"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/dest"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/flush"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/list"
@@ -11,11 +15,13 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/service"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/stats"
 	syncd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sync"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sysctl"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/timeout"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/version"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/zero"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/netns"
 	"github.com/spf13/cobra"
 )
 
@@ -38,13 +44,23 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 	}
 	cmd.SetVersionTemplate("ipvsctl {{.Version}}\n")
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.Options.NetNS, "netns", "", "work in network namespace `NAME` (under /run/netns) or PATH (/proc/PID/ns/net): netlink, /proc and sysctls")
+	pf.StringVar(&f.Options.NetNS, "netns", "", "work in network namespace `NAME` (under /run/netns), PATH (/proc/PID/ns/net) or pid:PID: netlink, /proc and sysctls")
 	pf.StringVarP(&f.Options.Output, "output", "o", "table", "output `format`: table, json or yaml")
 	pf.BoolVar(&f.Options.Numeric, "numeric", false, "table output: print addresses and ports as numbers")
 	pf.BoolVarP(&f.Options.Verbose, "verbose", "v", false, "report timings and the number of kernel requests sent on stderr")
 	pf.DurationVar(&f.Options.Timeout, "request-timeout", 0, "bound each kernel request (default 30s)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if pid, ok := strings.CutPrefix(f.Options.NetNS, "pid:"); ok {
+			n, err := strconv.Atoi(pid)
+			if err != nil || n <= 0 {
+				return cmdutil.FlagErrorf("--netns pid:%s: want a process ID", pid)
+			}
+			f.Options.NetNS = netns.PIDPath(n)
+		}
+		return nil
+	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.FlagError{Err: err}
 	})
@@ -59,9 +75,9 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 			cmd.AddCommand(c)
 		}
 	}
-	add("read", list.NewCmdList(f, nil), list.NewCmdGet(f, nil), stats.NewCmdStats(f, nil, nil), stats.NewCmdTop(f, nil))
+	add("read", list.NewCmdList(f, nil), list.NewCmdGet(f, nil), stats.NewCmdStats(f, nil, nil), stats.NewCmdTop(f, nil), conn.NewCmdConn(f))
 	add("write", service.NewCmdService(f), dest.NewCmdDest(f), timeout.NewCmdTimeout(f), zero.NewCmdZero(f, nil),
-		flush.NewCmdFlush(f, nil), syncd.NewCmdSync(f))
+		flush.NewCmdFlush(f, nil), syncd.NewCmdSync(f), sysctl.NewCmdSysctl(f), sysctl.NewCmdDos(f, nil))
 	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), save.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil))
 	add("other", version.NewCmdVersion(f, nil), completion.NewCmdCompletion(f, nil))
 	cmd.AddCommand(scopeHelp())

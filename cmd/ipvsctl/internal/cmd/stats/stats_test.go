@@ -99,7 +99,7 @@ func TestTopParse(t *testing.T) {
 	} {
 		var got *TopOptions
 		cmd := NewCmdTop(f, func(o *TopOptions) error { got = o; return nil })
-		cmd.SetArgs(tt.args)
+		cmd.SetArgs(append([]string{}, tt.args...))
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
 		err := cmd.Execute()

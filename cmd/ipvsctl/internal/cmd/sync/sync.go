@@ -2,7 +2,6 @@
 package sync
 
 import (
-	"bufio"
 	"fmt"
 	"maps"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/ipvs-tools/ipvs/netns"
 	"github.com/spf13/cobra"
@@ -304,23 +304,17 @@ func RunStatus(o *StatusOptions) error {
 			problem("note: backup_only=0, so this host also acts as a director while the backup daemon runs (set backup_only=1 on a pure backup with DR/TUN to avoid loops)")
 		}
 	}
-	if rc, err := o.ProcFile("ip_vs_conn_sync"); err == nil {
-		st.Connections = map[string]int{"LOCAL": 0, "SYNC": 0}
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		first := true
+	if rc, err := o.ProcFile(ipvsproc.ConnSyncFile); err == nil {
+		counts := map[string]int{"LOCAL": 0, "SYNC": 0}
+		sc := ipvsproc.NewConnScanner(rc)
 		for sc.Scan() {
-			if first {
-				first = false
-				continue
-			}
-			fs := strings.Fields(sc.Text())
-			if len(fs) >= 2 {
-				st.Connections[fs[len(fs)-2]]++
-			}
+			counts[sc.Conn().Origin.String()]++
 		}
 		rc.Close()
-		if backup != nil && st.Connections["SYNC"] == 0 {
+		if sc.Err() == nil {
+			st.Connections = counts
+		}
+		if backup != nil && counts["SYNC"] == 0 {
 			problem("the backup daemon has learned no connections: is a master running with the same syncid, group and port on that segment (TTL, firewall: UDP %d)?", backup.Port)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -42,15 +43,17 @@ func TestStartParse(t *testing.T) {
 
 type sysctls map[string]string
 
-func (s sysctls) List() ([]backend.Sysctl, error) {
-	var out []backend.Sysctl
+func (s sysctls) List() ([]ipvssysctl.Sysctl, error) {
+	var out []ipvssysctl.Sysctl
 	for k, v := range s {
-		out = append(out, backend.Sysctl{Name: k, Value: v, Writable: true})
+		out = append(out, ipvssysctl.Sysctl{Name: k, Value: v, Writable: true})
 	}
 	return out, nil
 }
-func (s sysctls) Get(n string) (string, error) { return s[n], nil }
-func (s sysctls) Set(n, v string) error        { s[n] = v; return nil }
+func (s sysctls) Defense() (ipvssysctl.Defense, error) { return ipvssysctl.Defense{}, nil }
+func (s sysctls) SetDefense(ipvssysctl.Defense) error  { return nil }
+func (s sysctls) Get(n string) (string, error)         { return s[n], nil }
+func (s sysctls) Set(n, v string) error                { s[n] = v; return nil }
 
 type file struct{ *strings.Reader }
 

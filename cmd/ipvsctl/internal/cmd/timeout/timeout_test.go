@@ -31,7 +31,7 @@ func TestSet(t *testing.T) {
 	} {
 		var got *SetOptions
 		cmd := NewCmdSet(f, func(o *SetOptions) error { got = o; return nil })
-		cmd.SetArgs(tt.args)
+		cmd.SetArgs(append([]string{}, tt.args...))
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
 		err := cmd.Execute()
@@ -59,7 +59,7 @@ func TestGet(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	f := factory.NewTest(ios, fakeipvs.New())
 	cmd := NewCmdGet(f, nil)
-	cmd.SetArgs(nil)
+	cmd.SetArgs([]string{})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

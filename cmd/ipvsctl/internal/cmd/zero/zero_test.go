@@ -21,7 +21,7 @@ func TestZero(t *testing.T) {
 	}{{nil, true, false}, {[]string{"fwmark:7"}, false, false}, {[]string{"-t", "10.0.0.1:80"}, false, false}, {[]string{"fwmark:99"}, false, true}} {
 		fake.ResetWrites()
 		cmd := NewCmdZero(f, nil)
-		cmd.SetArgs(tt.args)
+		cmd.SetArgs(append([]string{}, tt.args...))
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
 		err := cmd.Execute()

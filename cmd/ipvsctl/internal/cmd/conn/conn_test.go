@@ -113,7 +113,7 @@ func TestSummary(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Total != 5 || s.Templates != 1 || s.ByState["ESTABLISHED"] != 2 || s.ByState["UDP"] != 1 || s.ConnTableSize != 4096 || s.Destinations[0].Destination != "192.168.0.1:8080" || s.Destinations[0].Total != 2 {
+	if s.Total != 5 || s.Templates != 1 || s.ByState["ESTABLISHED"] != 2 || s.ByState["UDP"] != 1 || s.ConnTableSize != 4096 || s.Destinations[0].Destination != "192.168.0.1:8080" || s.Destinations[0].Total != 3 {
 		t.Errorf("summary %+v", s)
 	}
 }

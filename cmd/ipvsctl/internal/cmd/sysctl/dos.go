@@ -108,6 +108,10 @@ func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Comma
 			if len(opts.Set) == 0 {
 				return cmdutil.FlagErrorf("nothing to set: give --drop-entry, --drop-packet, --secure-tcp, --amemthresh or --am-droprate")
 			}
+			var err error
+			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -136,6 +140,10 @@ func newCmdDosPreset(f *factory.Factory, runF func(*DosOptions) error) *cobra.Co
 				return cmdutil.FlagErrorf("unknown preset %q (want off, auto or always)", args[0])
 			}
 			opts.Preset = args[0]
+			var err error
+			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -201,7 +209,9 @@ func RunDos(o *DosOptions) error {
 		if err := s.SetDefense(presets[o.Preset].d(d)); err != nil {
 			return explain("apply DoS preset "+o.Preset, err)
 		}
-		fmt.Fprintf(o.IO.Out, "preset %s: %s\n\n", o.Preset, presets[o.Preset].desc)
+		if o.Output == cmdutil.OutTable {
+			fmt.Fprintf(o.IO.Out, "preset %s: %s\n\n", o.Preset, presets[o.Preset].desc)
+		}
 	case len(o.Set) > 0:
 		for n, v := range o.Set {
 			if err := ipvssysctl.Validate(n, v); err != nil {

@@ -525,3 +525,79 @@ func connect(t *testing.T, secs int) {
 	vmtest.MustShell(t, fmt.Sprintf("( (sleep %d) | busybox nc -l -p 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5; "+
 		"( (sleep %d) | busybox nc 10.99.0.1 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5", secs+2, secs))
 }
+
+// TestVMConnSysctlDos: connection listing against ipvsadm -Lcn, sysctls
+// and the DoS group against /proc/sys, per namespace.
+func TestVMConnSysctlDos(t *testing.T) {
+	vmtest.Require(t)
+	vmtest.Reset(t)
+	setupLo(t)
+	vmtest.MustShell(t, "ip addr add 10.99.0.1/32 dev lo 2>/dev/null || true")
+	mustCtl(t, "service", "add", "tcp:10.99.0.1:80", "-s", "rr")
+	mustCtl(t, "dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
+	connect(t, 6)
+	ref := mustRef(t, "-Lcn")
+	r := mustCtl(t, "conn", "list", "--vip", "10.99.0.1:80", "-o", "json")
+	var c struct {
+		Protocol, Client, Virtual, Destination, State string
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(r.Stdout, "\n", 2)[0]), &c); err != nil {
+		t.Fatalf("%v\n%s", err, r.Stdout)
+	}
+	if c.Protocol != "TCP" || c.Virtual != "10.99.0.1:80" || c.Destination != "127.0.0.1:80" || c.State != "ESTABLISHED" ||
+		!strings.Contains(ref, "ESTABLISHED") || !strings.Contains(ref, c.Client) {
+		t.Errorf("conn list: %+v\nipvsadm -Lcn:\n%s", c, ref)
+	}
+	r = mustCtl(t, "conn", "summary", "-o", "json")
+	if !strings.Contains(r.Stdout, `"ESTABLISHED": 1`) || !strings.Contains(r.Stdout, `"connTableSize": 4096`) {
+		t.Errorf("conn summary: %s", r.Stdout)
+	}
+	if r := mustCtl(t, "conn", "list", "--state", "SYN_RECV"); strings.Count(r.Stdout, "\n") != 1 {
+		t.Errorf("state filter: %s", r.Stdout)
+	}
+
+	const vs = "/proc/sys/net/ipv4/vs/"
+	defer vmtest.MustShell(t, "for f in expire_nodest_conn drop_entry drop_packet secure_tcp; do echo 0 > "+vs+"$f; done")
+	mustCtl(t, "sysctl", "set", "expire_nodest_conn=1", "sync_threshold=4 60")
+	if got := vmtest.MustShell(t, "cat "+vs+"expire_nodest_conn "+vs+"sync_threshold"); got != "1\n4\t60\n" {
+		t.Errorf("sysctl set: %q", got)
+	}
+	vmtest.MustShell(t, "echo '3 50' > "+vs+"sync_threshold")
+	if r := ctl(t, "sysctl", "set", "drop_entry=7"); r.Code != 1 || !strings.Contains(r.Stderr, "invalid value") {
+		t.Errorf("invalid sysctl: %s", r)
+	}
+	if got := mustCtl(t, "sysctl", "get", "expire_nodest_conn").Stdout; got != "1\n" {
+		t.Errorf("sysctl get: %q", got)
+	}
+	mustCtl(t, "dos", "preset", "auto")
+	if got := vmtest.MustShell(t, "cat "+vs+"drop_entry "+vs+"drop_packet "+vs+"secure_tcp"); got != "1\n1\n1\n" {
+		t.Errorf("dos preset auto: %q", got)
+	}
+	t.Logf("dos:\n%s", mustCtl(t, "dos").Stdout)
+	list := mustCtl(t, "sysctl", "list").Stdout
+	if !regexp.MustCompile(`(?m)^expire_nodest_conn +1 \* +0 +rw`).MatchString(list) {
+		t.Errorf("sysctl list:\n%s", list)
+	}
+	// save --sysctls | restore carries them.
+	saved := mustCtl(t, "save", "--sysctls").Stdout
+	if !strings.Contains(saved, "expire_nodest_conn: 1") || !strings.Contains(saved, "sync_threshold: 3 50") {
+		t.Errorf("save --sysctls:\n%s", saved)
+	}
+	file := writeFile(t, "with-sysctls.yaml", saved)
+	vmtest.MustShell(t, "echo 0 > "+vs+"expire_nodest_conn")
+	r = mustCtl(t, "restore", "-f", file, "-v")
+	if got := vmtest.MustShell(t, "cat "+vs+"expire_nodest_conn"); got != "1\n" || !strings.Contains(r.Stderr, "1 requests sent") && !strings.Contains(r.Stderr, "0 requests sent") {
+		t.Errorf("restore of sysctls: %q %s", got, r)
+	}
+
+	// In another namespace: its own sysctls and connection table.
+	vmtest.MustShell(t, vmtest.IPFull+" netns add ctlsys && "+vmtest.IPFull+" -n ctlsys link set lo up")
+	t.Cleanup(func() { vmtest.MustShell(t, vmtest.IPFull+" netns del ctlsys") })
+	mustCtl(t, "--netns", "ctlsys", "sysctl", "set", "conntrack=1")
+	if got := vmtest.MustShell(t, vmtest.IPFull+" netns exec ctlsys cat "+vs+"conntrack; cat "+vs+"conntrack"); got != "1\n0\n" {
+		t.Errorf("--netns sysctl: %q", got)
+	}
+	if r := mustCtl(t, "--netns", "ctlsys", "conn", "list"); strings.Count(r.Stdout, "\n") != 1 {
+		t.Errorf("the namespace's connection table is not empty:\n%s", r.Stdout)
+	}
+}

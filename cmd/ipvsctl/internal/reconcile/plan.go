@@ -13,6 +13,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -128,7 +129,7 @@ func Compute(cur *State, want *ipvsconfig.Desired, opts Options) (*Plan, error) 
 	}
 	for _, name := range slices.Sorted(maps.Keys(want.Sysctls)) {
 		nv, ov := want.Sysctls[name], cur.Sysctls[name]
-		if normSysctl(nv) != normSysctl(ov) {
+		if !sameSysctl(name, nv, ov) {
 			p.Sysctls = append(p.Sysctls, SysctlChange{Name: name, Old: normSysctl(ov), New: normSysctl(nv)})
 		}
 	}
@@ -136,6 +137,20 @@ func Compute(cur *State, want *ipvsconfig.Desired, opts Options) (*Plan, error) 
 }
 
 func normSysctl(v string) string { return strings.Join(strings.Fields(v), " ") }
+
+// sameSysctl compares values; for the DoS defence modes 1 and 2 are the
+// same setting (the kernel flips between them with memory pressure).
+func sameSysctl(name, a, b string) bool {
+	a, b = normSysctl(a), normSysctl(b)
+	if a == b {
+		return true
+	}
+	if info, ok := ipvssysctl.Lookup(name); ok && info.Kind == ipvssysctl.KindDefense {
+		auto := func(v string) bool { return v == "1" || v == "2" }
+		return auto(a) && auto(b)
+	}
+	return false
+}
 
 // DaemonMatches reports whether the running daemon cur satisfies want:
 // same role, interface and sync ID, and the optional settings want gives.

@@ -138,3 +138,16 @@ func TestApplyBatchesStopAtFirstFailingBatch(t *testing.T) {
 		t.Errorf("%d services left, want the 3 of the sample", len(svcs))
 	}
 }
+
+func TestDefenseModesOneAndTwoAreTheSame(t *testing.T) {
+	cur := &State{Sysctls: map[string]string{"drop_entry": "2", "conntrack": "0", "sync_threshold": "3\t50"}}
+	want := &ipvsconfig.Desired{Sysctls: map[string]string{"drop_entry": "1", "conntrack": "0", "sync_threshold": "3 50"}}
+	p, err := Compute(cur, want, Options{})
+	if err != nil || !p.Empty() {
+		t.Errorf("auto mode 2 vs 1 or whitespace counted as a change: %v %+v", err, p.Sysctls)
+	}
+	want.Sysctls["drop_entry"] = "3"
+	if p, _ := Compute(cur, want, Options{}); len(p.Sysctls) != 1 {
+		t.Errorf("2 -> 3 not a change")
+	}
+}

@@ -2,6 +2,8 @@
 package save
 
 import (
+	"strings"
+
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
@@ -110,7 +112,8 @@ func Run(o *Options) error {
 		doc.Sysctls = map[string]ipvsconfig.SysctlValue{}
 		for _, e := range list {
 			if e.Writable {
-				doc.Sysctls[e.Name] = ipvsconfig.SysctlValue(e.Value)
+				// One blank between numbers (sync_threshold reads "3\t50").
+				doc.Sysctls[e.Name] = ipvsconfig.SysctlValue(strings.Join(strings.Fields(e.Value), " "))
 			}
 		}
 	}

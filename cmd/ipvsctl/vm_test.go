@@ -602,3 +602,71 @@ func TestVMConnSysctlDos(t *testing.T) {
 		t.Errorf("the namespace's connection table is not empty:\n%s", r.Stdout)
 	}
 }
+
+// TestVMStatsTop: the Prometheus textfile and top's rates from counter
+// deltas against real traffic.
+//
+// On 6.1 the counters that netlink reports are summed from the per-CPU
+// counters by the rate estimator every 2 s, so with run_estimation=0 they
+// stop moving too (the test logs this); top warns about it.
+func TestVMStatsTop(t *testing.T) {
+	vmtest.Require(t)
+	vmtest.Reset(t)
+	setupLo(t)
+	vmtest.MustShell(t, "ip addr add 10.99.0.2/32 dev lo 2>/dev/null || true")
+	mustCtl(t, "service", "add", "tcp:10.99.0.2:81", "-s", "rr")
+	mustCtl(t, "dest", "add", "tcp:10.99.0.2:81", "127.0.0.1:81", "--forward", "local")
+	// 8 short connections, one every 0.5 s from now on, and top sampling
+	// over 5 s (so the estimator has summed the counters in between).
+	traffic := func(n int) {
+		vmtest.MustShell(t, fmt.Sprintf("( for i in $(seq %d); do (sleep 0.1) | busybox nc -l -p 81; done ) >/dev/null 2>&1 </dev/null & sleep 0.3; "+
+			"( for i in $(seq %d); do (sleep 0.1) | busybox nc 10.99.0.2 81; sleep 0.4; done ) >/dev/null 2>&1 </dev/null &", n, n))
+	}
+	traffic(8)
+	r := mustCtl(t, "top", "--once", "-d", "5s", "-o", "json")
+	var sample struct {
+		Services []struct {
+			Service string
+			Rates   struct{ CPS, InPPS float64 }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &sample); err != nil || len(sample.Services) != 1 {
+		t.Fatalf("top: %v\n%s", err, r.Stdout)
+	}
+	if s := sample.Services[0]; s.Service != "tcp:10.99.0.2:81" || s.Rates.CPS <= 0 || s.Rates.InPPS <= 0 {
+		t.Errorf("top shows no rate from the counter deltas: %s", r.Stdout)
+	}
+	t.Logf("top --once -d 5s: %s", r.Stdout)
+	time.Sleep(3 * time.Second)
+	prom := filepath.Join(t.TempDir(), "ipvs.prom")
+	mustCtl(t, "stats", "--textfile", prom)
+	b, err := os.ReadFile(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := mustRef(t, "-Ln", "--stats", "--exact")
+	m := regexp.MustCompile(`127\.0\.0\.1:81 +(\d+) +(\d+)`).FindStringSubmatch(stats)
+	if m == nil {
+		t.Fatalf("ipvsadm --stats:\n%s", stats)
+	}
+	want := fmt.Sprintf(`ipvs_destination_connections_total{service="tcp:10.99.0.2:81",family="inet",protocol="tcp",address="10.99.0.2",port="81",fwmark="",server="127.0.0.1:81",server_address="127.0.0.1",server_port="81",forward="local"} %s`, m[1])
+	wantPkts := fmt.Sprintf(`server="127.0.0.1:81",server_address="127.0.0.1",server_port="81",forward="local",direction="in"} %s`, m[2])
+	if !strings.Contains(string(b), want) || !strings.Contains(string(b), wantPkts) || m[1] == "0" {
+		t.Errorf("textfile lacks\n%s\n%s\nipvsadm:\n%s\ntextfile:\n%s", want, wantPkts, stats, b)
+	}
+
+	// With run_estimation=0 the 6.1 counters freeze; top says why.
+	const vs = "/proc/sys/net/ipv4/vs/"
+	vmtest.MustShell(t, "echo 0 > "+vs+"run_estimation")
+	defer vmtest.MustShell(t, "echo 1 > "+vs+"run_estimation")
+	before := mustRef(t, "-Ln", "--stats", "--exact")
+	traffic(3)
+	time.Sleep(4 * time.Second)
+	after := mustRef(t, "-Ln", "--stats", "--exact")
+	t.Logf("counters with run_estimation=0 %s:\nbefore:\n%safter:\n%s",
+		map[bool]string{true: "did not change", false: "changed"}[before == after], before, after)
+	r = mustCtl(t, "top", "--once", "-d", "100ms")
+	if !strings.Contains(r.Stderr, "run_estimation=0") {
+		t.Errorf("top does not warn about run_estimation=0: %s", r)
+	}
+}

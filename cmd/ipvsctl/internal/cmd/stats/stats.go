@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
@@ -134,6 +135,7 @@ func Run(o *Options) error {
 type TopOptions struct {
 	IO       *iostreams.IOStreams
 	IPVS     func() (*backend.Counting, error)
+	Sysctls  func() (backend.Sysctls, error)
 	Names    *cmdutil.Names
 	Output   string
 	Interval time.Duration
@@ -147,7 +149,7 @@ type TopOptions struct {
 }
 
 func newTopOptions(f *factory.Factory) *TopOptions {
-	return &TopOptions{IO: f.IOStreams, IPVS: f.IPVS, Now: f.Now, Sleep: f.Sleep}
+	return &TopOptions{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, Now: f.Now, Sleep: f.Sleep}
 }
 
 func (o *TopOptions) register(cmd *cobra.Command, own bool) {
@@ -196,12 +198,16 @@ func NewCmdTop(f *factory.Factory, runF func(*TopOptions) error) *cobra.Command 
 		Use:   "top",
 		Short: "Live connections, packets and bytes per second for services and real servers",
 		Long: `Sample the 64-bit counters every --interval and show the rates computed
-from their differences (so it works with run_estimation=0, when the
-kernel's own rate estimates are frozen): connections, incoming/outgoing
+from their differences, independent of the kernel's rate estimates:
+connections, incoming/outgoing
 packets and bytes per second, per service and per real server, sorted by
 --sort. On a terminal the screen refreshes; otherwise each sample is
 printed in turn. --once or -n N end after one or N samples; -o json
-prints one JSON object per sample (NDJSON).`,
+prints one JSON object per sample (NDJSON).
+
+Note: on 6.1 kernels the counters are themselves summed by the rate
+estimator every 2 seconds, so intervals shorter than that are lumpy, and
+with run_estimation=0 the counters stop moving (top warns).`,
 		Example: `  ipvsctl top --sort bps
   ipvsctl top --once -o json
   ipvsctl top -n 10 -d 1s --numeric`,
@@ -335,6 +341,13 @@ func RunTop(o *TopOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+	}
+	if o.Sysctls != nil {
+		if s, err := o.Sysctls(); err == nil {
+			if v, err := s.Get("run_estimation"); err == nil && strings.TrimSpace(v) == "0" {
+				fmt.Fprintln(o.IO.ErrOut, "ipvsctl: warning: run_estimation=0: on kernels where the rate estimator also sums the per-CPU counters (6.1 does), the counters stop moving and every rate shows 0; set it to 1 (ipvsctl sysctl set run_estimation=1)")
+			}
+		}
 	}
 	prev, err := fetch(b, o.Scope)
 	if err != nil {

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 )
 
 type result struct {
@@ -107,5 +109,45 @@ func TestVersionNeedsNoBackend(t *testing.T) {
 	if code := cmdutil.Execute(NewCmdRoot(f), []string{"list", "--bogus"}, stdout, stderr); code != 1 ||
 		!strings.Contains(stderr.String(), "unknown flag: --bogus") || !strings.Contains(stderr.String(), "Usage: ipvsctl list") {
 		t.Errorf("flag error: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSaveSysctlsAndRestore: save --sysctls writes the writable sysctls
+// (numbers as numbers, two-number values with one blank), and restore
+// sets the ones that differ.
+func TestSaveSysctlsAndRestore(t *testing.T) {
+	dir := t.TempDir()
+	for n, v := range map[string]string{"drop_entry": "2", "sync_threshold": "3\t50", "conntrack": "1", "sync_qlen_max": "100"} {
+		mode := os.FileMode(0o644)
+		if n == "sync_qlen_max" {
+			mode = 0o444
+		}
+		os.WriteFile(filepath.Join(dir, n), []byte(v+"\n"), mode)
+	}
+	fake := testutil.Sample()
+	ios, _, stdout, stderr := iostreams.Test()
+	f := factory.NewTest(ios, fake)
+	f.Sysctls = func() (backend.Sysctls, error) { return ipvssysctl.New(ipvssysctl.WithDir(dir)), nil }
+	if code := cmdutil.Execute(NewCmdRoot(f), []string{"save", "--sysctls", "-o", "json"}, stdout, stderr); code != 0 {
+		t.Fatalf("save: %s", stderr)
+	}
+	testutil.Golden(t, "save-sysctls.json", stdout.Bytes())
+	file := filepath.Join(t.TempDir(), "s.json")
+	os.WriteFile(file, stdout.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "conntrack"), []byte("0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "drop_entry"), []byte("1\n"), 0o644) // the kernel flipped the auto mode back
+	stdout.Reset()
+	if code := cmdutil.Execute(NewCmdRoot(f), []string{"restore", "-f", file, "--dry-run"}, stdout, stderr); code != 0 {
+		t.Fatalf("restore: %s", stderr)
+	}
+	if stdout.String() != "~ set sysctl conntrack: 0 → 1\nPlan: 0 to add, 1 to change, 0 to delete (0 kernel requests).\n" {
+		t.Errorf("restore plan:\n%s", stdout)
+	}
+}
+
+func TestNetnsPID(t *testing.T) {
+	r := run(t, fakeipvs.New(), "", "--netns", "pid:x", "list")
+	if r.code != 1 || !strings.Contains(r.err, "want a process ID") {
+		t.Errorf("%+v", r)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
@@ -113,7 +114,11 @@ func Run(o *Options) error {
 		for _, e := range list {
 			if e.Writable {
 				// One blank between numbers (sync_threshold reads "3\t50").
-				doc.Sysctls[e.Name] = ipvsconfig.SysctlValue(strings.Join(strings.Fields(e.Value), " "))
+				v := strings.Join(strings.Fields(e.Value), " ")
+				if e.Known && e.Info.Kind == ipvssysctl.KindDefense && v == "2" {
+					v = "1" // "automatic, active now" is saved as the setting, automatic
+				}
+				doc.Sysctls[e.Name] = ipvsconfig.SysctlValue(v)
 			}
 		}
 	}

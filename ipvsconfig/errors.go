@@ -113,3 +113,12 @@ func (c *errs) err(d *Document) error {
 	}
 	return c.list
 }
+
+// Position returns the file and line of the value at p (line 0 if
+// unknown), for errors found outside this package.
+func (d *Document) Position(p Path) (file string, line int) {
+	if d == nil || d.loc == nil {
+		return "", 0
+	}
+	return d.loc.file, d.loc.line(p)
+}

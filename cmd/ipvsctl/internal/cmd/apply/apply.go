@@ -156,11 +156,11 @@ as a machine-readable object.`
 func Run(o *Options) error {
 	verb := map[Mode]string{ModeApply: "apply", ModeRestore: "restore", ModeDiff: "diff"}[o.Mode]
 	t0 := o.Now()
-	want, err := loadDesired(o.File, o.Format, o.IO.In, o.IO.ErrOut)
+	sc, _ := ipvsconfig.ParseScope(o.Scope)
+	want, err := loadDesired(o.File, o.Format, o.IO.In, o.IO.ErrOut, sc)
 	if err != nil {
 		return err
 	}
-	sc, _ := ipvsconfig.ParseScope(o.Scope)
 	b, err := o.IPVS()
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)

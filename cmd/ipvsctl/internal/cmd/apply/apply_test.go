@@ -214,8 +214,11 @@ func TestApplyRespectsScope(t *testing.T) {
 	e = newEnv(t, testutil.Sample(), ModeApply, doc+"  - {protocol: tcp, address: 10.0.0.1, port: 80}\n")
 	e.opts.Scope = "fwmark=1-10"
 	err := Run(e.opts)
-	if err == nil || !strings.Contains(err.Error(), "outside the scope") || len(e.fake.Writes) != 0 {
-		t.Errorf("out-of-scope doc: %v, %d writes", err, len(e.fake.Writes))
+	if err == nil || !strings.Contains(err.Error(), "1 error; nothing was applied") || len(e.fake.Writes) != 0 || e.fake.Reads != 0 {
+		t.Errorf("out-of-scope doc: %v, %d writes, %d reads", err, len(e.fake.Writes), e.fake.Reads)
+	}
+	if want := e.opts.File + ":4: services[1]: service tcp:10.0.0.1:80 is outside the scope fwmark=1-10 (see ipvsctl help scope)\n"; e.err.String() != want {
+		t.Errorf("stderr %q, want %q", e.err, want)
 	}
 }
 

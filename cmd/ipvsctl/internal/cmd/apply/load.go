@@ -15,7 +15,7 @@ import (
 // loadDesired reads and validates a document: FILE or "-" for standard
 // input, in format (empty: detect). Every validation problem is reported
 // (on errOut, one "FILE:LINE: message" per line) before failing.
-func loadDesired(file, format string, stdin io.Reader, errOut io.Writer) (*ipvsconfig.Desired, error) {
+func loadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *ipvsconfig.Scope) (*ipvsconfig.Desired, error) {
 	var data []byte
 	var err error
 	name := file
@@ -32,6 +32,9 @@ func loadDesired(file, format string, stdin io.Reader, errOut io.Writer) (*ipvsc
 	if err == nil {
 		var want *ipvsconfig.Desired
 		if want, err = doc.Desired(); err == nil {
+			err = checkScope(doc, want, scope)
+		}
+		if err == nil {
 			return want, nil
 		}
 	}
@@ -55,4 +58,25 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// checkScope refuses services outside the scope, each at its line. A
+// document without errors has want.Services[i] from services[i].
+func checkScope(doc *ipvsconfig.Document, want *ipvsconfig.Desired, scope *ipvsconfig.Scope) error {
+	if scope.IsZero() {
+		return nil
+	}
+	var list ipvsconfig.ErrorList
+	for i, vs := range want.Services {
+		if k := vs.Service.Key(); !scope.Match(k) {
+			p := ipvsconfig.Path{"services", i}
+			file, line := doc.Position(p)
+			list = append(list, &ipvsconfig.Error{File: file, Line: line, Path: p,
+				Msg: fmt.Sprintf("service %s is outside the scope %s (see ipvsctl help scope)", ipvsconfig.FormatServiceKey(k), scope)})
+		}
+	}
+	if len(list) > 0 {
+		return list
+	}
+	return nil
 }

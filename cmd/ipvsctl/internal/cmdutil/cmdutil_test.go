@@ -123,3 +123,20 @@ func TestCheckOutput(t *testing.T) {
 }
 
 func formatKey(k netlinkipvs.ServiceKey) string { return (&Names{Numeric: true}).Service(k) }
+
+func TestNamesGiveUpOnASlowResolver(t *testing.T) {
+	calls := 0
+	n := &Names{LookupAddr: func(ctx context.Context, a string) ([]string, error) {
+		calls++
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	for _, a := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		if got := n.Host(netip.MustParseAddr(a)); got != a {
+			t.Errorf("%s: %q", a, got)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d lookups after a timeout, want 1", calls)
+	}
+}

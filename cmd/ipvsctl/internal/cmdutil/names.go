@@ -27,6 +27,10 @@ type Names struct {
 	mu       sync.Mutex
 	hosts    map[netip.Addr]string
 	services map[string]string // "80/tcp" -> "http"
+	// noDNS is set after a lookup timed out: the resolver is unreachable,
+	// and waiting for it once per address would take forever on a big
+	// table, so the remaining addresses stay numeric.
+	noDNS bool
 }
 
 // Host returns the name of a, or its text.
@@ -42,15 +46,20 @@ func (n *Names) Host(a netip.Addr) string {
 	if h, ok := n.hosts[a]; ok {
 		return h
 	}
+	h := a.String()
+	if n.noDNS {
+		return h
+	}
 	look := n.LookupAddr
 	if look == nil {
 		look = net.DefaultResolver.LookupAddr
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	h := a.String()
 	if names, err := look(ctx, a.String()); err == nil && len(names) > 0 {
 		h = strings.TrimSuffix(names[0], ".")
+	} else if ctx.Err() != nil {
+		n.noDNS = true
 	}
 	n.hosts[a] = h
 	return h

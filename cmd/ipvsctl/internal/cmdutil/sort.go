@@ -35,3 +35,28 @@ func SortTable(vss []netlinkipvs.VirtualServer) {
 		slices.SortFunc(vs.Destinations, CompareDests)
 	}
 }
+
+// ReadTable returns the services in scope with their destinations. With a
+// scope, destinations are dumped only for the services in it (the kernel
+// lists them one service at a time).
+func ReadTable(b interface {
+	Services() ([]netlinkipvs.Service, error)
+	Destinations(netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error)
+}, match func(netlinkipvs.ServiceKey) bool) ([]netlinkipvs.VirtualServer, error) {
+	svcs, err := b.Services()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netlinkipvs.VirtualServer, 0, len(svcs))
+	for _, s := range svcs {
+		if match != nil && !match(s.Key()) {
+			continue
+		}
+		ds, err := b.Destinations(s.Key())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, netlinkipvs.VirtualServer{Service: s, Destinations: ds})
+	}
+	return out, nil
+}

@@ -27,13 +27,36 @@ type State struct {
 	Sysctls map[string]string
 }
 
-// Read fetches the state that want refers to: the table always, the
-// timeouts, daemons and sysctls only when want manages them.
-func Read(b backend.IPVS, sys func() (backend.Sysctls, error), want *ipvsconfig.Desired) (*State, error) {
+// Read fetches the state that want refers to (its pre-image): the
+// services the plan can touch with their destinations, and the timeouts,
+// daemons and sysctls only when want manages them.
+//
+// The kernel lists destinations one service at a time, so Read dumps them
+// only for the services that matter: those want lists and, with
+// opts.Prune, those in opts.Scope (their destinations are needed to undo
+// a deletion). Applying a small document next to a large foreign table
+// (kube-proxy's) costs one service dump and a few destination dumps.
+func Read(b backend.IPVS, sys func() (backend.Sysctls, error), want *ipvsconfig.Desired, opts Options) (*State, error) {
 	st := &State{}
-	var err error
-	if st.Services, err = b.Table(); err != nil {
+	svcs, err := b.Services()
+	if err != nil {
 		return nil, err
+	}
+	listed := make(map[netlinkipvs.ServiceKey]bool, len(want.Services))
+	for _, vs := range want.Services {
+		listed[vs.Service.Key()] = true
+	}
+	st.Services = make([]netlinkipvs.VirtualServer, 0, len(svcs))
+	for _, s := range svcs {
+		k := s.Key()
+		if !listed[k] && !(opts.Prune && opts.Scope.Match(k)) {
+			continue
+		}
+		ds, err := b.Destinations(k)
+		if err != nil {
+			return nil, err
+		}
+		st.Services = append(st.Services, netlinkipvs.VirtualServer{Service: s, Destinations: ds})
 	}
 	if want.Timeouts != nil {
 		if st.Timeouts, err = b.Timeouts(); err != nil {

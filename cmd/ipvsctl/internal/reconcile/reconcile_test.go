@@ -68,7 +68,7 @@ func TestApplyAllSectionsAndRollback(t *testing.T) {
 		Sysctls:       map[string]string{"conntrack": "1", "drop_entry": "1"},
 	}
 	want.Services = append(want.Services, netlinkipvs.VirtualServer{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet, FWMark: 99, Scheduler: "rr", Netmask: 0xffffffff}})
-	cur, err := Read(fake, sysF, want)
+	cur, err := Read(fake, sysF, want, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestApplyBatchesStopAtFirstFailingBatch(t *testing.T) {
 		}
 		return 0
 	}
-	cur, _ := Read(fake, nil, &want)
+	cur, _ := Read(fake, nil, &want, Options{})
 	p, _ := Compute(cur, &want, Options{})
 	r := Apply(fake, nil, p, Options{BatchSize: 3})
 	// Batches [100-102] [103-105]: the second fails; 104 and 105 were
@@ -150,4 +150,37 @@ func TestDefenseModesOneAndTwoAreTheSame(t *testing.T) {
 	if p, _ := Compute(cur, want, Options{}); len(p.Sysctls) != 1 {
 		t.Errorf("2 -> 3 not a change")
 	}
+}
+
+// TestReadDumpsOnlyWhatMatters: destinations are dumped only for listed
+// services and, when pruning, for in-scope ones.
+func TestReadDumpsOnlyWhatMatters(t *testing.T) {
+	fake := testutil.Sample() // tcp:10.0.0.1:80, udp:[2001:db8::1]:53, fwmark:7
+	want := &ipvsconfig.Desired{Services: []netlinkipvs.VirtualServer{{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet, FWMark: 7}}}}
+	for _, tt := range []struct {
+		opts  Options
+		reads int // 1 service dump + destination dumps
+		svcs  int
+	}{
+		{Options{}, 2, 1},
+		{Options{Prune: true}, 4, 3},
+		{Options{Prune: true, Scope: mustScope(t, "fwmark=1-10,port=80")}, 3, 2},
+	} {
+		fake.Reads = 0
+		st, err := Read(fake, nil, want, tt.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fake.Reads != tt.reads || len(st.Services) != tt.svcs {
+			t.Errorf("%+v: %d reads, %d services; want %d, %d", tt.opts, fake.Reads, len(st.Services), tt.reads, tt.svcs)
+		}
+	}
+}
+
+func mustScope(t *testing.T, s string) *ipvsconfig.Scope {
+	sc, err := ipvsconfig.ParseScope(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

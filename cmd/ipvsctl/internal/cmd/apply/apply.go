@@ -166,29 +166,19 @@ func Run(o *Options) error {
 		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
 	}
 	t1 := o.Now()
-	cur, err := reconcile.Read(b, o.Sysctls, want)
+	ropts := reconcile.Options{Prune: o.Prune, Scope: sc, BatchSize: o.BatchSize, NoRollback: o.NoRollback}
+	cur, err := reconcile.Read(b, o.Sysctls, want, ropts)
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: verb + ": read the live table"}, err)
 	}
 	t2 := o.Now()
-	// Only in-scope services are compared and touched.
-	if !sc.IsZero() {
-		kept := cur.Services[:0:0]
-		for _, vs := range cur.Services {
-			if sc.Match(vs.Service.Key()) {
-				kept = append(kept, vs)
-			}
-		}
-		cur.Services = kept
-	}
-	ropts := reconcile.Options{Prune: o.Prune, Scope: sc, BatchSize: o.BatchSize, NoRollback: o.NoRollback}
 	plan, err := reconcile.Compute(cur, want, ropts)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", verb, o.File, err)
 	}
 	t3 := o.Now()
 	if o.Verbose {
-		fmt.Fprintf(o.IO.ErrOut, "%s: read %s (%d services) in %s; live table (%d services in scope) in %s; plan of %d changes in %s\n",
+		fmt.Fprintf(o.IO.ErrOut, "%s: read %s (%d services) in %s; live table (%d relevant services) in %s; plan of %d changes in %s\n",
 			verb, o.File, len(want.Services), t1.Sub(t0).Round(time.Microsecond), len(cur.Services),
 			t2.Sub(t1).Round(time.Microsecond), plan.Len(), t3.Sub(t2).Round(time.Microsecond))
 	}

@@ -139,14 +139,8 @@ func Run(o *Options) error {
 		if err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}
-		all, err := b.Table()
-		if err != nil {
+		if vss, err = cmdutil.ReadTable(b, sc.Func()); err != nil {
 			return cmdutil.Explain(cmdutil.Context{Op: "list services"}, err)
-		}
-		for _, vs := range all {
-			if sc.Match(vs.Service.Key()) {
-				vss = append(vss, vs)
-			}
 		}
 	}
 	if !o.NoSort {

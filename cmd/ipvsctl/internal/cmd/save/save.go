@@ -10,7 +10,6 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -76,15 +75,9 @@ func Run(o *Options) error {
 		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
 	}
 	sc, _ := ipvsconfig.ParseScope(o.Scope)
-	all, err := b.Table()
+	vss, err := cmdutil.ReadTable(b, sc.Func())
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "save: list services"}, err)
-	}
-	var vss []netlinkipvs.VirtualServer
-	for _, vs := range all {
-		if sc.Match(vs.Service.Key()) {
-			vss = append(vss, vs)
-		}
 	}
 	cmdutil.SortTable(vss)
 	if o.Output == cmdutil.OutRules {

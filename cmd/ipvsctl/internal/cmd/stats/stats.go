@@ -91,15 +91,9 @@ ipvsctl top.`,
 
 func fetch(b backend.IPVS, scope string) ([]netlinkipvs.VirtualServer, error) {
 	sc, _ := ipvsconfig.ParseScope(scope)
-	all, err := b.Table()
+	vss, err := cmdutil.ReadTable(b, sc.Func())
 	if err != nil {
 		return nil, cmdutil.Explain(cmdutil.Context{Op: "read statistics"}, err)
-	}
-	var vss []netlinkipvs.VirtualServer
-	for _, vs := range all {
-		if sc.Match(vs.Service.Key()) {
-			vss = append(vss, vs)
-		}
 	}
 	cmdutil.SortTable(vss)
 	return vss, nil

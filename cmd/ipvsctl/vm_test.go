@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -476,68 +477,114 @@ func TestVMVersion(t *testing.T) {
 	}
 }
 
+// trafficNS creates a network namespace for a test that makes real
+// connections, so that its connection entries, addresses and sysctl
+// changes stay out of the root namespace that other packages' VM tests
+// use (the namespace, and with it its IPVS state, goes away at the end).
+// It returns ctl-style arguments and helpers bound to the namespace.
+type trafficNS struct {
+	t    *testing.T
+	name string
+}
+
+func newTrafficNS(t *testing.T, name string) *trafficNS {
+	t.Helper()
+	vmtest.MustShell(t, fmt.Sprintf("%[1]s netns add %[2]s && %[1]s -n %[2]s link set lo up && "+
+		"%[1]s -n %[2]s addr add 10.99.0.1/32 dev lo && %[1]s -n %[2]s addr add 10.99.0.2/32 dev lo", vmtest.IPFull, name))
+	t.Cleanup(func() { vmtest.MustShell(t, vmtest.IPFull+" netns del "+name) })
+	return &trafficNS{t: t, name: name}
+}
+
+// sh runs a shell script inside the namespace.
+func (n *trafficNS) sh(script string) string {
+	n.t.Helper()
+	out, err := exec.Command(vmtest.IPFull, "netns", "exec", n.name, "/bin/sh", "-c", script).CombinedOutput()
+	if err != nil {
+		n.t.Fatalf("in netns %s: %v\nscript:\n%s\noutput:\n%s", n.name, err, script, out)
+	}
+	return string(out)
+}
+
+// ref runs the reference ipvsadm inside the namespace.
+func (n *trafficNS) ref(args ...string) string {
+	n.t.Helper()
+	out, err := exec.Command(vmtest.IPFull, append([]string{"netns", "exec", n.name, vmtest.RefPath}, args...)...).Output()
+	if err != nil {
+		n.t.Fatalf("ipvsadm %s in netns %s: %v", strings.Join(args, " "), n.name, err)
+	}
+	return string(out)
+}
+
+// ctl runs ipvsctl --netns NAME args.
+func (n *trafficNS) ctl(args ...string) vmtest.Result {
+	n.t.Helper()
+	return ctl(n.t, append([]string{"--netns", n.name}, args...)...)
+}
+
+func (n *trafficNS) mustCtl(args ...string) vmtest.Result {
+	n.t.Helper()
+	return mustCtl(n.t, append([]string{"--netns", n.name}, args...)...)
+}
+
+// connect opens one TCP connection from the namespace to 10.99.0.1:80
+// (through IPVS to a local busybox nc server) and keeps it open for secs
+// seconds. Both sides hold their standard input open with a sleep, so
+// neither closes early; all output goes to /dev/null so the shell returns
+// at once.
+func (n *trafficNS) connect(secs int) {
+	n.t.Helper()
+	n.sh(fmt.Sprintf("( (sleep %d) | busybox nc -l -p 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5; "+
+		"( (sleep %d) | busybox nc 10.99.0.1 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5", secs+2, secs))
+}
+
 // TestVMDrainWithTraffic drains a real server that has a live connection:
 // drain must wait until the client closes it, then delete the server.
-// The client and the "real server" are local: a connection from this host
+// The client and the "real server" are local: a connection from the host
 // to a VIP on lo is scheduled by IPVS (LOCAL_OUT) to the local server.
 func TestVMDrainWithTraffic(t *testing.T) {
 	vmtest.Require(t)
-	vmtest.Reset(t)
-	setupLo(t)
-	vmtest.MustShell(t, "ip addr add 10.99.0.1/32 dev lo 2>/dev/null || true")
-	mustCtl(t, "service", "add", "tcp:10.99.0.1:80", "-s", "rr")
-	mustCtl(t, "dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
-	// A server that accepts one connection, and a client that keeps it
-	// open for 4 seconds.
-	connect(t, 4)
-	out := mustRef(t, "-Ln")
+	ns := newTrafficNS(t, "ctl-drain")
+	ns.mustCtl("service", "add", "tcp:10.99.0.1:80", "-s", "rr")
+	ns.mustCtl("dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
+	ns.connect(4)
+	out := ns.ref("-Ln")
 	if !regexp.MustCompile(`127\.0\.0\.1:80 +Local +1 +1 `).MatchString(out) {
-		t.Fatalf("no active connection through IPVS:\n%s\n%s", out, vmtest.MustShell(t, "cat /proc/net/ip_vs_conn"))
+		t.Fatalf("no active connection through IPVS:\n%s\n%s", out, ns.sh("cat /proc/net/ip_vs_conn"))
 	}
 	start := time.Now()
-	r := mustCtl(t, "dest", "drain", "tcp:10.99.0.1:80", "127.0.0.1:80", "--interval", "200ms", "--timeout", "60s")
+	r := ns.mustCtl("dest", "drain", "tcp:10.99.0.1:80", "127.0.0.1:80", "--interval", "200ms", "--timeout", "60s")
 	took := time.Since(start)
 	t.Logf("drain with one live connection took %v", took)
 	if took < 2*time.Second {
 		t.Errorf("drain did not wait for the connection (%v): %s", took, r)
 	}
-	if got := mustRef(t, "-Sn"); got != "-A -t 10.99.0.1:80 -s rr\n" {
+	if got := ns.ref("-Sn"); got != "-A -t 10.99.0.1:80 -s rr\n" {
 		t.Errorf("after drain: %q", got)
 	}
 	// A connection that stays: drain gives up after --timeout and says so.
-	mustCtl(t, "dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
-	connect(t, 8)
-	r = ctl(t, "dest", "drain", "tcp:10.99.0.1:80", "127.0.0.1:80", "--interval", "200ms", "--timeout", "2s", "--no-delete")
+	ns.mustCtl("dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
+	ns.connect(8)
+	r = ns.ctl("dest", "drain", "tcp:10.99.0.1:80", "127.0.0.1:80", "--interval", "200ms", "--timeout", "2s", "--no-delete")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "1 active connections left after 2s") {
 		t.Errorf("drain timeout: %s", r)
 	}
-	if got := mustRef(t, "-Sn"); got != "-A -t 10.99.0.1:80 -s rr\n-a -t 10.99.0.1:80 -r 127.0.0.1:80 -g -w 0\n" {
+	if got := ns.ref("-Sn"); got != "-A -t 10.99.0.1:80 -s rr\n-a -t 10.99.0.1:80 -r 127.0.0.1:80 -g -w 0\n" {
 		t.Errorf("after drain --no-delete: %q", got)
 	}
 }
 
-// connect opens one TCP connection from this host to 10.99.0.1:80 (through
-// IPVS to a local busybox nc server) and keeps it open for secs seconds.
-// Both sides hold their standard input open with a sleep, so neither
-// closes early; all output goes to /dev/null so the shell returns at once.
-func connect(t *testing.T, secs int) {
-	t.Helper()
-	vmtest.MustShell(t, fmt.Sprintf("( (sleep %d) | busybox nc -l -p 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5; "+
-		"( (sleep %d) | busybox nc 10.99.0.1 80 ) >/dev/null 2>&1 </dev/null & sleep 0.5", secs+2, secs))
-}
-
 // TestVMConnSysctlDos: connection listing against ipvsadm -Lcn, sysctls
-// and the DoS group against /proc/sys, per namespace.
+// and the DoS group against /proc/sys, all in a namespace of their own
+// (--netns for netlink, /proc/net and sysctls alike).
 func TestVMConnSysctlDos(t *testing.T) {
 	vmtest.Require(t)
 	vmtest.Reset(t)
-	setupLo(t)
-	vmtest.MustShell(t, "ip addr add 10.99.0.1/32 dev lo 2>/dev/null || true")
-	mustCtl(t, "service", "add", "tcp:10.99.0.1:80", "-s", "rr")
-	mustCtl(t, "dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
-	connect(t, 6)
-	ref := mustRef(t, "-Lcn")
-	r := mustCtl(t, "conn", "list", "--vip", "10.99.0.1:80", "-o", "json")
+	ns := newTrafficNS(t, "ctl-conn")
+	ns.mustCtl("service", "add", "tcp:10.99.0.1:80", "-s", "rr")
+	ns.mustCtl("dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
+	ns.connect(6)
+	ref := ns.ref("-Lcn")
+	r := ns.mustCtl("conn", "list", "--vip", "10.99.0.1:80", "-o", "json")
 	var c struct {
 		Protocol, Client, Virtual, Destination, State string
 	}
@@ -548,58 +595,55 @@ func TestVMConnSysctlDos(t *testing.T) {
 		!strings.Contains(ref, "ESTABLISHED") || !strings.Contains(ref, c.Client) {
 		t.Errorf("conn list: %+v\nipvsadm -Lcn:\n%s", c, ref)
 	}
-	// (Connections of earlier tests may still be in the table.)
-	r = mustCtl(t, "conn", "summary", "--client", c.Client, "-o", "json")
+	if n := strings.Count(ref, "\n") - 2; strings.Count(r.Stdout, "\n") != n {
+		t.Errorf("conn list has %d entries, ipvsadm -Lcn %d:\n%s\n%s", strings.Count(r.Stdout, "\n"), n, r.Stdout, ref)
+	}
+	r = ns.mustCtl("conn", "summary", "-o", "json")
 	if !strings.Contains(r.Stdout, `"ESTABLISHED": 1`) || !strings.Contains(r.Stdout, `"total": 1`) || !strings.Contains(r.Stdout, `"connTableSize": 4096`) {
 		t.Errorf("conn summary: %s", r.Stdout)
 	}
-	if r := mustCtl(t, "conn", "list", "--state", "SYN_RECV"); strings.Count(r.Stdout, "\n") != 1 {
+	if r := ns.mustCtl("conn", "list", "--state", "SYN_RECV"); strings.Count(r.Stdout, "\n") != 1 {
 		t.Errorf("state filter: %s", r.Stdout)
+	}
+	// The root namespace's table does not show the namespace's entries.
+	if r := mustCtl(t, "conn", "list", "--vip", "10.99.0.1:80"); strings.Count(r.Stdout, "\n") != 1 {
+		t.Errorf("root namespace sees the connection:\n%s", r.Stdout)
 	}
 
 	const vs = "/proc/sys/net/ipv4/vs/"
-	defer vmtest.MustShell(t, "for f in expire_nodest_conn drop_entry drop_packet secure_tcp; do echo 0 > "+vs+"$f; done")
-	mustCtl(t, "sysctl", "set", "expire_nodest_conn=1", "sync_threshold=4 60")
-	if got := vmtest.MustShell(t, "cat "+vs+"expire_nodest_conn "+vs+"sync_threshold"); got != "1\n4\t60\n" {
+	ns.mustCtl("sysctl", "set", "expire_nodest_conn=1", "sync_threshold=4 60")
+	if got := ns.sh("cat " + vs + "expire_nodest_conn " + vs + "sync_threshold"); got != "1\n4\t60\n" {
 		t.Errorf("sysctl set: %q", got)
 	}
-	vmtest.MustShell(t, "echo '3 50' > "+vs+"sync_threshold")
-	if r := ctl(t, "sysctl", "set", "drop_entry=7"); r.Code != 1 || !strings.Contains(r.Stderr, "invalid value") {
+	if got := vmtest.MustShell(t, "cat "+vs+"expire_nodest_conn"); got != "0\n" {
+		t.Errorf("the root namespace's sysctl changed: %q", got)
+	}
+	ns.sh("echo '3 50' > " + vs + "sync_threshold")
+	if r := ns.ctl("sysctl", "set", "drop_entry=7"); r.Code != 1 || !strings.Contains(r.Stderr, "invalid value") {
 		t.Errorf("invalid sysctl: %s", r)
 	}
-	if got := mustCtl(t, "sysctl", "get", "expire_nodest_conn").Stdout; got != "1\n" {
+	if got := ns.mustCtl("sysctl", "get", "expire_nodest_conn").Stdout; got != "1\n" {
 		t.Errorf("sysctl get: %q", got)
 	}
-	mustCtl(t, "dos", "preset", "auto")
-	if got := vmtest.MustShell(t, "cat "+vs+"drop_entry "+vs+"drop_packet "+vs+"secure_tcp"); got != "1\n1\n1\n" {
+	ns.mustCtl("dos", "preset", "auto")
+	if got := ns.sh("cat " + vs + "drop_entry " + vs + "drop_packet " + vs + "secure_tcp"); got != "1\n1\n1\n" {
 		t.Errorf("dos preset auto: %q", got)
 	}
-	t.Logf("dos:\n%s", mustCtl(t, "dos").Stdout)
-	list := mustCtl(t, "sysctl", "list").Stdout
+	t.Logf("dos:\n%s", ns.mustCtl("dos").Stdout)
+	list := ns.mustCtl("sysctl", "list").Stdout
 	if !regexp.MustCompile(`(?m)^expire_nodest_conn +1 \* +0 +rw`).MatchString(list) {
 		t.Errorf("sysctl list:\n%s", list)
 	}
 	// save --sysctls | restore carries them.
-	saved := mustCtl(t, "save", "--sysctls").Stdout
+	saved := ns.mustCtl("save", "--sysctls").Stdout
 	if !strings.Contains(saved, "expire_nodest_conn: 1") || !strings.Contains(saved, "sync_threshold: 3 50") {
 		t.Errorf("save --sysctls:\n%s", saved)
 	}
 	file := writeFile(t, "with-sysctls.yaml", saved)
-	vmtest.MustShell(t, "echo 0 > "+vs+"expire_nodest_conn")
-	r = mustCtl(t, "restore", "-f", file, "-v")
-	if got := vmtest.MustShell(t, "cat "+vs+"expire_nodest_conn"); got != "1\n" || !strings.Contains(r.Stderr, "1 requests sent") && !strings.Contains(r.Stderr, "0 requests sent") {
+	ns.sh("echo 0 > " + vs + "expire_nodest_conn")
+	r = ns.mustCtl("restore", "-f", file, "-v")
+	if got := ns.sh("cat " + vs + "expire_nodest_conn"); got != "1\n" || !strings.Contains(r.Stdout, "1 changed") {
 		t.Errorf("restore of sysctls: %q %s", got, r)
-	}
-
-	// In another namespace: its own sysctls and connection table.
-	vmtest.MustShell(t, vmtest.IPFull+" netns add ctlsys && "+vmtest.IPFull+" -n ctlsys link set lo up")
-	t.Cleanup(func() { vmtest.MustShell(t, vmtest.IPFull+" netns del ctlsys") })
-	mustCtl(t, "--netns", "ctlsys", "sysctl", "set", "conntrack=1")
-	if got := vmtest.MustShell(t, vmtest.IPFull+" netns exec ctlsys cat "+vs+"conntrack; cat "+vs+"conntrack"); got != "1\n0\n" {
-		t.Errorf("--netns sysctl: %q", got)
-	}
-	if r := mustCtl(t, "--netns", "ctlsys", "conn", "list"); strings.Count(r.Stdout, "\n") != 1 {
-		t.Errorf("the namespace's connection table is not empty:\n%s", r.Stdout)
 	}
 }
 
@@ -611,19 +655,18 @@ func TestVMConnSysctlDos(t *testing.T) {
 // stop moving too (the test logs this); top warns about it.
 func TestVMStatsTop(t *testing.T) {
 	vmtest.Require(t)
-	vmtest.Reset(t)
-	setupLo(t)
-	vmtest.MustShell(t, "ip addr add 10.99.0.2/32 dev lo 2>/dev/null || true")
-	mustCtl(t, "service", "add", "tcp:10.99.0.2:81", "-s", "rr")
-	mustCtl(t, "dest", "add", "tcp:10.99.0.2:81", "127.0.0.1:81", "--forward", "local")
-	// 8 short connections, one every 0.5 s from now on, and top sampling
-	// over 5 s (so the estimator has summed the counters in between).
+	ns := newTrafficNS(t, "ctl-stats")
+	ns.mustCtl("service", "add", "tcp:10.99.0.2:81", "-s", "rr")
+	ns.mustCtl("dest", "add", "tcp:10.99.0.2:81", "127.0.0.1:81", "--forward", "local")
+	// n short connections, one every 0.5 s from now on.
 	traffic := func(n int) {
-		vmtest.MustShell(t, fmt.Sprintf("( for i in $(seq %d); do (sleep 0.1) | busybox nc -l -p 81; done ) >/dev/null 2>&1 </dev/null & sleep 0.3; "+
+		ns.sh(fmt.Sprintf("( for i in $(seq %d); do (sleep 0.1) | busybox nc -l -p 81; done ) >/dev/null 2>&1 </dev/null & sleep 0.3; "+
 			"( for i in $(seq %d); do (sleep 0.1) | busybox nc 10.99.0.2 81; sleep 0.4; done ) >/dev/null 2>&1 </dev/null &", n, n))
 	}
+	// top samples over 5 s, so the estimator has summed the counters in
+	// between.
 	traffic(8)
-	r := mustCtl(t, "top", "--once", "-d", "5s", "-o", "json")
+	r := ns.mustCtl("top", "--once", "-d", "5s", "-o", "json")
 	var sample struct {
 		Services []struct {
 			Service string
@@ -639,12 +682,12 @@ func TestVMStatsTop(t *testing.T) {
 	t.Logf("top --once -d 5s: %s", r.Stdout)
 	time.Sleep(3 * time.Second)
 	prom := filepath.Join(t.TempDir(), "ipvs.prom")
-	mustCtl(t, "stats", "--textfile", prom)
+	ns.mustCtl("stats", "--textfile", prom)
 	b, err := os.ReadFile(prom)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stats := mustRef(t, "-Ln", "--stats", "--exact")
+	stats := ns.ref("-Ln", "--stats", "--exact")
 	m := regexp.MustCompile(`127\.0\.0\.1:81 +(\d+) +(\d+)`).FindStringSubmatch(stats)
 	if m == nil {
 		t.Fatalf("ipvsadm --stats:\n%s", stats)
@@ -656,16 +699,14 @@ func TestVMStatsTop(t *testing.T) {
 	}
 
 	// With run_estimation=0 the 6.1 counters freeze; top says why.
-	const vs = "/proc/sys/net/ipv4/vs/"
-	vmtest.MustShell(t, "echo 0 > "+vs+"run_estimation")
-	defer vmtest.MustShell(t, "echo 1 > "+vs+"run_estimation")
-	before := mustRef(t, "-Ln", "--stats", "--exact")
+	ns.sh("echo 0 > /proc/sys/net/ipv4/vs/run_estimation")
+	before := ns.ref("-Ln", "--stats", "--exact")
 	traffic(3)
 	time.Sleep(4 * time.Second)
-	after := mustRef(t, "-Ln", "--stats", "--exact")
+	after := ns.ref("-Ln", "--stats", "--exact")
 	t.Logf("counters with run_estimation=0 %s:\nbefore:\n%safter:\n%s",
 		map[bool]string{true: "did not change", false: "changed"}[before == after], before, after)
-	r = mustCtl(t, "top", "--once", "-d", "100ms")
+	r = ns.mustCtl("top", "--once", "-d", "100ms")
 	if !strings.Contains(r.Stderr, "run_estimation=0") {
 		t.Errorf("top does not warn about run_estimation=0: %s", r)
 	}

@@ -435,6 +435,22 @@ func TestVMSync(t *testing.T) {
 	if r := ctl(t, "sync", "start", "master", "--interface", "nosuch0"); r.Code != 1 {
 		t.Errorf("bad interface: %s", r)
 	}
+	// save -o rules --complete | ipvsadm -R brings the daemons back.
+	mustCtl(t, "timeout", "set", "--udp", "200")
+	rules := mustCtl(t, "save", "-o", "rules", "--complete").Stdout
+	want := "--set 900 120 200\n--start-daemon master --mcast-interface lo --syncid 7 --sync-maxlen 1472 --mcast-group 224.0.0.81 --mcast-port 8848 --mcast-ttl 1\n"
+	if !strings.HasPrefix(rules, want) {
+		t.Errorf("save -o rules --complete:\n%s", rules)
+	}
+	mustCtl(t, "sync", "stop", "all")
+	vmtest.Ref(t, "--set", "900", "120", "300")
+	refRestore(t, rules)
+	if got := mustRef(t, "-L", "--daemon"); got != ref {
+		t.Errorf("ipvsadm -R of save --complete: daemons\n%s\nwant\n%s", got, ref)
+	}
+	if got := mustRef(t, "-L", "--timeout"); got != "Timeout (tcp tcpfin udp): 900 120 200\n" {
+		t.Errorf("timeouts after ipvsadm -R: %q", got)
+	}
 	mustCtl(t, "sync", "stop", "all")
 	if got := mustRef(t, "-L", "--daemon"); got != "" {
 		t.Errorf("after sync stop all: %q", got)

@@ -54,6 +54,7 @@ func TestGoldenOutputs(t *testing.T) {
 		{"save.yaml", []string{"save"}},
 		{"save.json", []string{"save", "-o", "json"}},
 		{"save.rules", []string{"save", "-o", "rules"}},
+		{"save-complete.rules", []string{"save", "-o", "rules", "--complete"}},
 		{"timeout.txt", []string{"timeout", "get"}},
 		{"timeout.json", []string{"timeout", "get", "-o", "json"}},
 		{"list-scope.txt", []string{"list", "--numeric", "--scope", "fwmark=1-10"}},

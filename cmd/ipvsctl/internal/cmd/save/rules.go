@@ -116,3 +116,29 @@ func ruleTunFlags(f netlinkipvs.TunnelFlags) string {
 	}
 	return "--tun-nocsum"
 }
+
+// WriteRulesConfig writes the timeouts and the running sync daemons as the
+// ipvsadm lines that set them (--set, --start-daemon), which ipvsadm -R
+// also reads. ipvsadm -S itself does not save them.
+func WriteRulesConfig(w io.Writer, t netlinkipvs.Timeouts, ds []netlinkipvs.Daemon) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--set %d %d %d\n", t.TCP, t.TCPFin, t.UDP)
+	for _, d := range ds {
+		fmt.Fprintf(&b, "--start-daemon %s --mcast-interface %s --syncid %d", d.State, d.Interface, d.SyncID)
+		if d.SyncMaxLen != 0 {
+			fmt.Fprintf(&b, " --sync-maxlen %d", d.SyncMaxLen)
+		}
+		if d.Group.IsValid() {
+			fmt.Fprintf(&b, " --mcast-group %s", d.Group)
+		}
+		if d.Port != 0 {
+			fmt.Fprintf(&b, " --mcast-port %d", d.Port)
+		}
+		if d.TTL != 0 {
+			fmt.Fprintf(&b, " --mcast-ttl %d", d.TTL)
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

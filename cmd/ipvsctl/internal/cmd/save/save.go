@@ -23,6 +23,8 @@ type Options struct {
 	WithSysctls bool
 	WithStats   bool
 	Scope       string
+	// Complete adds --set and --start-daemon lines to the rules format.
+	Complete bool
 }
 
 // NewCmdSave returns save.
@@ -35,7 +37,8 @@ func NewCmdSave(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 recreate it. YAML (the default) and JSON are complete: services,
 destinations, timeouts and sync daemons, plus the IPVS sysctls with
 --sysctls. -o rules writes ipvsadm -Sn format (services and destinations
-only, as ipvsadm -S; real-server thresholds are kept as -x/-y).
+only, as ipvsadm -S; real-server thresholds are kept as -x/-y); with
+--complete it adds --set and --start-daemon lines, which ipvsadm -R reads.
 Output is always numeric and sorted, so save | restore | save is stable.`,
 		Example: `  ipvsctl save > /etc/ipvs.yaml
   ipvsctl save -o json --sysctls
@@ -49,6 +52,9 @@ Output is always numeric and sorted, so save | restore | save is stable.`,
 			var err error
 			if opts.Output, err = cmdutil.CheckOutput(out, cmdutil.OutYAML, cmdutil.OutJSON, cmdutil.OutRules); err != nil {
 				return err
+			}
+			if opts.Complete && opts.Output != cmdutil.OutRules {
+				return cmdutil.FlagErrorf("--complete is for -o rules (YAML and JSON are always complete)")
 			}
 			if opts.Output == cmdutil.OutRules && opts.WithSysctls {
 				return cmdutil.FlagErrorf("--sysctls needs -o yaml or -o json (the rules format has no place for them)")
@@ -65,6 +71,7 @@ Output is always numeric and sorted, so save | restore | save is stable.`,
 	cmd.Flags().BoolVar(&opts.WithSysctls, "sysctls", false, "include the IPVS sysctls (/proc/sys/net/ipv4/vs)")
 	cmd.Flags().BoolVar(&opts.WithStats, "stats", false, "include counters and rates (ignored when read back)")
 	cmd.Flags().StringVar(&opts.Scope, "scope", "", "only services in `SCOPE` (see ipvsctl help scope)")
+	cmd.Flags().BoolVar(&opts.Complete, "complete", false, "-o rules: also write the timeouts (--set) and sync daemons (--start-daemon), which ipvsadm -R reads too")
 	return cmd
 }
 
@@ -81,7 +88,18 @@ func Run(o *Options) error {
 	}
 	cmdutil.SortTable(vss)
 	if o.Output == cmdutil.OutRules {
-		return WriteRules(o.IO.Out, vss)
+		if err := WriteRules(o.IO.Out, vss); err != nil || !o.Complete {
+			return err
+		}
+		t, err := b.Timeouts()
+		if err != nil {
+			return cmdutil.Explain(cmdutil.Context{Op: "save: get timeouts"}, err)
+		}
+		ds, err := b.Daemons()
+		if err != nil {
+			return cmdutil.Explain(cmdutil.Context{Op: "save: list sync daemons"}, err)
+		}
+		return WriteRulesConfig(o.IO.Out, t, ds)
 	}
 	doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: o.WithStats})}
 	t, err := b.Timeouts()

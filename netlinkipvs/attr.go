@@ -183,10 +183,12 @@ func (e *attrEncoder) str(typ uint16, s string) {
 // bytes, the rest zero), as ipvsadm does and the kernel always replies.
 func (e *attrEncoder) inetAddr(typ uint16, a netip.Addr) {
 	var u [16]byte
-	if a.Is4() || a.Is4In6() {
-		v4 := a.Unmap().As4()
+	if a.Is4() {
+		v4 := a.As4()
 		copy(u[:], v4[:])
 	} else if a.IsValid() {
+		// IPv6, including IPv4-mapped ::ffff:a.b.c.d, goes as all 16
+		// bytes, as ipvsadm sends it.
 		u = a.As16()
 	}
 	e.bytes(typ, u[:])

@@ -56,6 +56,10 @@ var (
 		Family: AFInet6, Protocol: ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53,
 		Scheduler: "rr", Netmask: 64,
 	}
+	mappedSvc = Service{
+		Family: AFInet6, Protocol: ProtoTCP, Address: netip.MustParseAddr("::ffff:1.2.3.4"), Port: 80,
+		Scheduler: "rr", Netmask: 128,
+	}
 	fwmSvc = Service{Family: AFInet, FWMark: 7, Scheduler: "sh", Netmask: 0xffffffff}
 	dest1  = Destination{
 		Address: netip.MustParseAddr("192.168.0.1"), Port: 8080, ForwardMethod: FwdTunnel, Weight: 3,
@@ -126,6 +130,22 @@ func TestRequestEncoding(t *testing.T) {
 		{"new v6 service", CmdNewService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.NewService(v6Svc) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, v6Svc, true)) }},
+		{"IPv4-mapped IPv6 service keeps all 16 bytes", CmdNewService, netlink.Request | netlink.Acknowledge,
+			func(c *Client) error { return c.NewService(mappedSvc) },
+			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, mappedSvc, true)) }},
+		{"IPv4-mapped destination is IPv6", CmdDelDest, netlink.Request | netlink.Acknowledge,
+			func(c *Client) error {
+				return c.DeleteDestination(mappedSvc.Key(), Destination{Address: netip.MustParseAddr("::ffff:10.0.0.9"), Port: 80}.Key())
+			},
+			func(ae *netlink.AttributeEncoder) {
+				nested(ae, cmdAttrService, svcAttrs(t, mappedSvc, false))
+				nested(ae, cmdAttrDest, func(ae *netlink.AttributeEncoder) error {
+					ae.Uint16(destAttrAddrFamily, uint16(AFInet6))
+					ae.Bytes(destAttrAddr, addr16("::ffff:10.0.0.9"))
+					ae.Bytes(destAttrPort, be16(80))
+					return nil
+				})
+			}},
 		{"set fwmark service", CmdSetService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.UpdateService(fwmSvc) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, fwmSvc, true)) }},

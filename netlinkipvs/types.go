@@ -168,10 +168,11 @@ func (d Destination) family() AddressFamily {
 	return addrFamily(d.Address)
 }
 
-// addrFamily returns the IPVS family of a.
+// addrFamily returns the IPVS family of a; an IPv4-mapped IPv6 address is
+// IPv6.
 func addrFamily(a netip.Addr) AddressFamily {
 	switch {
-	case a.Is4() || a.Is4In6():
+	case a.Is4():
 		return AFInet
 	case a.Is6():
 		return AFInet6

@@ -24,7 +24,8 @@
 //	-ftp, -sip   load ip_vs_ftp / ip_vs_pe_sip
 //	-cache DIR   kernel cache (default $IPVS_VM_CACHE, $XDG_CACHE_HOME/ipvs-vm, ~/.cache/ipvs-vm)
 //
-// test also takes -run REGEX, selecting TestVM tests as go test -run does.
+// test also takes -run REGEX, selecting TestVM tests as go test -run does,
+// and -testarg ARG (repeatable), passed on to every test binary.
 package main
 
 import (
@@ -66,7 +67,15 @@ type options struct {
 	sip     bool
 	cache   string
 	run     string
+	// testArgs are extra arguments for every test binary (-testarg).
+	testArgs stringList
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (o *options) register(fs *flag.FlagSet, withRun bool) {
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound the whole run")
@@ -79,6 +88,7 @@ func (o *options) register(fs *flag.FlagSet, withRun bool) {
 	fs.StringVar(&o.cache, "cache", "", "kernel download cache directory")
 	if withRun {
 		fs.StringVar(&o.run, "run", "", "run only the TestVM tests matching this regular expression")
+		fs.Var(&o.testArgs, "testarg", "pass this argument to every test binary (repeatable), e.g. -testarg -update")
 	}
 }
 
@@ -274,13 +284,14 @@ func cmdTest(ctx context.Context, o *options, patterns []string, stdout, stderr 
 		}
 		hostBins[p.flat] = bin
 		built = append(built, p)
+		argv := []string{"/tests/" + p.flat + ".test",
+			"-test.run", runPattern(p.tests, o.run),
+			"-test.v", "-test.count=1",
+			"-test.timeout", testTimeout.String()}
 		jobs = append(jobs, vm.Job{
 			Name: p.rel,
-			Argv: []string{"/tests/" + p.flat + ".test",
-				"-test.run", runPattern(p.tests, o.run),
-				"-test.v", "-test.count=1",
-				"-test.timeout", testTimeout.String()},
-			Dir: path.Join("/src", p.rel),
+			Argv: append(argv, o.testArgs...),
+			Dir:  path.Join("/src", p.rel),
 		})
 	}
 	if len(jobs) == 0 {

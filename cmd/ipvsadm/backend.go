@@ -1,0 +1,114 @@
+package main
+
+import (
+	"github.com/ipvs-tools/ipvs/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+// Backend is the part of *netlinkipvs.Client that ipvsadm uses; tests
+// supply a fake.
+type Backend interface {
+	Info() (netlinkipvs.Info, error)
+	Services() ([]netlinkipvs.Service, error)
+	Service(netlinkipvs.ServiceKey) (netlinkipvs.Service, error)
+	Destinations(netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error)
+	NewService(netlinkipvs.Service) error
+	UpdateService(netlinkipvs.Service) error
+	DeleteService(netlinkipvs.ServiceKey) error
+	NewDestination(netlinkipvs.ServiceKey, netlinkipvs.Destination) error
+	UpdateDestination(netlinkipvs.ServiceKey, netlinkipvs.Destination) error
+	DeleteDestination(netlinkipvs.ServiceKey, netlinkipvs.DestKey) error
+	Flush() error
+	ZeroAll() error
+	ZeroService(netlinkipvs.ServiceKey) error
+	Timeouts() (netlinkipvs.Timeouts, error)
+	SetTimeouts(netlinkipvs.Timeouts) error
+	Daemons() ([]netlinkipvs.Daemon, error)
+	NewDaemon(netlinkipvs.Daemon) error
+	DeleteDaemon(netlinkipvs.DaemonState) error
+	Close() error
+}
+
+var _ Backend = (*netlinkipvs.Client)(nil)
+
+// Executor applies write commands (everything but listings, help and
+// restore). Every kernel write goes through it, so that a batching
+// executor can replace the direct one: done is called with the result of
+// each command in command order, at the latest from Flush. The runner
+// calls Flush before it reads from the kernel, prints, or aborts.
+type Executor interface {
+	Apply(cmd *ipvsadmargs.Command, done func(error))
+	Flush()
+}
+
+// directExecutor sends each command at once.
+type directExecutor struct {
+	b Backend
+}
+
+func (e directExecutor) Apply(cmd *ipvsadmargs.Command, done func(error)) {
+	done(apply(e.b, cmd))
+}
+
+func (directExecutor) Flush() {}
+
+// apply performs one write command on b.
+func apply(b Backend, cmd *ipvsadmargs.Command) error {
+	key := cmd.ServiceKey()
+	switch cmd.Kind {
+	case ipvsadmargs.KindAdd:
+		return b.NewService(cmd.Service)
+	case ipvsadmargs.KindEdit:
+		return b.UpdateService(cmd.Service)
+	case ipvsadmargs.KindDelete:
+		return b.DeleteService(key)
+	case ipvsadmargs.KindFlush:
+		return b.Flush()
+	case ipvsadmargs.KindZero:
+		if cmd.ZeroAll() {
+			return b.ZeroAll()
+		}
+		return b.ZeroService(key)
+	case ipvsadmargs.KindAddDest:
+		return b.NewDestination(key, cmd.Destination)
+	case ipvsadmargs.KindEditDest:
+		return b.UpdateDestination(key, cmd.Destination)
+	case ipvsadmargs.KindDeleteDest:
+		return b.DeleteDestination(key, cmd.Destination.Key())
+	case ipvsadmargs.KindSetTimeout:
+		return b.SetTimeouts(cmd.Timeouts)
+	case ipvsadmargs.KindStartDaemon:
+		return b.NewDaemon(cmd.Daemon)
+	case ipvsadmargs.KindStopDaemon:
+		return b.DeleteDaemon(cmd.Daemon.State)
+	}
+	return nil
+}
+
+// funcOf returns the libipvs function of a write command (ipvs_func after
+// it ran); ok is false for FLUSH, which leaves ipvs_func alone.
+func funcOf(k ipvsadmargs.Kind) (ipvsadmargs.Func, bool) {
+	switch k {
+	case ipvsadmargs.KindAdd:
+		return ipvsadmargs.FuncAddService, true
+	case ipvsadmargs.KindEdit:
+		return ipvsadmargs.FuncUpdateService, true
+	case ipvsadmargs.KindDelete:
+		return ipvsadmargs.FuncDelService, true
+	case ipvsadmargs.KindZero:
+		return ipvsadmargs.FuncZeroService, true
+	case ipvsadmargs.KindAddDest:
+		return ipvsadmargs.FuncAddDest, true
+	case ipvsadmargs.KindEditDest:
+		return ipvsadmargs.FuncUpdateDest, true
+	case ipvsadmargs.KindDeleteDest:
+		return ipvsadmargs.FuncDelDest, true
+	case ipvsadmargs.KindSetTimeout:
+		return ipvsadmargs.FuncSetTimeout, true
+	case ipvsadmargs.KindStartDaemon:
+		return ipvsadmargs.FuncStartDaemon, true
+	case ipvsadmargs.KindStopDaemon:
+		return ipvsadmargs.FuncStopDaemon, true
+	}
+	return 0, false
+}

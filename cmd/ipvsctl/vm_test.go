@@ -254,6 +254,8 @@ services:
 		"-A -u 192.0.3.1:53 -s rr\n-A -f 3 -s wlc\n-A -f 150 -s wlc\n-a -f 150 -r 198.51.100.2:0 -g -w 1\n"
 	if got := mustRef(t, "-Sn"); sortedLines(got) != sortedLines(want) {
 		t.Errorf("after apply --prune --scope:\n%s\nwant:\n%s", got, want)
+	} else if ours := mustCtl(t, "save", "-o", "rules").Stdout; ours != got {
+		t.Errorf("save -o rules does not keep ipvsadm's order:\n%s\nipvsadm -Sn:\n%s", ours, got)
 	}
 	// A document listing a service outside the scope is refused.
 	bad := writeFile(t, "outside.yaml", "apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, address: 10.96.0.1, port: 443}\n")

@@ -6,14 +6,34 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
+// SortLikeIpvsadm puts services and destinations, given in the kernel's
+// order, in the order ipvsadm -S prints them (ipvsadmfmt reproduces its
+// overflowing comparison and glibc's merge sort), so that the rules output
+// is byte for byte ipvsadm's.
+func SortLikeIpvsadm(vss []netlinkipvs.VirtualServer) {
+	svcs := make([]netlinkipvs.Service, len(vss))
+	byKey := make(map[netlinkipvs.ServiceKey]netlinkipvs.VirtualServer, len(vss))
+	for i, vs := range vss {
+		svcs[i] = vs.Service
+		byKey[vs.Service.Key()] = vs
+	}
+	ipvsadmfmt.SortServices(svcs)
+	for i, s := range svcs {
+		vss[i] = byKey[s.Key()]
+		ipvsadmfmt.SortDests(vss[i].Destinations)
+	}
+}
+
 // WriteRules writes services and destinations in the format of
 // "ipvsadm -Sn" (ipvsadm 1.31), which ipvsadm -R reads back. Lines are
 // the same as ipvsadm's, except that real-server thresholds, which
-// ipvsadm -S drops, are kept as -x/-y options. vss must be sorted.
+// ipvsadm -S drops, are kept as -x/-y options. Sort vss first (with
+// SortLikeIpvsadm for ipvsadm's exact order).
 func WriteRules(w io.Writer, vss []netlinkipvs.VirtualServer) error {
 	var b strings.Builder
 	for _, vs := range vss {

@@ -39,7 +39,8 @@ destinations, timeouts and sync daemons, plus the IPVS sysctls with
 --sysctls. -o rules writes ipvsadm -Sn format (services and destinations
 only, as ipvsadm -S; real-server thresholds are kept as -x/-y); with
 --complete it adds --set and --start-daemon lines, which ipvsadm -R reads.
-Output is always numeric and sorted, so save | restore | save is stable.`,
+Output is always numeric and sorted (rules in ipvsadm -S's own order), so
+save | restore | save is stable.`,
 		Example: `  ipvsctl save > /etc/ipvs.yaml
   ipvsctl save -o json --sysctls
   ipvsctl save -o rules | ipvsadm -R`,
@@ -86,8 +87,8 @@ func Run(o *Options) error {
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "save: list services"}, err)
 	}
-	cmdutil.SortTable(vss)
 	if o.Output == cmdutil.OutRules {
+		SortLikeIpvsadm(vss)
 		if err := WriteRules(o.IO.Out, vss); err != nil || !o.Complete {
 			return err
 		}
@@ -101,6 +102,7 @@ func Run(o *Options) error {
 		}
 		return WriteRulesConfig(o.IO.Out, t, ds)
 	}
+	cmdutil.SortTable(vss)
 	doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: o.WithStats})}
 	t, err := b.Timeouts()
 	if err != nil {

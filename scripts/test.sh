@@ -23,7 +23,9 @@ section() {
 
 section "Debian packages"
 # netbase gives /etc/services and /etc/protocols, which the guest copies.
-packages=(qemu-system-x86 busybox-static ipvsadm iproute2 netbase)
+# groff-base and man-db render the man pages, zsh and fish check the
+# completion scripts, systemd's systemd-analyze verifies the units.
+packages=(qemu-system-x86 busybox-static ipvsadm iproute2 netbase groff-base man-db zsh fish systemd)
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

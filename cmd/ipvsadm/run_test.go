@@ -294,4 +294,3 @@ func (w writes) total() int {
 	}
 	return n
 }
-

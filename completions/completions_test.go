@@ -632,3 +632,26 @@ func TestFish(t *testing.T) {
 		t.Errorf("fish: ipvsadm-save - offers %q", save)
 	}
 }
+
+// TestIpvsctlScriptsSyntax: the scripts cobra generates for ipvsctl
+// (checked in; cmd/ipvsctl's TestGeneratedCompletions keeps them fresh)
+// parse in their shells.
+func TestIpvsctlScriptsSyntax(t *testing.T) {
+	for _, c := range []struct{ shell, file string }{{"bash", "ipvsctl.bash"}, {"zsh", "_ipvsctl"}, {"fish", "ipvsctl.fish"}} {
+		t.Run(c.shell, func(t *testing.T) {
+			sh := lookShell(t, c.shell)
+			if _, err := os.Stat(c.file); err != nil {
+				t.Fatalf("%s: %v", c.file, err)
+			}
+			if out, err := exec.Command(sh, "-n", c.file).CombinedOutput(); err != nil || len(out) > 0 {
+				t.Errorf("%s -n %s: %v\n%s", c.shell, c.file, err, out)
+			}
+		})
+	}
+	// bash: loading the script registers the completion.
+	bash := lookShell(t, "bash")
+	out, err := exec.Command(bash, "--norc", "--noprofile", "-c", "source ./ipvsctl.bash && complete -p ipvsctl").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ipvsctl") {
+		t.Errorf("complete -p ipvsctl: %v %q", err, out)
+	}
+}

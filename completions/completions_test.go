@@ -617,8 +617,10 @@ func TestFish(t *testing.T) {
 		fmt.Fprintf(&sb, "echo '@@case %d'\ncomplete -C %s\n", i, quote(c.line))
 	}
 	fmt.Fprintf(&sb, "echo '@@case %d'\ncomplete -C 'ipvsadm-save -'\n", len(cases))
-	home := t.TempDir()
-	out := run(t, dir, fish, []string{"--no-config", "-c", sb.String() + "\n", "--", home}, "")
+	t.Setenv("HOME", t.TempDir()) // fish keeps its state under HOME
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("XDG_DATA_HOME", "")
+	out := run(t, dir, fish, []string{"--no-config", "-c", sb.String()}, "")
 	res := splitOutput(t, out, len(cases)+1)
 	for i, got := range res[:len(cases)] {
 		var words []string

@@ -10,12 +10,17 @@
 //	ipvsbench list
 //	    fetch every service and destination through the library (one
 //	    service dump, one destination dump per service) and print counts
+//	ipvsbench rawlist
+//	    the same destination dumps over a blocking socket driven by plain
+//	    system calls: the floor the library's request path is measured
+//	    against
 //	ipvsbench time [-n N] [-label L] -- COMMAND [ARGS...]
 //	    run COMMAND N times with its output discarded and print
 //	    "L: best S s, mean S s, peak RSS K KiB" (peak RSS is the child's
 //	    ru_maxrss, i.e. VmHWM)
 //
-// populate and list print the elapsed time on standard error.
+// populate, list and rawlist print the elapsed time on standard error;
+// IPVSBENCH_CPUPROFILE=FILE writes a CPU profile.
 package main
 
 import (
@@ -24,6 +29,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
@@ -40,6 +46,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "time" {
 		return timeCmd(args[1:], stdout, stderr)
+	}
+	if p := os.Getenv("IPVSBENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 	}
 	c, err := netlinkipvs.New()
 	if err != nil {
@@ -90,6 +103,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 			n += len(ds)
 		}
 		fmt.Fprintf(stdout, "listed %d services, %d destinations\n", len(svcs), n)
+	case "rawlist":
+		// Experiment: the same destination dumps over plain system calls.
+		svcs, err := c.Services()
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		fam, err := familyID()
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		n, err := rawDumps(svcs, fam)
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "listed %d services, %d destinations (raw)\n", len(svcs), n)
 	default:
 		fmt.Fprintf(stderr, "ipvsbench: unknown command %q\n", args[0])
 		return 2

@@ -233,7 +233,6 @@ func pton4(b []byte) ([4]byte, bool) {
 	return ipvsadmargs.InetPton4(string(b))
 }
 
-
 // putHex stores htonl(strtoul(s, NULL, 16)) in the first four bytes.
 func putHex(b *[16]byte, s []byte) {
 	v := hexStrtoul(s)

@@ -2,6 +2,7 @@ package ipvsadmfmt
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"math"
 	"strconv"
@@ -33,10 +34,13 @@ func (e *ListError) Error() string { return e.Msg }
 // variables it could not convert untouched, so values of an earlier line
 // survive into a short line; they are kept here across lines.
 type connState struct {
-	protocol, temp1, temp2, temp3, state, peName, peData string
-	cport, vport, dport                                  uint16
-	expires                                              uint32
-	caddr, vaddr, daddr                                  [16]byte
+	protocol, state, peName, peData string
+	temp1, temp2, temp3             []byte // reused buffers
+	cport, vport, dport             uint16
+	expires                         uint32
+	caddr, vaddr, daddr             [16]byte
+	// line is the output line being built, reused.
+	line []byte
 }
 
 // WriteConnections writes the -L -c listing of the connection table read
@@ -46,8 +50,8 @@ func WriteConnections(w io.Writer, r io.Reader, f Format, res Resolver) error {
 	if res == nil {
 		res = NoNames{}
 	}
-	br := bufio.NewReaderSize(r, connReadBuffer)
-	if _, ok := fgets(br); !ok {
+	lr := &lineReader{br: bufio.NewReaderSize(r, connReadBuffer)}
+	if _, ok := lr.fgets(); !ok {
 		return &ListError{Msg: "unexpected input from " + ConnFile + "\n", Status: 1}
 	}
 	io.WriteString(w, "IPVS connection entries\n")
@@ -60,7 +64,7 @@ func WriteConnections(w io.Writer, r io.Reader, f Format, res Resolver) error {
 	}
 	var st connState
 	for {
-		line, ok := fgets(br)
+		line, ok := lr.fgets()
 		if !ok {
 			return nil
 		}
@@ -70,25 +74,37 @@ func WriteConnections(w io.Writer, r io.Reader, f Format, res Resolver) error {
 	}
 }
 
-// fgets reads what fgets(buf, 256, stream) would: up to and including a
-// newline, at most 255 bytes.
-func fgets(br *bufio.Reader) ([]byte, bool) {
-	var line []byte
-	for len(line) < fgetsSize-1 {
-		c, err := br.ReadByte()
-		if err != nil {
-			// End of file or a read error: fgets returns what it has.
-			if len(line) == 0 {
-				return nil, false
+// lineReader returns what successive fgets(buf, 256, stream) calls
+// would: up to and including a newline, at most 255 bytes, so a longer
+// line comes in pieces. Lines are slices of the reader's buffer, valid
+// until the next call.
+type lineReader struct {
+	br   *bufio.Reader
+	rest []byte // the part of the current line not yet returned
+	long []byte // a line longer than the bufio buffer
+}
+
+func (lr *lineReader) fgets() ([]byte, bool) {
+	if len(lr.rest) == 0 {
+		line, err := lr.br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			lr.long = append(lr.long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = lr.br.ReadSlice('\n')
+				lr.long = append(lr.long, line...)
 			}
-			return line, true
+			line = lr.long
 		}
-		line = append(line, c)
-		if c == '\n' {
-			break
+		if len(line) == 0 {
+			// End of file or a read error: fgets returns nothing.
+			return nil, false
 		}
+		lr.rest = line
 	}
-	return line, true
+	n := min(len(lr.rest), fgetsSize-1)
+	out := lr.rest[:n]
+	lr.rest = lr.rest[n:]
+	return out, true
 }
 
 // printConn is ipvsadm's print_conn for one line.
@@ -107,60 +123,117 @@ func (st *connState) printConn(w io.Writer, buf []byte, f Format, res Resolver) 
 		proto = protoSCTP
 	}
 	af, daf := afInet, afInet
-	if a, ok := ipvsadmargs.InetPton6(st.temp1); ok {
+	if a, ok := pton6(st.temp1); ok {
 		st.caddr = a
-		if v, ok := ipvsadmargs.InetPton6(st.temp2); ok {
+		if v, ok := pton6(st.temp2); ok {
 			st.vaddr = v
 		}
 		af = afInet6
-	} else if a, ok := ipvsadmargs.InetPton4(st.temp1); ok {
+	} else if a, ok := pton4(st.temp1); ok {
 		copy(st.caddr[:4], a[:])
-		if v, ok := ipvsadmargs.InetPton4(st.temp2); ok {
+		if v, ok := pton4(st.temp2); ok {
 			copy(st.vaddr[:4], v[:])
 		}
 	} else {
 		putHex(&st.caddr, st.temp1)
 		putHex(&st.vaddr, st.temp2)
 	}
-	if a, ok := ipvsadmargs.InetPton6(st.temp3); ok {
+	if a, ok := pton6(st.temp3); ok {
 		st.daddr = a
 		daf = afInet6
-	} else if a, ok := ipvsadmargs.InetPton4(st.temp3); ok {
+	} else if a, ok := pton4(st.temp3); ok {
 		copy(st.daddr[:4], a[:])
 	} else {
 		putHex(&st.daddr, st.temp3)
 	}
-	cname := addrPortToAnyname(af, st.caddr, st.cport, proto, f.Numeric, res)
-	vname := addrPortToAnyname(af, st.vaddr, st.vport, proto, f.Numeric, res)
-	dname := addrPortToAnyname(daf, st.daddr, st.dport, proto, f.Numeric, res)
-	expire := twoDigits(int32(st.expires/60)) + ":" + twoDigits(int32(st.expires%60))
+	b := st.line[:0]
+	b = appendPadded(b, st.protocol, 3)
+	b = append(b, ' ')
+	start := len(b)
+	b = appendTwoDigits(b, int32(st.expires/60))
+	b = append(b, ':')
+	b = appendTwoDigits(b, int32(st.expires%60))
+	b = appendBlanks(b, 6-(len(b)-start))
+	b = append(b, ' ')
+	b = appendPadded(b, st.state, 11)
+	b = append(b, ' ')
+	start = len(b)
+	b = appendAddrPort(b, af, st.caddr, st.cport, proto, f.Numeric, res)
+	b = appendBlanks(b, 18-(len(b)-start))
+	b = append(b, ' ')
+	start = len(b)
+	b = appendAddrPort(b, af, st.vaddr, st.vport, proto, f.Numeric, res)
+	b = appendBlanks(b, 18-(len(b)-start))
+	b = append(b, ' ')
+	start = len(b)
+	b = appendAddrPort(b, daf, st.daddr, st.dport, proto, f.Numeric, res)
 	if f.PersistentConn && n == 11 {
-		io.WriteString(w, padRight(st.protocol, 3)+" "+padRight(expire, 6)+" "+padRight(st.state, 11)+" "+
-			padRight(cname, 18)+" "+padRight(vname, 18)+" "+padRight(dname, 16)+" "+padRight(st.peName, 18)+" "+st.peData+"\n")
-	} else {
-		io.WriteString(w, padRight(st.protocol, 3)+" "+padRight(expire, 6)+" "+padRight(st.state, 11)+" "+
-			padRight(cname, 18)+" "+padRight(vname, 18)+" "+dname+"\n")
+		b = appendBlanks(b, 16-(len(b)-start))
+		b = append(b, ' ')
+		b = appendPadded(b, st.peName, 18)
+		b = append(b, ' ')
+		b = append(b, st.peData...)
 	}
-	return nil
+	b = append(b, '\n')
+	st.line = b
+	_, err := w.Write(b)
+	return err
 }
 
-// twoDigits is printf("%02d").
-func twoDigits(v int32) string {
-	s := strconv.Itoa(int(v))
-	if len(s) < 2 {
-		return "0" + s
+// appendAddrPort appends addrport_to_anyname's result; the numeric IPv4
+// case, nearly every row, is formatted in place.
+func appendAddrPort(b []byte, af int, a [16]byte, port uint16, proto uint16, numeric bool, res Resolver) []byte {
+	if numeric && af == afInet {
+		for i := 0; i < 4; i++ {
+			if i > 0 {
+				b = append(b, '.')
+			}
+			b = strconv.AppendUint(b, uint64(a[i]), 10)
+		}
+		b = append(b, ':')
+		return strconv.AppendUint(b, uint64(port), 10)
 	}
-	return s
+	return append(b, addrPortToAnyname(af, a, port, proto, numeric, res)...)
+}
+
+func appendPadded(b []byte, s string, n int) []byte {
+	b = append(b, s...)
+	return appendBlanks(b, n-len(s))
+}
+
+// appendTwoDigits is printf("%02d").
+func appendTwoDigits(b []byte, v int32) []byte {
+	if v >= 0 && v < 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(v), 10)
+}
+
+// pton6 is inet_pton(AF_INET6); text without a colon can't be IPv6, and
+// the kernel's hex IPv4 fields are the common case.
+func pton6(b []byte) ([16]byte, bool) {
+	if bytes.IndexByte(b, ':') < 0 {
+		return [16]byte{}, false
+	}
+	return ipvsadmargs.InetPton6(string(b))
+}
+
+// pton4 is inet_pton(AF_INET), which needs dots.
+func pton4(b []byte) ([4]byte, bool) {
+	if bytes.IndexByte(b, '.') < 0 {
+		return [4]byte{}, false
+	}
+	return ipvsadmargs.InetPton4(string(b))
 }
 
 // putHex stores htonl(strtoul(s, NULL, 16)) in the first four bytes.
-func putHex(b *[16]byte, s string) {
+func putHex(b *[16]byte, s []byte) {
 	v := hexStrtoul(s)
 	u := uint32(v)
 	b[0], b[1], b[2], b[3] = byte(u>>24), byte(u>>16), byte(u>>8), byte(u)
 }
 
-func hexStrtoul(s string) uint64 {
+func hexStrtoul(s []byte) uint64 {
 	i := 0
 	for i < len(s) && isSpace(s[i]) {
 		i++
@@ -220,16 +293,16 @@ func (s *scanner) skip() bool {
 	return s.i < len(s.b)
 }
 
-// str is %s.
-func (s *scanner) str() (string, bool) {
+// str is %s; the result aliases the input.
+func (s *scanner) str() ([]byte, bool) {
 	if !s.skip() {
-		return "", false
+		return nil, false
 	}
 	start := s.i
 	for s.i < len(s.b) && !isSpace(s.b[s.i]) && s.b[s.i] != 0 {
 		s.i++
 	}
-	return string(s.b[start:s.i]), true
+	return s.b[start:s.i], true
 }
 
 // num is %hX (base 16) or %d (base 10); ok=false with eof=false is a
@@ -301,24 +374,18 @@ func (st *connState) scan(buf []byte) int {
 		}
 	}
 	n := 0
-	strs := []*string{&st.protocol, &st.temp1}
-	for _, p := range strs {
-		v, ok := s.str()
-		if !ok {
-			return eofOr(n)
-		}
-		*p = v
-		n++
+	v, ok := s.str()
+	if !ok {
+		return eofOr(n)
 	}
-	steps := []struct {
-		port *uint16
-		str  *string
-	}{
-		{&st.cport, &st.temp2},
-		{&st.vport, &st.temp3},
-		{&st.dport, &st.state},
+	st.protocol = intern(v)
+	n++
+	if v, ok = s.str(); !ok {
+		return eofOr(n)
 	}
-	for _, step := range steps {
+	st.temp1 = append(st.temp1[:0], v...)
+	n++
+	for step := 0; step < 3; step++ {
 		v, ok, eof := s.num(16)
 		if eof {
 			return eofOr(n)
@@ -326,33 +393,69 @@ func (st *connState) scan(buf []byte) int {
 		if !ok {
 			return n
 		}
-		*step.port = uint16(v)
+		str, sok := s.str()
+		switch step {
+		case 0:
+			st.cport = uint16(v)
+		case 1:
+			st.vport = uint16(v)
+		case 2:
+			st.dport = uint16(v)
+		}
 		n++
-		str, ok := s.str()
-		if !ok {
+		if !sok {
 			return eofOr(n)
 		}
-		*step.str = str
+		switch step {
+		case 0:
+			st.temp2 = append(st.temp2[:0], str...)
+		case 1:
+			st.temp3 = append(st.temp3[:0], str...)
+		case 2:
+			st.state = intern(str)
+		}
 		n++
 	}
-	v, ok, eof := s.num(10)
+	num, ok, eof := s.num(10)
 	if eof {
 		return eofOr(n)
 	}
 	if !ok {
 		return n
 	}
-	st.expires = uint32(int32(v))
+	st.expires = uint32(int32(num))
 	n++
-	for _, p := range []*string{&st.peName, &st.peData} {
-		v, ok := s.str()
-		if !ok {
-			return eofOr(n)
-		}
-		*p = v
-		n++
+	if v, ok = s.str(); !ok {
+		return eofOr(n)
 	}
+	st.peName = string(v)
+	n++
+	if v, ok = s.str(); !ok {
+		return eofOr(n)
+	}
+	st.peData = string(v)
+	n++
 	return n
+}
+
+// interned holds the protocol and state names the kernel prints, so that
+// scanning them allocates nothing.
+var interned = func() map[string]string {
+	m := make(map[string]string)
+	for _, s := range []string{"TCP", "UDP", "SCTP", "IP", "ICMP", "ICMPv6",
+		"NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
+		"LAST_ACK", "LISTEN", "SYNACK", "ASSURED", "INIT1", "INIT", "C-SENT", "C-REPLIED", "C-WAIT",
+		"COOKIE", "C-ECHOED", "S-SENT", "S-RECEIVED", "S-ACK-SENT", "REJECTED", "CLOSED"} {
+		m[s] = s
+	}
+	return m
+}()
+
+func intern(b []byte) string {
+	if s, ok := interned[string(b)]; ok {
+		return s
+	}
+	return string(b)
 }
 
 func eofOr(n int) int {

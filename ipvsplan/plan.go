@@ -196,55 +196,75 @@ func Diff(current, desired []netlinkipvs.VirtualServer, opts Options) (Plan, err
 		}
 	}
 
-	var adds, updates, deletes []Change
+	// The changes to existing services come first, usually few; then the
+	// result is allocated once at its exact size (a Change is large and
+	// tables can be too) and filled with additions, updates, deletions.
+	var updates []Change
+	nAdd, nDel := 0, 0
 	for _, vs := range desired {
 		k := vs.Service.Key()
 		old, exists := cur[k]
 		if !exists {
-			adds = append(adds, Change{Kind: AddService, Service: k, NewService: vs.Service})
-			for _, d := range vs.Destinations {
-				adds = append(adds, Change{Kind: AddDest, Service: k, NewDest: d})
-			}
+			nAdd += 1 + len(vs.Destinations)
 			continue
 		}
-		if !SameService(old.Service, vs.Service) {
-			updates = append(updates, Change{Kind: UpdateService, Service: k, OldService: old.Service, NewService: vs.Service})
-		}
-		oldDests := make(map[netlinkipvs.DestKey]netlinkipvs.Destination, len(old.Destinations))
-		for _, d := range old.Destinations {
-			oldDests[d.Key()] = d
-		}
-		var removed []Change
-		for _, d := range vs.Destinations {
-			od, ok := oldDests[d.Key()]
-			switch {
-			case !ok:
-				updates = append(updates, Change{Kind: AddDest, Service: k, NewDest: d})
-			case !SameDest(od, d):
-				updates = append(updates, Change{Kind: UpdateDest, Service: k, OldDest: od, NewDest: d})
-			}
-			delete(oldDests, d.Key())
-		}
-		for _, d := range old.Destinations {
-			if _, gone := oldDests[d.Key()]; gone {
-				removed = append(removed, Change{Kind: DeleteDest, Service: k, OldDest: d})
-			}
-		}
-		updates = append(updates, removed...)
+		updates = appendUpdates(updates, k, old, vs)
 	}
 	if opts.Prune {
 		for _, vs := range current {
-			k := vs.Service.Key()
-			if !want[k] && inScope(k) {
-				deletes = append(deletes, Change{Kind: DeleteService, Service: k, OldService: vs.Service, Dests: vs.Destinations})
+			if k := vs.Service.Key(); !want[k] && inScope(k) {
+				nDel++
 			}
 		}
 	}
-	p := Plan{Changes: make([]Change, 0, len(adds)+len(updates)+len(deletes))}
-	p.Changes = append(p.Changes, adds...)
+	p := Plan{Changes: make([]Change, 0, nAdd+len(updates)+nDel)}
+	for _, vs := range desired {
+		k := vs.Service.Key()
+		if _, exists := cur[k]; exists {
+			continue
+		}
+		p.Changes = append(p.Changes, Change{Kind: AddService, Service: k, NewService: vs.Service})
+		for _, d := range vs.Destinations {
+			p.Changes = append(p.Changes, Change{Kind: AddDest, Service: k, NewDest: d})
+		}
+	}
 	p.Changes = append(p.Changes, updates...)
-	p.Changes = append(p.Changes, deletes...)
+	if opts.Prune {
+		for _, vs := range current {
+			if k := vs.Service.Key(); !want[k] && inScope(k) {
+				p.Changes = append(p.Changes, Change{Kind: DeleteService, Service: k, OldService: vs.Service, Dests: vs.Destinations})
+			}
+		}
+	}
 	return p, nil
+}
+
+// appendUpdates appends the changes that turn the existing old into vs:
+// its settings, then new and changed destinations, then removed ones.
+func appendUpdates(out []Change, k netlinkipvs.ServiceKey, old *netlinkipvs.VirtualServer, vs netlinkipvs.VirtualServer) []Change {
+	if !SameService(old.Service, vs.Service) {
+		out = append(out, Change{Kind: UpdateService, Service: k, OldService: old.Service, NewService: vs.Service})
+	}
+	oldDests := make(map[netlinkipvs.DestKey]netlinkipvs.Destination, len(old.Destinations))
+	for _, d := range old.Destinations {
+		oldDests[d.Key()] = d
+	}
+	for _, d := range vs.Destinations {
+		od, ok := oldDests[d.Key()]
+		switch {
+		case !ok:
+			out = append(out, Change{Kind: AddDest, Service: k, NewDest: d})
+		case !SameDest(od, d):
+			out = append(out, Change{Kind: UpdateDest, Service: k, OldDest: od, NewDest: d})
+		}
+		delete(oldDests, d.Key())
+	}
+	for _, d := range old.Destinations {
+		if _, gone := oldDests[d.Key()]; gone {
+			out = append(out, Change{Kind: DeleteDest, Service: k, OldDest: d})
+		}
+	}
+	return out
 }
 
 // SameService reports whether two services with the same identity have the

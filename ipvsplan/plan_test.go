@@ -196,3 +196,25 @@ func TestUndoRestoresPreImage(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDiff(b *testing.B) {
+	var cur, want []netlinkipvs.VirtualServer
+	for i := 0; i < 10000; i++ {
+		a := netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})
+		s := netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: a, Port: 80, Scheduler: "wlc", Netmask: 0xffffffff}
+		var ds []netlinkipvs.Destination
+		for j := 0; j < 5; j++ {
+			ds = append(ds, netlinkipvs.Destination{Address: netip.AddrFrom4([4]byte{192, 168, byte(j), 1}), Port: 80, Weight: 1})
+		}
+		want = append(want, vs(s, ds...))
+		if i%2 == 0 {
+			cur = append(cur, vs(s, ds[:3]...))
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Diff(cur, want, Options{Prune: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

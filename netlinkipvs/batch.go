@@ -1,7 +1,6 @@
 package netlinkipvs
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -125,34 +124,34 @@ func (c *Client) Batch(ops []Op) ([]error, error) {
 // sendWindow sends one sendmsg worth of requests and collects their
 // answers into errs.
 func (c *Client) sendWindow(ops []Op, msgs []netlink.Message, errs []error) error {
-	c.nl.SetDeadline(time.Now().Add(c.timeout))
-	sent, err := c.nl.SendMessages(msgs)
-	if err != nil {
+	c.t.setDeadline(time.Now().Add(c.timeout))
+	if err := c.t.send(msgs); err != nil {
 		return &Error{Op: ops[0].Cmd, Err: err}
 	}
-	first := sent[0].Header.Sequence
-	last := sent[len(sent)-1].Header.Sequence
-	index := func(seq uint32) (int, bool) {
-		i := int(seq - first) // sequence numbers may wrap
-		return i, i >= 0 && i < len(sent) && sent[i].Header.Sequence == seq
-	}
+	first := msgs[0].Header.Sequence
+	last := msgs[len(msgs)-1].Header.Sequence
 	for {
-		for m, err := range c.nl.ReceiveIter() {
-			if err != nil {
-				var oe *netlink.OpError
-				if errors.As(err, &oe) && oe.Sequence != 0 {
-					if i, ok := index(oe.Sequence); ok {
-						errs[i] = opError(ops[i].Cmd, err)
-						if oe.Sequence == last {
-							return nil
-						}
-						continue
-					}
-				}
-				return &Error{Op: ops[0].Cmd, Err: err}
+		dg, err := c.t.recv()
+		if err != nil {
+			return &Error{Op: ops[0].Cmd, Err: err}
+		}
+		for _, m := range dg {
+			if m.Header.Type != netlink.Error {
+				continue
 			}
-			if m.Header.Type == netlink.Error && m.Header.Sequence == last {
-				return nil // the barrier's acknowledgement
+			i := int(m.Header.Sequence - first) // sequence numbers may wrap
+			if i < 0 || i >= len(msgs) {
+				continue // left over from an earlier request
+			}
+			errno, err := errnoOf(m)
+			if err != nil {
+				return &Error{Op: ops[i].Cmd, Err: err}
+			}
+			if errno != 0 {
+				errs[i] = &Error{Op: ops[i].Cmd, Err: errno}
+			}
+			if m.Header.Sequence == last {
+				return nil // the barrier's answer: every earlier one came before it
 			}
 		}
 	}

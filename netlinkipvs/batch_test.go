@@ -112,7 +112,7 @@ func TestBatchByteLimit(t *testing.T) {
 
 func TestBatchTransportFailure(t *testing.T) {
 	c, fs := newFakeClient(t, func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) { return nil, nil })
-	c.nl = netlink.NewConn(&silentSocket{fakeSocket: fs}, 1)
+	c.t = &silentSocket{fakeSocket: fs}
 	ops := []Op{{Cmd: CmdFlush}, {Cmd: CmdZero, AllServices: true}}
 	errs, err := c.Batch(ops)
 	if err == nil {

@@ -58,6 +58,8 @@ type Client struct {
 	mu      sync.Mutex
 	nl      *netlink.Conn
 	gc      *genetlink.Conn
+	t       transport
+	seq     uint32
 	family  uint16
 	timeout time.Duration
 	// window is the largest number of messages one Batch sendmsg carries.
@@ -95,11 +97,17 @@ func New(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := newClient(genetlink.NewConn(nl), nl)
+	t, err := newRawTransport(nl)
 	if err != nil {
 		nl.Close()
 		return nil, err
 	}
+	c, err := newClient(genetlink.NewConn(nl), t)
+	if err != nil {
+		nl.Close()
+		return nil, err
+	}
+	c.nl = nl
 	c.redial = dial
 	if o.timeout > 0 {
 		c.timeout = o.timeout
@@ -109,10 +117,10 @@ func New(opts ...Option) (*Client, error) {
 }
 
 // newClient builds a Client on existing connections: gc resolves the family
-// and nl carries requests (gc wraps nl). Tests pass connections made by
-// genltest/nltest.
-func newClient(gc *genetlink.Conn, nl *netlink.Conn) (*Client, error) {
-	c := &Client{nl: nl, gc: gc, timeout: DefaultTimeout, window: 250}
+// (through nlctrl) and t carries the IPVS requests. Tests pass a
+// genltest-style fake for both.
+func newClient(gc *genetlink.Conn, t transport) (*Client, error) {
+	c := &Client{gc: gc, t: t, timeout: DefaultTimeout, window: 250}
 	if err := c.resolve(); err != nil {
 		return nil, err
 	}
@@ -121,7 +129,7 @@ func newClient(gc *genetlink.Conn, nl *netlink.Conn) (*Client, error) {
 
 // resolve looks the family up through nlctrl.
 func (c *Client) resolve() error {
-	c.nl.SetDeadline(time.Now().Add(c.timeout))
+	c.gc.SetDeadline(time.Now().Add(c.timeout))
 	f, err := c.gc.GetFamily(familyName)
 	if err != nil {
 		var oe *netlink.OpError
@@ -142,6 +150,9 @@ func (c *Client) resolve() error {
 // tuneBuffers enlarges the socket buffers for batching and asks for capped
 // error acknowledgements, which do not echo the whole request.
 func (c *Client) tuneBuffers() {
+	if c.nl == nil {
+		return
+	}
 	_ = c.nl.SetOption(netlink.CapAcknowledge, true)
 	rc, err := c.nl.SyscallConn()
 	if err != nil {
@@ -161,7 +172,7 @@ func (c *Client) tuneBuffers() {
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.nl.Close()
+	return c.gc.Close()
 }
 
 // reset replaces a socket whose state is unknown after a transport error
@@ -175,29 +186,43 @@ func (c *Client) reset() {
 	if err != nil {
 		return
 	}
-	gc := genetlink.NewConn(nl)
-	old := c.nl
-	c.nl, c.gc = nl, gc
-	if err := c.resolve(); err != nil {
+	t, err := newRawTransport(nl)
+	if err != nil {
 		nl.Close()
-		c.nl, c.gc = old, genetlink.NewConn(old)
 		return
 	}
-	old.Close()
+	old, oldGC, oldT := c.nl, c.gc, c.t
+	c.nl, c.gc, c.t = nl, genetlink.NewConn(nl), t
+	if err := c.resolve(); err != nil {
+		nl.Close()
+		c.nl, c.gc, c.t = old, oldGC, oldT
+		return
+	}
+	oldGC.Close()
 	c.tuneBuffers()
 }
 
 // genlHeaderLen is the size of struct genlmsghdr.
 const genlHeaderLen = 4
 
-// message builds a request for cmd with the encoded attributes.
+// nextSeq returns the next request sequence number (never 0).
+func (c *Client) nextSeq() uint32 {
+	c.seq++
+	if c.seq == 0 {
+		c.seq++
+	}
+	return c.seq
+}
+
+// message builds a request for cmd with the encoded attributes and the next
+// sequence number.
 func (c *Client) message(cmd Command, flags netlink.HeaderFlags, attrs []byte) netlink.Message {
 	data := make([]byte, genlHeaderLen, genlHeaderLen+len(attrs))
 	data[0] = uint8(cmd)
 	data[1] = familyVersion
 	data = append(data, attrs...)
 	return netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(c.family), Flags: netlink.Request | flags},
+		Header: netlink.Header{Type: netlink.HeaderType(c.family), Flags: netlink.Request | flags, Sequence: c.nextSeq()},
 		Data:   data,
 	}
 }
@@ -253,36 +278,43 @@ func (c *Client) roundTrip(cmd Command, dump bool, attrs []byte, fn replyFunc) (
 	if dump {
 		flags = netlink.Dump
 	}
-	c.nl.SetDeadline(time.Now().Add(c.timeout))
-	req, err := c.nl.Send(c.message(cmd, flags, attrs))
-	if err != nil {
-		return false, opError(cmd, err)
+	req := c.message(cmd, flags, attrs)
+	seq := req.Header.Sequence
+	c.t.setDeadline(time.Now().Add(c.timeout))
+	if err := c.t.send([]netlink.Message{req}); err != nil {
+		return false, &Error{Op: cmd, Err: err}
 	}
 	var intr bool
-	for {
-		done := false
-		n := 0
-		for m, err := range c.nl.ReceiveIter() {
-			if err != nil {
-				var oe *netlink.OpError
-				if errors.As(err, &oe) && oe.Sequence != 0 && oe.Sequence != req.Header.Sequence {
-					continue // a stale error for an abandoned request
-				}
-				return intr, opError(cmd, err)
-			}
-			if n++; n%256 == 0 {
-				c.nl.SetDeadline(time.Now().Add(c.timeout))
-			}
-			if m.Header.Sequence != req.Header.Sequence {
-				continue
+	for n := 0; ; n++ {
+		if n%256 == 255 {
+			// The deadline bounds the wait for each part of a long dump,
+			// not the whole dump.
+			c.t.setDeadline(time.Now().Add(c.timeout))
+		}
+		msgs, err := c.t.recv()
+		if err != nil {
+			return intr, &Error{Op: cmd, Err: err}
+		}
+		for _, m := range msgs {
+			if m.Header.Sequence != seq {
+				continue // left over from an earlier request
 			}
 			if m.Header.Flags&netlink.DumpInterrupted != 0 {
 				intr = true
 			}
 			switch m.Header.Type {
 			case netlink.Error, netlink.Done:
-				// The acknowledgement (errno 0: errors surface above).
-				done = true
+				errno, err := errnoOf(m)
+				if err != nil {
+					return intr, &Error{Op: cmd, Err: err}
+				}
+				if errno != 0 {
+					return intr, &Error{Op: cmd, Err: errno}
+				}
+				// The acknowledgement, or the end of a dump.
+				if m.Header.Type == netlink.Done || !dump {
+					return intr, nil
+				}
 				continue
 			case netlink.Noop, netlink.Overrun:
 				continue
@@ -293,12 +325,6 @@ func (c *Client) roundTrip(cmd Command, dump bool, attrs []byte, fn replyFunc) (
 			if err := fn(m.Data[0], m.Data[genlHeaderLen:]); err != nil {
 				return intr, &Error{Op: cmd, Err: err}
 			}
-		}
-		// For a dump, ReceiveIter reads datagrams until the multi-part
-		// NLMSG_DONE (an empty dump is a lone NLMSG_DONE). A plain request
-		// gets its reply and then its acknowledgement, one datagram each.
-		if dump || done {
-			return intr, nil
 		}
 	}
 }

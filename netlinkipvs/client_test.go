@@ -560,8 +560,7 @@ func TestFamilyMissing(t *testing.T) {
 		}
 		return nil, nil
 	}
-	nl := netlink.NewConn(fs, 1)
-	_, err := newClient(genetlink.NewConn(nl), nl)
+	_, err := newClient(genetlink.NewConn(netlink.NewConn(fs, 1)), fs)
 	var e *Error
 	if !errors.As(err, &e) || e.Op != CmdGetFamily || !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("newClient error = %v, want get-family ENOENT", err)
@@ -573,7 +572,7 @@ func TestTimeoutIsError(t *testing.T) {
 	c, fs := newFakeClient(t, func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) { return nil, nil })
 	fs.fn = func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) { return nil, nil }
 	// Drop the acknowledgement: serve nothing.
-	c.nl = netlink.NewConn(&silentSocket{fakeSocket: fs}, 1)
+	c.t = &silentSocket{fakeSocket: fs}
 	err := c.Flush()
 	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Flush() = %v, want a deadline error", err)
@@ -583,8 +582,7 @@ func TestTimeoutIsError(t *testing.T) {
 // silentSocket accepts requests and never answers.
 type silentSocket struct{ *fakeSocket }
 
-func (s *silentSocket) SendMessages([]netlink.Message) error { return nil }
-func (s *silentSocket) Send(netlink.Message) error           { return nil }
+func (s *silentSocket) send([]netlink.Message) error { return nil }
 
 func TestDumpInterruptedIsRepeated(t *testing.T) {
 	dumps := 0

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,26 +51,4 @@ func Errno(err error) (unix.Errno, bool) {
 		return errno, true
 	}
 	return 0, false
-}
-
-// opError wraps err, which came from operation op, into an *Error whose Err
-// is the bare errno when the kernel supplied one.
-func opError(op Command, err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return err
-	}
-	// A kernel error reply arrives as a netlink.OpError around a bare
-	// unix.Errno; system call failures wrap an *os.SyscallError instead and
-	// are kept whole.
-	var oe *netlink.OpError
-	if errors.As(err, &oe) {
-		if errno, ok := oe.Err.(unix.Errno); ok {
-			return &Error{Op: op, Err: errno}
-		}
-	}
-	return &Error{Op: op, Err: err}
 }

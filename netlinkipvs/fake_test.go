@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/genetlink/genltest"
@@ -40,8 +41,7 @@ type fakeSocket struct {
 func newFakeClient(t *testing.T, fn genltest.Func) (*Client, *fakeSocket) {
 	t.Helper()
 	fs := &fakeSocket{fn: genltest.ServeFamily(testFamily, fn), dumpChunk: 2}
-	nl := netlink.NewConn(fs, 1)
-	c, err := newClient(genetlink.NewConn(nl), nl)
+	c, err := newClient(genetlink.NewConn(netlink.NewConn(fs, 1)), fs)
 	if err != nil {
 		t.Fatalf("newClient: %v", err)
 	}
@@ -129,13 +129,30 @@ func (s *fakeSocket) serve(req netlink.Message) {
 func (s *fakeSocket) queueError(req netlink.Message, errno unix.Errno) {
 	data := make([]byte, 4+16)
 	binary.NativeEndian.PutUint32(data[0:4], uint32(-int32(errno)))
-	hb, _ := (&netlink.Message{Header: req.Header}).MarshalBinary()
-	copy(data[4:], hb[:16])
+	copy(data[4:], appendMessage(nil, netlink.Message{Header: req.Header})[:16])
 	s.datagrams = append(s.datagrams, []netlink.Message{{
 		Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: req.Header.Sequence, PID: 1},
 		Data:   data,
 	}})
 }
+
+// The transport side: the Client's request path talks to the fake
+// directly, one datagram at a time.
+
+func (s *fakeSocket) send(msgs []netlink.Message) error { return s.SendMessages(msgs) }
+
+func (s *fakeSocket) recv() ([]netlink.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.datagrams) == 0 {
+		return nil, os.ErrDeadlineExceeded
+	}
+	dg := s.datagrams[0]
+	s.datagrams = s.datagrams[1:]
+	return dg, nil
+}
+
+func (s *fakeSocket) setDeadline(time.Time) error { return nil }
 
 func (s *fakeSocket) Receive() ([]netlink.Message, error) {
 	var out []netlink.Message

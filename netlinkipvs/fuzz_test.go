@@ -77,6 +77,20 @@ func FuzzDecode(f *testing.F) {
 			decodeDaemon(b)
 		case CmdSetConfig:
 			decodeTimeouts(b)
+		case CmdFlush:
+			// Datagram splitting: every message lies within the datagram
+			// and re-encodes to the same bytes.
+			msgs, _ := parseMessages(nil, b)
+			for _, m := range msgs {
+				if int(m.Header.Length) != nlHeaderLen+len(m.Data) {
+					t.Fatalf("message length %d with %d data bytes", m.Header.Length, len(m.Data))
+				}
+				enc := appendMessage(nil, m)
+				back, err := parseMessages(nil, enc)
+				if err != nil || len(back) != 1 || string(back[0].Data) != string(m.Data) || back[0].Header != m.Header {
+					t.Fatalf("message does not round-trip: %+v", m)
+				}
+			}
 		default:
 			decodeInfo(b)
 			decodeStats(b, cmd&1 == 0)

@@ -22,26 +22,9 @@ section() {
 }
 
 section "Debian packages"
-# netbase gives /etc/services and /etc/protocols, which the guest copies.
-packages=(qemu-system-x86 busybox-static ipvsadm iproute2 netbase)
-missing=()
-for p in "${packages[@]}"; do
-	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-		missing+=("$p")
-	fi
-done
-# vmrun asks apt-cache which kernel package is current, so the package
-# lists must know linux-image-amd64 too.
-if ((${#missing[@]})) || ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
-	echo "apt-get update (missing: ${missing[*]:-none}; or no package lists)"
-	apt-get update
-fi
-if ((${#missing[@]})); then
-	echo "installing: ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-else
-	echo "all installed: ${packages[*]}"
-fi
+# shellcheck source=scripts/deps.sh
+source scripts/deps.sh
+ipvs_deps_install
 
 if ! command -v go >/dev/null; then
 	echo "test.sh: no go command (expected in /usr/local/go/bin)" >&2

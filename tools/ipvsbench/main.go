@@ -12,6 +12,10 @@
 //	ipvsbench list
 //	    fetch every service and destination through the library (one
 //	    service dump, one destination dump per service) and print counts
+//	ipvsbench rawlist
+//	    the same destination dumps over a blocking socket driven by plain
+//	    system calls: the floor the library's request path is measured
+//	    against
 //	ipvsbench time [-n N] [-label L] [-in FILE] [-out FILE] -- COMMAND [ARGS...]
 //	    run COMMAND N times (standard input from FILE, the last run's
 //	    standard output to FILE, else discarded) and print
@@ -22,7 +26,8 @@
 //	    os/exec starts children with vfork, and Linux carries the parent's
 //	    high-water mark into the child's ru_maxrss at exec.
 //
-// populate and list print the elapsed time on standard error.
+// populate, list and rawlist print the elapsed time on standard error;
+// IPVSBENCH_CPUPROFILE=FILE writes a CPU profile.
 package main
 
 import (
@@ -31,6 +36,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/ipvs-tools/ipvs/ipvsproc"
@@ -48,6 +54,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "time" {
 		return timeCmd(args[1:], stdout, stderr)
+	}
+	if p := os.Getenv("IPVSBENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 	}
 	c, err := netlinkipvs.New()
 	if err != nil {
@@ -125,6 +138,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 			n += len(ds)
 		}
 		fmt.Fprintf(stdout, "listed %d services, %d destinations\n", len(svcs), n)
+	case "rawlist":
+		// Experiment: the same destination dumps over plain system calls.
+		svcs, err := c.Services()
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		fam, err := familyID()
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		n, err := rawDumps(svcs, fam)
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "listed %d services, %d destinations (raw)\n", len(svcs), n)
 	default:
 		fmt.Fprintf(stderr, "ipvsbench: unknown command %q\n", args[0])
 		return 2

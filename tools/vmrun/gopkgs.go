@@ -236,7 +236,7 @@ type mainCmd struct {
 
 // hostOnlyTools are the main packages under ./tools that only make sense
 // on the host and are not installed in the guest.
-var hostOnlyTools = map[string]bool{"vmrun": true}
+var hostOnlyTools = map[string]bool{"vmrun": true, "goldens": true}
 
 // listCmds returns the main packages under the module's cmd directory
 // (the product) and under tools (developer tools used in the guest, such

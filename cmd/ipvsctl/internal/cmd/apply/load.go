@@ -1,0 +1,82 @@
+// Package apply implements the declarative commands: ipvsctl diff, apply
+// and restore.
+package apply
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	"github.com/ipvs-tools/ipvs/ipvsconfig"
+)
+
+// loadDesired reads and validates a document: FILE or "-" for standard
+// input, in format (empty: detect). Every validation problem is reported
+// (on errOut, one "FILE:LINE: message" per line) before failing.
+func loadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *ipvsconfig.Scope) (*ipvsconfig.Desired, error) {
+	var data []byte
+	var err error
+	name := file
+	if file == "-" {
+		name = "<stdin>"
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	doc, err := ipvsconfig.Parse(name, data, ipvsconfig.Format(format))
+	if err == nil {
+		var want *ipvsconfig.Desired
+		if want, err = doc.Desired(); err == nil {
+			err = checkScope(doc, want, scope)
+		}
+		if err == nil {
+			return want, nil
+		}
+	}
+	var list ipvsconfig.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Fprintln(errOut, e.Error())
+		}
+		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: %d error%s; nothing was applied", name, len(list), plural(len(list)))}
+	}
+	var one *ipvsconfig.Error
+	if errors.As(err, &one) {
+		fmt.Fprintln(errOut, one.Error())
+		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: 1 error; nothing was applied", name)}
+	}
+	return nil, err
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// checkScope refuses services outside the scope, each at its line. A
+// document without errors has want.Services[i] from services[i].
+func checkScope(doc *ipvsconfig.Document, want *ipvsconfig.Desired, scope *ipvsconfig.Scope) error {
+	if scope.IsZero() {
+		return nil
+	}
+	var list ipvsconfig.ErrorList
+	for i, vs := range want.Services {
+		if k := vs.Service.Key(); !scope.Match(k) {
+			p := ipvsconfig.Path{"services", i}
+			file, line := doc.Position(p)
+			list = append(list, &ipvsconfig.Error{File: file, Line: line, Path: p,
+				Msg: fmt.Sprintf("service %s is outside the scope %s (see ipvsctl help scope)", ipvsconfig.FormatServiceKey(k), scope)})
+		}
+	}
+	if len(list) > 0 {
+		return list
+	}
+	return nil
+}

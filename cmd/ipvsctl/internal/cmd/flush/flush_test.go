@@ -1,0 +1,60 @@
+package flush
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+func TestFlush(t *testing.T) {
+	// Without a scope: one FLUSH request.
+	fake := testutil.Sample()
+	ios, _, out, _ := iostreams.Test()
+	f := factory.NewTest(ios, fake)
+	cmd := NewCmdFlush(f, nil)
+	cmd.SetArgs([]string{})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if c := fake.WriteCmds(); len(c) != 1 || c[0] != netlinkipvs.CmdFlush {
+		t.Errorf("writes %v", c)
+	}
+	// With a scope: only in-scope services, in one batch.
+	fake = testutil.Sample()
+	f = factory.NewTest(ios, fake)
+	cmd = NewCmdFlush(f, nil)
+	cmd.SetArgs([]string{"--scope", "vip=10.0.0.0/8,fwmark=7"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if c := fake.WriteCmds(); len(c) != 2 || c[0] != netlinkipvs.CmdDelService || c[1] != netlinkipvs.CmdDelService || fake.Batches != 1 {
+		t.Errorf("writes %v in %d batches", c, fake.Batches)
+	}
+	svcs, _ := fake.Services()
+	if len(svcs) != 1 || svcs[0].Protocol != netlinkipvs.ProtoUDP {
+		t.Errorf("left %v, want only the IPv6 UDP service", svcs)
+	}
+	// Dry run lists and sends nothing.
+	fake = testutil.Sample()
+	f = factory.NewTest(ios, fake)
+	cmd = NewCmdFlush(f, nil)
+	cmd.SetArgs([]string{"--scope", "port=80", "--dry-run"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.Writes) != 0 || !strings.Contains(out.String(), "- delete service tcp:10.0.0.1:80\n1 of 3 services in scope port=80 would be deleted.") {
+		t.Errorf("dry run: %d writes, %q", len(fake.Writes), out)
+	}
+	cmd = NewCmdFlush(f, nil)
+	cmd.SetArgs([]string{"--scope", "bogus"})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err == nil {
+		t.Errorf("bad scope accepted")
+	}
+}

@@ -1,0 +1,274 @@
+// Package list implements ipvsctl list and ipvsctl get.
+package list
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/spf13/cobra"
+)
+
+// Options of list and get.
+type Options struct {
+	IO     *iostreams.IOStreams
+	IPVS   func() (*backend.Counting, error)
+	Names  *cmdutil.Names
+	Output string
+
+	// Service is set for get.
+	Service netlinkipvs.ServiceKey
+	Get     bool
+
+	Stats  bool
+	Rate   bool
+	NoSort bool
+	Scope  string
+}
+
+// NewCmdList returns the list command.
+func NewCmdList(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List virtual services and their real servers",
+		Long: `List the virtual services with their destinations (real servers).
+
+Table output resolves host and port names unless --numeric is given; JSON
+and YAML output is always numeric, includes counters, rates and connection
+counts, and follows the ipvsctl/v1 schema (docs/ipvsctl-json.md).`,
+		Example: `  ipvsctl list
+  ipvsctl list -n --stats
+  ipvsctl list -o json --scope vip=10.96.0.0/12`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.finish(f); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	opts.register(cmd)
+	cmd.Flags().StringVar(&opts.Scope, "scope", "", "only services in `SCOPE` (vip=CIDR,port=N,fwmark=A-B; see ipvsctl help scope)")
+	return cmd
+}
+
+// NewCmdGet returns the get command.
+func NewCmdGet(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Get: true}
+	var sel cmdutil.ServiceSelector
+	cmd := &cobra.Command{
+		Use:   "get SERVICE",
+		Short: "Show one virtual service and its real servers",
+		Example: `  ipvsctl get tcp:10.0.0.1:80
+  ipvsctl get fwmark:7:v6 -o yaml
+  ipvsctl get -t 10.0.0.1:80 --stats`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.Service, err = sel.Resolve(firstArg(args)); err != nil {
+				return err
+			}
+			if err := opts.finish(f); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	opts.register(cmd)
+	sel.Register(cmd)
+	return cmd
+}
+
+func firstArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return ""
+}
+
+func (o *Options) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.Stats, "stats", false, "table: show counters (connections, packets, bytes)")
+	cmd.Flags().BoolVar(&o.Rate, "rate", false, "table: show the kernel's rate estimates")
+	cmd.Flags().BoolVar(&o.NoSort, "no-sort", false, "keep the kernel's order instead of sorting")
+	cmd.MarkFlagsMutuallyExclusive("stats", "rate")
+}
+
+func (o *Options) finish(f *factory.Factory) error {
+	var err error
+	if o.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
+		return err
+	}
+	o.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
+	return nil
+}
+
+// Run lists.
+func Run(o *Options) error {
+	b, err := o.IPVS()
+	if err != nil {
+		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+	}
+	var vss []netlinkipvs.VirtualServer
+	if o.Get {
+		s, err := b.Service(o.Service)
+		if err != nil {
+			return cmdutil.Explain(cmdutil.Context{Op: "get service", Object: ipvsconfig.FormatServiceKey(o.Service)}, err)
+		}
+		ds, err := b.Destinations(o.Service)
+		if err != nil {
+			return cmdutil.Explain(cmdutil.Context{Op: "list destinations of", Object: ipvsconfig.FormatServiceKey(o.Service)}, err)
+		}
+		vss = []netlinkipvs.VirtualServer{{Service: s, Destinations: ds}}
+	} else {
+		sc, err := ipvsconfig.ParseScope(o.Scope)
+		if err != nil {
+			return &cmdutil.FlagError{Err: err}
+		}
+		if vss, err = cmdutil.ReadTable(b, sc.Func()); err != nil {
+			return cmdutil.Explain(cmdutil.Context{Op: "list services"}, err)
+		}
+	}
+	if !o.NoSort {
+		cmdutil.SortTable(vss)
+	}
+	switch o.Output {
+	case cmdutil.OutJSON, cmdutil.OutYAML:
+		doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: true})}
+		return cmdutil.Write(o.IO.Out, o.Output, doc)
+	}
+	mode := ModeDefault
+	switch {
+	case o.Stats:
+		mode = ModeStats
+	case o.Rate:
+		mode = ModeRate
+	}
+	return RenderTable(o.IO.Out, o.Names, vss, mode)
+}
+
+// Mode selects the columns of RenderTable.
+type Mode int
+
+// Table modes.
+const (
+	ModeDefault Mode = iota
+	ModeStats
+	ModeRate
+)
+
+// RenderTable writes services and their destinations as a table.
+func RenderTable(w io.Writer, names *cmdutil.Names, vss []netlinkipvs.VirtualServer, mode Mode) error {
+	var t *cmdutil.Table
+	switch mode {
+	case ModeStats:
+		t = cmdutil.NewTable(w, "SERVICE", "CONNS", "INPKTS", "OUTPKTS", "INBYTES", "OUTBYTES")
+	case ModeRate:
+		t = cmdutil.NewTable(w, "SERVICE", "CPS", "INPPS", "OUTPPS", "INBPS", "OUTBPS")
+	default:
+		t = cmdutil.NewTable(w, "SERVICE", "SCHED/FORWARD", "WEIGHT", "ACTIVE", "INACTIVE", "PERSIST", "OPTIONS")
+	}
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	for _, vs := range vss {
+		s := vs.Service
+		name := names.Service(s.Key())
+		switch mode {
+		case ModeStats:
+			st := s.Stats
+			t.Row(name, u(st.Conns), u(st.InPkts), u(st.OutPkts), u(st.InBytes), u(st.OutBytes))
+		case ModeRate:
+			st := s.Stats
+			t.Row(name, u(st.CPS), u(st.InPPS), u(st.OutPPS), u(st.InBPS), u(st.OutBPS))
+		default:
+			var act, inact, pers uint64
+			for _, d := range vs.Destinations {
+				act += uint64(d.ActiveConns)
+				inact += uint64(d.InactiveConns)
+				pers += uint64(d.PersistConns)
+			}
+			t.Row(name, s.Scheduler, "", u(act), u(inact), u(pers), ServiceOptions(s))
+		}
+		for _, d := range vs.Destinations {
+			dn := "  -> " + names.AddrPort(d.Address, d.Port, s.Protocol)
+			switch mode {
+			case ModeStats:
+				st := d.Stats
+				t.Row(dn, u(st.Conns), u(st.InPkts), u(st.OutPkts), u(st.InBytes), u(st.OutBytes))
+			case ModeRate:
+				st := d.Stats
+				t.Row(dn, u(st.CPS), u(st.InPPS), u(st.OutPPS), u(st.InBPS), u(st.OutBPS))
+			default:
+				t.Row(dn, ipvsconfig.ForwardName(d.ForwardMethod), u(uint64(d.Weight)), u(uint64(d.ActiveConns)),
+					u(uint64(d.InactiveConns)), u(uint64(d.PersistConns)), DestOptions(d))
+			}
+		}
+	}
+	return t.Render()
+}
+
+// ServiceOptions describes a service's settings other than the scheduler.
+func ServiceOptions(s netlinkipvs.Service) string {
+	var o []string
+	if fl := ipvsconfig.SchedFlagNames(s.Flags); len(fl) > 0 {
+		o = append(o, "flags="+strings.Join(fl, ","))
+	}
+	if s.Flags&netlinkipvs.SvcPersistent != 0 {
+		o = append(o, fmt.Sprintf("persistent=%ds", s.Timeout))
+		fs := ipvsconfig.FromKernelService(s, ipvsconfig.FromOptions{})
+		if p := fs.Persistence; p != nil {
+			switch {
+			case p.Netmask != "":
+				o = append(o, "netmask="+p.Netmask)
+			case p.PrefixLength != nil && *p.PrefixLength != famBits(s.Family):
+				o = append(o, fmt.Sprintf("prefix=/%d", *p.PrefixLength))
+			}
+		}
+	}
+	if s.PEName != "" {
+		o = append(o, "pe="+s.PEName)
+	}
+	if s.Flags&netlinkipvs.SvcOnePacket != 0 {
+		o = append(o, "one-packet")
+	}
+	return strings.Join(o, " ")
+}
+
+func famBits(f netlinkipvs.AddressFamily) int {
+	if f == netlinkipvs.AFInet6 {
+		return 128
+	}
+	return 32
+}
+
+// DestOptions describes a destination's thresholds and tunnel.
+func DestOptions(d netlinkipvs.Destination) string {
+	var o []string
+	if d.UpperThreshold != 0 || d.LowerThreshold != 0 {
+		o = append(o, fmt.Sprintf("thresholds=%d/%d", d.UpperThreshold, d.LowerThreshold))
+	}
+	if d.ForwardMethod == netlinkipvs.FwdTunnel {
+		s := "tunnel=" + d.TunnelType.String()
+		if d.TunnelType == netlinkipvs.TunnelGUE {
+			s += fmt.Sprintf(":%d", d.TunnelPort)
+		}
+		if d.TunnelFlags != netlinkipvs.TunnelNoCsum {
+			s += "," + ipvsconfig.ChecksumName(d.TunnelFlags)
+		}
+		o = append(o, s)
+	}
+	return strings.Join(o, " ")
+}

@@ -1,0 +1,120 @@
+// Package root assembles the ipvsctl command tree.
+package root
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/apply"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/completion"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/conn"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/dest"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/flush"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/list"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/save"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/service"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/stats"
+	syncd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sync"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sysctl"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/timeout"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/version"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/zero"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/netns"
+	"github.com/spf13/cobra"
+)
+
+// NewCmdRoot returns the ipvsctl command with every subcommand.
+func NewCmdRoot(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ipvsctl",
+		Short: "Manage the Linux IPVS (LVS) load balancer",
+		Long: `ipvsctl manages the kernel's IP Virtual Server table over netlink.
+
+Services are named tcp:ADDR:PORT, udp:[V6ADDR]:PORT, sctp:ADDR:PORT,
+fwmark:MARK or fwmark:MARK:v6. Declarative files (JSON/YAML, schema
+ipvsctl/v1, see docs/ipvsctl-json.md) are applied as a difference against
+the live table; --scope keeps ipvsctl away from rules other managers own.
+
+Exit status: 0 success, 1 error, 2 drift found (diff).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       f.Version,
+	}
+	cmd.SetVersionTemplate("ipvsctl {{.Version}}\n")
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.Options.NetNS, "netns", "", "work in network namespace `NAME` (under /run/netns), PATH (/proc/PID/ns/net) or pid:PID: netlink, /proc and sysctls")
+	pf.StringVarP(&f.Options.Output, "output", "o", "table", "output `format`: table, json or yaml")
+	pf.BoolVar(&f.Options.Numeric, "numeric", false, "table output: print addresses and ports as numbers")
+	pf.BoolVarP(&f.Options.Verbose, "verbose", "v", false, "report timings and the number of kernel requests sent on stderr")
+	pf.DurationVar(&f.Options.Timeout, "request-timeout", 0, "bound each kernel request (default 30s)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if pid, ok := strings.CutPrefix(f.Options.NetNS, "pid:"); ok {
+			n, err := strconv.Atoi(pid)
+			if err != nil || n <= 0 {
+				return cmdutil.FlagErrorf("--netns pid:%s: want a process ID", pid)
+			}
+			f.Options.NetNS = netns.PIDPath(n)
+		}
+		return nil
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: err}
+	})
+
+	cmd.AddGroup(&cobra.Group{ID: "read", Title: "Inspect:"},
+		&cobra.Group{ID: "write", Title: "Change:"},
+		&cobra.Group{ID: "decl", Title: "Declarative:"},
+		&cobra.Group{ID: "other", Title: "Other:"})
+	add := func(group string, cs ...*cobra.Command) {
+		for _, c := range cs {
+			c.GroupID = group
+			cmd.AddCommand(c)
+		}
+	}
+	add("read", list.NewCmdList(f, nil), list.NewCmdGet(f, nil), stats.NewCmdStats(f, nil, nil), stats.NewCmdTop(f, nil), conn.NewCmdConn(f))
+	add("write", service.NewCmdService(f), dest.NewCmdDest(f), timeout.NewCmdTimeout(f), zero.NewCmdZero(f, nil),
+		flush.NewCmdFlush(f, nil), syncd.NewCmdSync(f), sysctl.NewCmdSysctl(f), sysctl.NewCmdDos(f, nil))
+	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), save.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil))
+	add("other", version.NewCmdVersion(f, nil), completion.NewCmdCompletion(f, nil))
+	cmd.AddCommand(scopeHelp())
+	cmd.SetHelpCommandGroupID("other")
+	cmd.SetCompletionCommandGroupID("other")
+	return cmd
+}
+
+func scopeHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "scope",
+		Short: "How --scope selects services",
+		Long: `--scope limits which services apply, restore, diff, flush and list may
+touch, so that ipvsctl can share the IPVS table with kube-proxy, keepalived,
+Docker or anything else that programs it. IPVS objects carry no owner, so
+ownership is by address space:
+
+  vip=CIDR      the service address is inside CIDR (a plain address is /32 or /128)
+  port=N|A-B    the service port is N or in A..B
+  proto=P       tcp, udp or sctp
+  fwmark=N|A-B  the firewall mark is N or in A..B
+  family=F      inet or inet6
+
+Terms are comma-separated; the flag may be repeated. Terms with the same
+key are alternatives (OR); different keys must all hold (AND).
+A tcp/udp/sctp service is in scope only if at least one of vip, port and
+proto is given and every one of them that is given matches it. A fwmark
+service is in scope only if fwmark is given and matches it. family, if
+given, must match either kind; alone, it selects both kinds.
+
+Outside the scope nothing is created, changed or deleted: apply and restore
+refuse a file that lists an out-of-scope service, --prune and flush delete
+only in-scope services, and diff ignores the rest of the table.
+
+Examples:
+  --scope vip=10.96.0.0/12                     kube-style ClusterIP range only
+  --scope vip=192.0.2.0/24,fwmark=100-199      these VIPs and these marks
+  --scope vip=2001:db8::/64,port=443,proto=tcp HTTPS on one IPv6 prefix`,
+	}
+}

@@ -1,0 +1,139 @@
+// Package save implements ipvsctl save.
+package save
+
+import (
+	"strings"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
+	"github.com/spf13/cobra"
+)
+
+// Options of save.
+type Options struct {
+	IO      *iostreams.IOStreams
+	IPVS    func() (*backend.Counting, error)
+	Sysctls func() (backend.Sysctls, error)
+
+	Output      string
+	WithSysctls bool
+	WithStats   bool
+	Scope       string
+	// Complete adds --set and --start-daemon lines to the rules format.
+	Complete bool
+}
+
+// NewCmdSave returns save.
+func NewCmdSave(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls}
+	cmd := &cobra.Command{
+		Use:   "save",
+		Short: "Write the whole configuration as YAML, JSON or ipvsadm rules",
+		Long: `Write the live configuration so that ipvsctl restore (or apply) can
+recreate it. YAML (the default) and JSON are complete: services,
+destinations, timeouts and sync daemons, plus the IPVS sysctls with
+--sysctls. -o rules writes ipvsadm -Sn format (services and destinations
+only, as ipvsadm -S; real-server thresholds are kept as -x/-y); with
+--complete it adds --set and --start-daemon lines, which ipvsadm -R reads.
+Output is always numeric and sorted (rules in ipvsadm -S's own order), so
+save | restore | save is stable.`,
+		Example: `  ipvsctl save > /etc/ipvs.yaml
+  ipvsctl save -o json --sysctls
+  ipvsctl save -o rules | ipvsadm -R`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			out := f.Options.Output
+			if !c.Flags().Changed("output") {
+				out = cmdutil.OutYAML
+			}
+			var err error
+			if opts.Output, err = cmdutil.CheckOutput(out, cmdutil.OutYAML, cmdutil.OutJSON, cmdutil.OutRules); err != nil {
+				return err
+			}
+			if opts.Complete && opts.Output != cmdutil.OutRules {
+				return cmdutil.FlagErrorf("--complete is for -o rules (YAML and JSON are always complete)")
+			}
+			if opts.Output == cmdutil.OutRules && opts.WithSysctls {
+				return cmdutil.FlagErrorf("--sysctls needs -o yaml or -o json (the rules format has no place for them)")
+			}
+			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.WithSysctls, "sysctls", false, "include the IPVS sysctls (/proc/sys/net/ipv4/vs)")
+	cmd.Flags().BoolVar(&opts.WithStats, "stats", false, "include counters and rates (ignored when read back)")
+	cmd.Flags().StringVar(&opts.Scope, "scope", "", "only services in `SCOPE` (see ipvsctl help scope)")
+	cmd.Flags().BoolVar(&opts.Complete, "complete", false, "-o rules: also write the timeouts (--set) and sync daemons (--start-daemon), which ipvsadm -R reads too")
+	return cmd
+}
+
+// Run saves.
+func Run(o *Options) error {
+	b, err := o.IPVS()
+	if err != nil {
+		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+	}
+	sc, _ := ipvsconfig.ParseScope(o.Scope)
+	vss, err := cmdutil.ReadTable(b, sc.Func())
+	if err != nil {
+		return cmdutil.Explain(cmdutil.Context{Op: "save: list services"}, err)
+	}
+	if o.Output == cmdutil.OutRules {
+		SortLikeIpvsadm(vss)
+		if err := WriteRules(o.IO.Out, vss); err != nil || !o.Complete {
+			return err
+		}
+		t, err := b.Timeouts()
+		if err != nil {
+			return cmdutil.Explain(cmdutil.Context{Op: "save: get timeouts"}, err)
+		}
+		ds, err := b.Daemons()
+		if err != nil {
+			return cmdutil.Explain(cmdutil.Context{Op: "save: list sync daemons"}, err)
+		}
+		return WriteRulesConfig(o.IO.Out, t, ds)
+	}
+	cmdutil.SortTable(vss)
+	doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: o.WithStats})}
+	t, err := b.Timeouts()
+	if err != nil {
+		return cmdutil.Explain(cmdutil.Context{Op: "save: get timeouts"}, err)
+	}
+	doc.Timeouts = ipvsconfig.FromKernelTimeouts(t)
+	ds, err := b.Daemons()
+	if err != nil {
+		return cmdutil.Explain(cmdutil.Context{Op: "save: list sync daemons"}, err)
+	}
+	doc.Daemons = ipvsconfig.FromKernelDaemons(ds)
+	if o.WithSysctls {
+		s, err := o.Sysctls()
+		if err != nil {
+			return err
+		}
+		list, err := s.List()
+		if err != nil {
+			return err
+		}
+		doc.Sysctls = map[string]ipvsconfig.SysctlValue{}
+		for _, e := range list {
+			if e.Writable {
+				// One blank between numbers (sync_threshold reads "3\t50").
+				v := strings.Join(strings.Fields(e.Value), " ")
+				if e.Known && e.Info.Kind == ipvssysctl.KindDefense && v == "2" {
+					v = "1" // "automatic, active now" is saved as the setting, automatic
+				}
+				doc.Sysctls[e.Name] = ipvsconfig.SysctlValue(v)
+			}
+		}
+	}
+	return cmdutil.Write(o.IO.Out, o.Output, doc)
+}

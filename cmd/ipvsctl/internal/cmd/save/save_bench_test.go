@@ -1,0 +1,35 @@
+package save
+
+import (
+	"io"
+	"net/netip"
+	"testing"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // -update flag
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+func bigTable(n, m int) []netlinkipvs.VirtualServer {
+	vss := make([]netlinkipvs.VirtualServer, n)
+	for i := range vss {
+		vss[i].Service = netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+			Address: netip.AddrFrom4([4]byte{10, byte(1 + i/65536), byte(i / 256), byte(i)}), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
+		for j := range m {
+			vss[i].Destinations = append(vss[i].Destinations, netlinkipvs.Destination{Family: netlinkipvs.AFInet,
+				Address: netip.AddrFrom4([4]byte{192, 168, byte(i % 200), byte(1 + j)}), Port: 8080, Weight: uint32(j + 1)})
+		}
+	}
+	return vss
+}
+
+// BenchmarkSaveRules10k: sorting and writing 10k services x 5 servers.
+func BenchmarkSaveRules10k(b *testing.B) {
+	vss := bigTable(10000, 5)
+	for b.Loop() {
+		cmdutil.SortTable(vss)
+		if err := WriteRules(io.Discard, vss); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

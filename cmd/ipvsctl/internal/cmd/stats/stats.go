@@ -1,0 +1,404 @@
+// Package stats implements ipvsctl stats and ipvsctl top: counters,
+// Prometheus textfiles and live rates computed from counter deltas.
+package stats
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/list"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/spf13/cobra"
+)
+
+// Options of stats.
+type Options struct {
+	IO       *iostreams.IOStreams
+	IPVS     func() (*backend.Counting, error)
+	Names    *cmdutil.Names
+	Output   string
+	Textfile string
+	Scope    string
+	Top      *TopOptions // --watch
+}
+
+// NewCmdStats returns stats.
+func NewCmdStats(f *factory.Factory, runF func(*Options) error, topRunF func(*TopOptions) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS}
+	var watch bool
+	top := newTopOptions(f)
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Show counters, or write a Prometheus textfile",
+		Long: `Show the 64-bit counters of every service and real server (connections,
+packets, bytes), as a table, JSON/YAML (ipvsctl/v1) or, with -o prometheus,
+in the Prometheus text format for node_exporter's textfile collector,
+including per-real-server packets and bytes. --textfile PATH writes the
+Prometheus file atomically (temporary file and rename). --watch is
+ipvsctl top.`,
+		Example: `  ipvsctl stats --numeric
+  ipvsctl stats -o prometheus --textfile /var/lib/node_exporter/ipvs.prom
+  ipvsctl stats --watch --sort bps`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if watch {
+				if err := top.finish(f); err != nil {
+					return err
+				}
+				if topRunF != nil {
+					return topRunF(top)
+				}
+				return RunTop(top)
+			}
+			out := f.Options.Output
+			if opts.Textfile != "" {
+				if c.Flags().Changed("output") && out != cmdutil.OutPrometheus {
+					return cmdutil.FlagErrorf("--textfile writes the prometheus format")
+				}
+				out = cmdutil.OutPrometheus
+			}
+			var err error
+			if opts.Output, err = cmdutil.CheckOutput(out, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML, cmdutil.OutPrometheus); err != nil {
+				return err
+			}
+			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			opts.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Textfile, "textfile", "", "write the Prometheus format to `PATH` atomically")
+	cmd.Flags().StringVar(&opts.Scope, "scope", "", "only services in `SCOPE`")
+	cmd.Flags().BoolVar(&watch, "watch", false, "live rates, as ipvsctl top")
+	top.register(cmd, false)
+	return cmd
+}
+
+func fetch(b backend.IPVS, scope string) ([]netlinkipvs.VirtualServer, error) {
+	sc, _ := ipvsconfig.ParseScope(scope)
+	vss, err := cmdutil.ReadTable(b, sc.Func())
+	if err != nil {
+		return nil, cmdutil.Explain(cmdutil.Context{Op: "read statistics"}, err)
+	}
+	cmdutil.SortTable(vss)
+	return vss, nil
+}
+
+// Run shows or writes the counters.
+func Run(o *Options) error {
+	b, err := o.IPVS()
+	if err != nil {
+		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+	}
+	vss, err := fetch(b, o.Scope)
+	if err != nil {
+		return err
+	}
+	switch o.Output {
+	case cmdutil.OutPrometheus:
+		if o.Textfile != "" {
+			if err := WriteFileAtomic(o.Textfile, func(w io.Writer) error { return WritePrometheus(w, vss) }); err != nil {
+				return fmt.Errorf("write textfile %s: %w", o.Textfile, err)
+			}
+			return nil
+		}
+		return WritePrometheus(o.IO.Out, vss)
+	case cmdutil.OutJSON, cmdutil.OutYAML:
+		doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: true})}
+		return cmdutil.Write(o.IO.Out, o.Output, doc)
+	}
+	return list.RenderTable(o.IO.Out, o.Names, vss, list.ModeStats)
+}
+
+// TopOptions of top.
+type TopOptions struct {
+	IO       *iostreams.IOStreams
+	IPVS     func() (*backend.Counting, error)
+	Sysctls  func() (backend.Sysctls, error)
+	Names    *cmdutil.Names
+	Output   string
+	Interval time.Duration
+	Sort     string
+	Once     bool
+	Count    int
+	Scope    string
+	Limit    int
+	Now      func() time.Time
+	Sleep    func(time.Duration)
+}
+
+func newTopOptions(f *factory.Factory) *TopOptions {
+	return &TopOptions{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, Now: f.Now, Sleep: f.Sleep}
+}
+
+func (o *TopOptions) register(cmd *cobra.Command, own bool) {
+	fs := cmd.Flags()
+	fs.DurationVarP(&o.Interval, "interval", "d", 2*time.Second, "sampling interval")
+	fs.StringVar(&o.Sort, "sort", "cps", "sort by `KEY`: cps, pps, bps or conns (active connections)")
+	if own {
+		fs.BoolVar(&o.Once, "once", false, "print one sample (after one interval) and exit")
+		fs.IntVarP(&o.Count, "iterations", "n", 0, "exit after `N` samples (0: run until interrupted)")
+		fs.StringVar(&o.Scope, "scope", "", "only services in `SCOPE`")
+	}
+	fs.IntVar(&o.Limit, "limit", 0, "show at most `N` services (0: all)")
+	_ = cmd.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{"cps", "pps", "bps", "conns"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func (o *TopOptions) finish(f *factory.Factory) error {
+	switch o.Sort {
+	case "cps", "pps", "bps", "conns":
+	default:
+		return cmdutil.FlagErrorf("unknown --sort %q (want cps, pps, bps or conns)", o.Sort)
+	}
+	if o.Interval <= 0 {
+		return cmdutil.FlagErrorf("--interval must be positive")
+	}
+	if o.Count < 0 {
+		return cmdutil.FlagErrorf("-n must not be negative")
+	}
+	if o.Once {
+		o.Count = 1
+	}
+	var err error
+	if o.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON); err != nil {
+		return err
+	}
+	if _, err := ipvsconfig.ParseScope(o.Scope); err != nil {
+		return &cmdutil.FlagError{Err: err}
+	}
+	o.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
+	return nil
+}
+
+// NewCmdTop returns top.
+func NewCmdTop(f *factory.Factory, runF func(*TopOptions) error) *cobra.Command {
+	opts := newTopOptions(f)
+	cmd := &cobra.Command{
+		Use:   "top",
+		Short: "Live connections, packets and bytes per second for services and real servers",
+		Long: `Sample the 64-bit counters every --interval and show the rates computed
+from their differences, independent of the kernel's rate estimates:
+connections, incoming/outgoing
+packets and bytes per second, per service and per real server, sorted by
+--sort. On a terminal the screen refreshes; otherwise each sample is
+printed in turn. --once or -n N end after one or N samples; -o json
+prints one JSON object per sample (NDJSON).
+
+Note: on 6.1 kernels the counters are themselves summed by the rate
+estimator every 2 seconds, so intervals shorter than that are lumpy, and
+with run_estimation=0 the counters stop moving (top warns).`,
+		Example: `  ipvsctl top --sort bps
+  ipvsctl top --once -o json
+  ipvsctl top -n 10 -d 1s --numeric`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := opts.finish(f); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunTop(opts)
+		},
+	}
+	opts.register(cmd, true)
+	return cmd
+}
+
+// Rates are per-second rates of one service or real server.
+type Rates struct {
+	CPS    float64 `json:"cps"`
+	InPPS  float64 `json:"inPps"`
+	OutPPS float64 `json:"outPps"`
+	InBPS  float64 `json:"inBps"`
+	OutBPS float64 `json:"outBps"`
+}
+
+// ServiceRates are the rates of a service and its real servers.
+type ServiceRates struct {
+	Service      string      `json:"service"`
+	Rates        Rates       `json:"rates"`
+	Active       uint64      `json:"activeConns"`
+	Inactive     uint64      `json:"inactiveConns"`
+	Destinations []DestRates `json:"destinations"`
+	key          netlinkipvs.ServiceKey
+}
+
+// DestRates are the rates of a real server.
+type DestRates struct {
+	Server   string `json:"server"`
+	Rates    Rates  `json:"rates"`
+	Active   uint32 `json:"activeConns"`
+	Inactive uint32 `json:"inactiveConns"`
+	Weight   uint32 `json:"weight"`
+	addr     netlinkipvs.Destination
+}
+
+func delta(cur, prev uint64) uint64 {
+	if cur < prev { // zeroed meanwhile
+		return 0
+	}
+	return cur - prev
+}
+
+func rates(cur, prev netlinkipvs.Stats, secs float64) Rates {
+	return Rates{
+		CPS:    float64(delta(cur.Conns, prev.Conns)) / secs,
+		InPPS:  float64(delta(cur.InPkts, prev.InPkts)) / secs,
+		OutPPS: float64(delta(cur.OutPkts, prev.OutPkts)) / secs,
+		InBPS:  float64(delta(cur.InBytes, prev.InBytes)) / secs,
+		OutBPS: float64(delta(cur.OutBytes, prev.OutBytes)) / secs,
+	}
+}
+
+// ComputeRates returns the rates between two samples taken elapsed
+// apart. Objects missing from prev (new ones) get zero rates.
+func ComputeRates(prev, cur []netlinkipvs.VirtualServer, elapsed time.Duration) []ServiceRates {
+	secs := elapsed.Seconds()
+	if secs <= 0 {
+		secs = 1
+	}
+	type dkey struct {
+		s netlinkipvs.ServiceKey
+		d netlinkipvs.DestKey
+	}
+	ps := map[netlinkipvs.ServiceKey]netlinkipvs.Stats{}
+	pd := map[dkey]netlinkipvs.Stats{}
+	for _, vs := range prev {
+		ps[vs.Service.Key()] = vs.Service.Stats
+		for _, d := range vs.Destinations {
+			pd[dkey{vs.Service.Key(), d.Key()}] = d.Stats
+		}
+	}
+	out := make([]ServiceRates, 0, len(cur))
+	for _, vs := range cur {
+		k := vs.Service.Key()
+		sr := ServiceRates{Service: ipvsconfig.FormatServiceKey(k), key: k}
+		if p, ok := ps[k]; ok {
+			sr.Rates = rates(vs.Service.Stats, p, secs)
+		}
+		for _, d := range vs.Destinations {
+			dr := DestRates{Server: d.Key().String(), Active: d.ActiveConns, Inactive: d.InactiveConns, Weight: d.Weight, addr: d}
+			if p, ok := pd[dkey{k, d.Key()}]; ok {
+				dr.Rates = rates(d.Stats, p, secs)
+			}
+			sr.Active += uint64(d.ActiveConns)
+			sr.Inactive += uint64(d.InactiveConns)
+			sr.Destinations = append(sr.Destinations, dr)
+		}
+		out = append(out, sr)
+	}
+	return out
+}
+
+// SortRates orders services, and the servers within each, by key,
+// largest first.
+func SortRates(rs []ServiceRates, key string) {
+	metric := func(r Rates, active uint64) float64 {
+		switch key {
+		case "pps":
+			return r.InPPS + r.OutPPS
+		case "bps":
+			return r.InBPS + r.OutBPS
+		case "conns":
+			return float64(active)
+		}
+		return r.CPS
+	}
+	slices.SortStableFunc(rs, func(a, b ServiceRates) int {
+		return cmp.Or(cmp.Compare(metric(b.Rates, b.Active), metric(a.Rates, a.Active)), cmdutil.CompareServices(a.key, b.key))
+	})
+	for _, s := range rs {
+		slices.SortStableFunc(s.Destinations, func(a, b DestRates) int {
+			return cmp.Or(cmp.Compare(metric(b.Rates, uint64(b.Active)), metric(a.Rates, uint64(a.Active))), cmdutil.CompareDests(a.addr, b.addr))
+		})
+	}
+}
+
+// RunTop samples and prints.
+func RunTop(o *TopOptions) error {
+	b, err := o.IPVS()
+	if err != nil {
+		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+	}
+	if o.Sysctls != nil {
+		if s, err := o.Sysctls(); err == nil {
+			if v, err := s.Get("run_estimation"); err == nil && strings.TrimSpace(v) == "0" {
+				fmt.Fprintln(o.IO.ErrOut, "ipvsctl: warning: run_estimation=0: on kernels where the rate estimator also sums the per-CPU counters (6.1 does), the counters stop moving and every rate shows 0; set it to 1 (ipvsctl sysctl set run_estimation=1)")
+			}
+		}
+	}
+	prev, err := fetch(b, o.Scope)
+	if err != nil {
+		return err
+	}
+	prevAt := o.Now()
+	tty := o.IO.IsStdoutTTY() && o.Output == cmdutil.OutTable
+	for n := 0; o.Count == 0 || n < o.Count; n++ {
+		o.Sleep(o.Interval)
+		cur, err := fetch(b, o.Scope)
+		if err != nil {
+			return err
+		}
+		at := o.Now()
+		rs := ComputeRates(prev, cur, at.Sub(prevAt))
+		SortRates(rs, o.Sort)
+		if o.Limit > 0 && len(rs) > o.Limit {
+			rs = rs[:o.Limit]
+		}
+		if o.Output == cmdutil.OutJSON {
+			line, err := json.Marshal(struct {
+				Time     time.Time      `json:"time"`
+				Interval float64        `json:"intervalSeconds"`
+				Services []ServiceRates `json:"services"`
+			}{at.UTC(), at.Sub(prevAt).Seconds(), rs})
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(o.IO.Out, "%s\n", line); err != nil {
+				return err
+			}
+		} else {
+			if tty {
+				fmt.Fprint(o.IO.Out, "\033[H\033[2J")
+			} else if n > 0 {
+				fmt.Fprintln(o.IO.Out)
+			}
+			fmt.Fprintf(o.IO.Out, "%s  %d services  interval %s  sorted by %s\n", at.Format("15:04:05"), len(cur), at.Sub(prevAt).Round(time.Millisecond), o.Sort)
+			if err := renderRates(o.IO.Out, o.Names, rs); err != nil {
+				return err
+			}
+		}
+		prev, prevAt = cur, at
+	}
+	return nil
+}
+
+func renderRates(w io.Writer, names *cmdutil.Names, rs []ServiceRates) error {
+	t := cmdutil.NewTable(w, "SERVICE", "CPS", "INPPS", "OUTPPS", "INBPS", "OUTBPS", "ACTIVE", "INACTIVE")
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	for _, s := range rs {
+		t.Row(names.Service(s.key), f(s.Rates.CPS), f(s.Rates.InPPS), f(s.Rates.OutPPS), f(s.Rates.InBPS), f(s.Rates.OutBPS),
+			strconv.FormatUint(s.Active, 10), strconv.FormatUint(s.Inactive, 10))
+		for _, d := range s.Destinations {
+			t.Row("  -> "+names.AddrPort(d.addr.Address, d.addr.Port, s.key.Protocol), f(d.Rates.CPS), f(d.Rates.InPPS), f(d.Rates.OutPPS),
+				f(d.Rates.InBPS), f(d.Rates.OutBPS), strconv.Itoa(int(d.Active)), strconv.Itoa(int(d.Inactive)))
+		}
+	}
+	return t.Render()
+}

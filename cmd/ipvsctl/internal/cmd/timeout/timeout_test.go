@@ -1,0 +1,67 @@
+package timeout
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+func TestSet(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	fake := fakeipvs.New()
+	f := factory.NewTest(ios, fake)
+	for _, tt := range []struct {
+		args []string
+		want netlinkipvs.Timeouts
+		err  string
+	}{
+		{[]string{"--tcp", "3600"}, netlinkipvs.Timeouts{TCP: 3600}, ""},
+		{[]string{"900", "120", "300"}, netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300}, ""},
+		{[]string{"900", "120"}, netlinkipvs.Timeouts{}, "all three"},
+		{[]string{}, netlinkipvs.Timeouts{}, "nothing to set"},
+		{[]string{"--udp", "9999999"}, netlinkipvs.Timeouts{}, "too large"},
+		{[]string{"1", "2", "x"}, netlinkipvs.Timeouts{}, "not a number"},
+		{[]string{"1", "2", "3", "--tcp", "4"}, netlinkipvs.Timeouts{}, "not both"},
+	} {
+		var got *SetOptions
+		cmd := NewCmdSet(f, func(o *SetOptions) error { got = o; return nil })
+		cmd.SetArgs(append([]string{}, tt.args...))
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.Execute()
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%v: %v, want %q", tt.args, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got.Timeouts != tt.want {
+			t.Errorf("%v: %v %+v", tt.args, err, got)
+		}
+	}
+	cmd := NewCmdSet(f, nil)
+	cmd.SetArgs([]string{"--tcp-fin", "60"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := fake.Timeouts(); got != (netlinkipvs.Timeouts{TCP: 900, TCPFin: 60, UDP: 300}) {
+		t.Errorf("timeouts %+v", got)
+	}
+}
+
+func TestGet(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	f := factory.NewTest(ios, fakeipvs.New())
+	cmd := NewCmdGet(f, nil)
+	cmd.SetArgs([]string{})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Golden(t, "timeout.txt", out.Bytes())
+}

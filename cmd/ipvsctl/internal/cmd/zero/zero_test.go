@@ -1,0 +1,39 @@
+package zero
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+func TestZero(t *testing.T) {
+	fake := testutil.Sample()
+	ios, _, _, _ := iostreams.Test()
+	f := factory.NewTest(ios, fake)
+	for _, tt := range []struct {
+		args []string
+		all  bool
+		err  bool
+	}{{nil, true, false}, {[]string{"fwmark:7"}, false, false}, {[]string{"-t", "10.0.0.1:80"}, false, false}, {[]string{"fwmark:99"}, false, true}} {
+		fake.ResetWrites()
+		cmd := NewCmdZero(f, nil)
+		cmd.SetArgs(append([]string{}, tt.args...))
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.Execute()
+		if (err != nil) != tt.err {
+			t.Errorf("%v: %v", tt.args, err)
+		}
+		if len(fake.Writes) != 1 || fake.Writes[0].Cmd != netlinkipvs.CmdZero || fake.Writes[0].AllServices != tt.all {
+			t.Errorf("%v: writes %+v", tt.args, fake.Writes)
+		}
+	}
+	s, _ := fake.Service(testutil.Key(netlinkipvs.AFInet, netlinkipvs.ProtoTCP, "10.0.0.1", 80))
+	if s.Stats.Conns != 0 {
+		t.Error("not zeroed")
+	}
+}

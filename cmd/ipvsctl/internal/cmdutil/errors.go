@@ -1,0 +1,194 @@
+// Package cmdutil holds what the ipvsctl commands share: errors with
+// hints, exit codes, output formats, tables and name resolution.
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"golang.org/x/sys/unix"
+)
+
+// ExitError ends the program with Code; Err, if not nil, is printed.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ErrSilent ends the program with status 1 without a message (the command
+// has already said what went wrong).
+var ErrSilent = &ExitError{Code: 1}
+
+// FlagError is a usage error; the usage line is printed with it.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf formats a usage error.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// OpError is a failed operation on a named object, with a hint on how to
+// fix it: "add service tcp:10.0.0.1:80: scheduler "foo" not found
+// (ENOENT)\n  hint: ...".
+type OpError struct {
+	Op     string // "add service"
+	Object string // "tcp:10.0.0.1:80"
+	Err    error
+	Hint   string
+}
+
+func (e *OpError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	if e.Object != "" {
+		b.WriteString(" " + e.Object)
+	}
+	b.WriteString(": " + e.Message())
+	if e.Hint != "" {
+		b.WriteString("\n  hint: " + e.Hint)
+	}
+	return b.String()
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Message is the error without op, object and hint.
+func (e *OpError) Message() string {
+	errno, ok := netlinkipvs.Errno(e.Err)
+	if !ok {
+		var ne *netlinkipvs.Error
+		if errors.As(e.Err, &ne) {
+			return ne.Err.Error()
+		}
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%s (%s)", errno.Error(), unix.ErrnoName(errno))
+}
+
+// Context describes an operation for Explain.
+type Context struct {
+	Op        string // "add service", "delete destination", ...
+	Object    string // "tcp:10.0.0.1:80", "192.168.0.1:80 of tcp:10.0.0.1:80"
+	Scheduler string // for ENOENT on service writes
+	PE        string
+	Interface string // for sync daemons
+}
+
+// Explain wraps a kernel error in an OpError naming the operation and the
+// object, with a hint for the usual causes. Errors that are already
+// OpErrors are returned unchanged.
+func Explain(ctx Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *OpError
+	if errors.As(err, &oe) {
+		return err
+	}
+	e := &OpError{Op: ctx.Op, Object: ctx.Object, Err: err}
+	var cmd netlinkipvs.Command
+	var ne *netlinkipvs.Error
+	if errors.As(err, &ne) {
+		cmd = ne.Op
+	}
+	errno, _ := netlinkipvs.Errno(err)
+	switch errno {
+	case unix.EPERM, unix.EACCES:
+		e.Hint = "IPVS needs root: CAP_NET_ADMIN in the initial user namespace (rootless containers and user namespaces are refused by the kernel)"
+	case unix.ESRCH:
+		switch cmd {
+		case netlinkipvs.CmdDelDaemon:
+			e.Hint = "that sync daemon is not running; see ipvsctl sync status"
+		default:
+			e.Hint = "the service does not exist; see ipvsctl list"
+		}
+	case unix.ENOENT:
+		switch cmd {
+		case netlinkipvs.CmdGetFamily:
+			e.Hint = "the ip_vs kernel module is not available: modprobe ip_vs (or the kernel was built without CONFIG_IP_VS)"
+		case netlinkipvs.CmdNewService, netlinkipvs.CmdSetService:
+			s := ctx.Scheduler
+			if s == "" {
+				s = "<name>"
+			}
+			e.Hint = fmt.Sprintf("scheduler %q is not loaded: modprobe ip_vs_%s", s, s)
+			if ctx.PE != "" {
+				e.Hint += fmt.Sprintf("; or persistence engine %q: modprobe ip_vs_pe_%s", ctx.PE, ctx.PE)
+			}
+		case netlinkipvs.CmdSetDest, netlinkipvs.CmdDelDest:
+			e.Hint = "the destination does not exist in that service (an IPv6 server of an IPv4 service needs its family); see ipvsctl get SERVICE"
+		}
+	case unix.EEXIST:
+		switch cmd {
+		case netlinkipvs.CmdNewDaemon:
+			e.Hint = "a sync daemon in that role is already running; ipvsctl sync stop it first"
+		case netlinkipvs.CmdNewService:
+			e.Hint = "the service already exists; change it with ipvsctl service edit"
+		case netlinkipvs.CmdNewDest:
+			e.Hint = "the destination already exists; change it with ipvsctl dest edit"
+		}
+	case unix.EINVAL:
+		switch cmd {
+		case netlinkipvs.CmdNewDest, netlinkipvs.CmdSetDest:
+			e.Hint = "the kernel refused the destination: a real server of another address family than its service is allowed only with tunnel forwarding and not while a sync daemon runs; the address must be unicast (and lo must be up); a gue tunnel needs a port"
+		case netlinkipvs.CmdNewDaemon:
+			e.Hint = "the kernel refused the sync daemon: it cannot run while a destination has another address family than its service (mixed-AF tunnel servers); the group must be multicast"
+		case netlinkipvs.CmdNewService, netlinkipvs.CmdSetService:
+			e.Hint = "the kernel refused the service settings (an IPv6 persistence prefix must be 1..128)"
+		case netlinkipvs.CmdSetConfig:
+			e.Hint = "a timeout is too large for the kernel (at most 2147483 seconds is safe)"
+		}
+	case unix.EAFNOSUPPORT:
+		e.Hint = "address family not supported: is IPv6 disabled? A real server of another family than its service is allowed only with tunnel forwarding"
+	case unix.ERANGE:
+		e.Hint = "a value is out of range: the weight must be 0..2147483647 and the lower threshold at most the upper one"
+	case unix.ENODEV:
+		if ctx.Interface != "" {
+			e.Hint = fmt.Sprintf("interface %q does not exist in this network namespace (ip link)", ctx.Interface)
+		} else {
+			e.Hint = "no such network interface (ip link)"
+		}
+	case unix.ENOBUFS:
+		e.Hint = "the kernel dropped replies, so the outcome is unknown: check with ipvsctl diff or ipvsctl list"
+	case unix.EOPNOTSUPP:
+		e.Hint = "the kernel does not support this request"
+	}
+	return e
+}
+
+// FieldErrors turns the validation errors of a one-object document built
+// from command-line options into a usage error naming only the field
+// ("scheduler: invalid scheduler name ...").
+func FieldErrors(what string, err error) error {
+	var list interface{ Error() string }
+	list = err
+	msgs := []string{}
+	if el, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range el.Unwrap() {
+			msgs = append(msgs, e.Error())
+		}
+	} else {
+		msgs = append(msgs, list.Error())
+	}
+	for i, m := range msgs {
+		for _, p := range []string{"services[0].destinations[0].", "services[0].destinations[0]: ", "services[0].", "services[0]: "} {
+			m = strings.TrimPrefix(m, p)
+		}
+		msgs[i] = m
+	}
+	return &FlagError{Err: fmt.Errorf("%s: %s", what, strings.Join(msgs, "; "))}
+}

@@ -1,0 +1,122 @@
+package cmdutil
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+	"go.yaml.in/yaml/v3"
+)
+
+// Output formats.
+const (
+	OutTable      = "table"
+	OutJSON       = "json"
+	OutYAML       = "yaml"
+	OutRules      = "rules"
+	OutPrometheus = "prometheus"
+)
+
+// CheckOutput returns format if it is one of allowed, else a usage error.
+func CheckOutput(format string, allowed ...string) (string, error) {
+	if format == "" {
+		format = allowed[0]
+	}
+	if slices.Contains(allowed, format) {
+		return format, nil
+	}
+	return "", FlagErrorf("unknown output format %q (want %s)", format, strings.Join(allowed, ", "))
+}
+
+// WriteJSON writes v as indented JSON.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// WriteYAML writes v as YAML.
+func WriteYAML(w io.Writer, v any) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// Write writes v as JSON or YAML.
+func Write(w io.Writer, format string, v any) error {
+	if format == OutYAML {
+		return WriteYAML(w, v)
+	}
+	return WriteJSON(w, v)
+}
+
+// Table is a borderless, left-aligned text table with an upper-case
+// header, like kubectl's.
+type Table struct {
+	w    io.Writer
+	t    *tablewriter.Table
+	buf  bytes.Buffer
+	rows int
+}
+
+// NewTable starts a table with the given column headers.
+func NewTable(w io.Writer, header ...string) *Table {
+	tb := &Table{w: w}
+	tb.t = tablewriter.NewTable(&tb.buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithTrimSpace(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
+	)
+	h := make([]any, len(header))
+	for i, s := range header {
+		h[i] = s
+	}
+	tb.t.Header(h...)
+	return tb
+}
+
+// Row adds a row.
+func (tb *Table) Row(cells ...string) {
+	r := make([]any, len(cells))
+	for i, s := range cells {
+		r[i] = s
+	}
+	tb.t.Append(r...)
+	tb.rows++
+}
+
+// Render writes the table without trailing blanks.
+func (tb *Table) Render() error {
+	if err := tb.t.Render(); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(&tb.buf)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	bw := bufio.NewWriter(tb.w)
+	for sc.Scan() {
+		bw.WriteString(strings.TrimRight(sc.Text(), " "))
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,62 @@
+package cmdutil
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+// CompareServices orders services as ipvsadm does (without its overflow
+// quirks): protocol services before fwmark ones, then family, protocol,
+// address, port, mark.
+func CompareServices(a, b netlinkipvs.ServiceKey) int {
+	if a.IsFWMark() != b.IsFWMark() {
+		if a.IsFWMark() {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Or(cmp.Compare(a.FWMark, b.FWMark), cmp.Compare(a.Family, b.Family), cmp.Compare(a.Protocol, b.Protocol),
+		a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+}
+
+// CompareDests orders destinations by address and port.
+func CompareDests(a, b netlinkipvs.Destination) int {
+	return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
+}
+
+// SortTable sorts services and their destinations in place.
+func SortTable(vss []netlinkipvs.VirtualServer) {
+	slices.SortFunc(vss, func(a, b netlinkipvs.VirtualServer) int {
+		return CompareServices(a.Service.Key(), b.Service.Key())
+	})
+	for _, vs := range vss {
+		slices.SortFunc(vs.Destinations, CompareDests)
+	}
+}
+
+// ReadTable returns the services in scope with their destinations. With a
+// scope, destinations are dumped only for the services in it (the kernel
+// lists them one service at a time).
+func ReadTable(b interface {
+	Services() ([]netlinkipvs.Service, error)
+	Destinations(netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error)
+}, match func(netlinkipvs.ServiceKey) bool) ([]netlinkipvs.VirtualServer, error) {
+	svcs, err := b.Services()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netlinkipvs.VirtualServer, 0, len(svcs))
+	for _, s := range svcs {
+		if match != nil && !match(s.Key()) {
+			continue
+		}
+		ds, err := b.Destinations(s.Key())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, netlinkipvs.VirtualServer{Service: s, Destinations: ds})
+	}
+	return out, nil
+}

@@ -1,0 +1,171 @@
+package reconcile
+
+import (
+	"fmt"
+
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/ipvsplan"
+)
+
+// DefaultBatchSize is the number of requests handed to one Batch call.
+// The client splits it further to fit its socket buffers; stopping at a
+// Batch boundary bounds how much runs after a failure.
+const DefaultBatchSize = 2000
+
+// Failure is a change the kernel refused.
+type Failure struct {
+	Change Change
+	Err    error
+}
+
+// Result is the outcome of Apply.
+type Result struct {
+	// Applied counts the changes that were carried out (and, after a
+	// rollback, undone again).
+	Applied int
+	// Failed lists the refused changes. Apply stops after the batch
+	// holding the first failure unless Options.NoRollback.
+	Failed []Failure
+	// RolledBack is set when a rollback ran; RollbackRequests counts the
+	// requests it sent and RollbackFailed the ones that failed.
+	RolledBack       bool
+	RollbackRequests int
+	RollbackFailed   []Failure
+}
+
+// OK reports whether everything was applied.
+func (r *Result) OK() bool { return len(r.Failed) == 0 }
+
+// unit is a group of applied changes and how to undo them.
+type unit struct {
+	n    int
+	undo func(r *Result)
+}
+
+// Apply carries out p. Daemons to stop go first (a mixed-family tunnel
+// server cannot be added while a daemon runs), then the service changes
+// in batches, the timeouts, the daemons to start and the sysctls. When the
+// kernel refuses a request, Apply stops after that batch and, unless
+// opts.NoRollback, undoes every change that was applied, newest first,
+// from the pre-image the plan was computed from.
+func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Options) *Result {
+	r := &Result{}
+	var done []unit
+	ci := 0
+	next := func() int { c := ci; ci++; return c }
+	// single runs one non-batched change; it reports whether to stop.
+	single := func(i int, do func() error, undo func() error) bool {
+		if err := do(); err != nil {
+			r.Failed = append(r.Failed, Failure{Change: p.Change(i), Err: err})
+			return !opts.NoRollback
+		}
+		done = append(done, unit{n: 1, undo: func(r *Result) {
+			r.RollbackRequests++
+			if err := undo(); err != nil {
+				r.RollbackFailed = append(r.RollbackFailed, Failure{Change: p.Change(i), Err: err})
+			}
+		}})
+		return false
+	}
+
+	stop := false
+	for _, d := range p.DaemonStops {
+		if stop = single(next(), func() error { return b.DeleteDaemon(d.State) }, func() error { return b.NewDaemon(d) }); stop {
+			break
+		}
+	}
+	if !stop {
+		ci = len(p.DaemonStops) + len(p.Services.Changes)
+		stop = applyServices(b, p.Services, opts, r, &done)
+	}
+	if !stop && p.NewTimeouts != nil {
+		nt, ot := *p.NewTimeouts, *p.OldTimeouts
+		stop = single(next(), func() error { return b.SetTimeouts(nt) }, func() error { return b.SetTimeouts(ot) })
+	}
+	if !stop {
+		for _, d := range p.DaemonStarts {
+			if stop = single(next(), func() error { return b.NewDaemon(d) }, func() error { return b.DeleteDaemon(d.State) }); stop {
+				break
+			}
+		}
+	}
+	if !stop && len(p.Sysctls) > 0 {
+		s, serr := sys()
+		for _, sc := range p.Sysctls {
+			c := next()
+			sc := sc
+			do := func() error {
+				if serr != nil {
+					return serr
+				}
+				if err := s.Set(sc.Name, sc.New); err != nil {
+					return fmt.Errorf("sysctl %s: %w", sc.Name, err)
+				}
+				return nil
+			}
+			if stop = single(c, do, func() error { return s.Set(sc.Name, sc.Old) }); stop {
+				break
+			}
+		}
+	}
+	for _, u := range done {
+		r.Applied += u.n
+	}
+	if len(r.Failed) > 0 && !opts.NoRollback && len(done) > 0 {
+		r.RolledBack = true
+		for i := len(done) - 1; i >= 0; i-- {
+			done[i].undo(r)
+		}
+	}
+	return r
+}
+
+// applyServices sends the service changes in batches; it reports whether
+// to stop.
+func applyServices(b backend.IPVS, plan ipvsplan.Plan, opts Options, r *Result, done *[]unit) bool {
+	size := opts.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	all := plan.Changes
+	for start := 0; start < len(all); start += size {
+		end := min(start+size, len(all))
+		chunk := ipvsplan.Plan{Changes: all[start:end]}
+		errs, terr := b.Batch(chunk.Ops())
+		var ok []ipvsplan.Change
+		failed := false
+		for i := range chunk.Changes {
+			err := terr
+			if errs != nil {
+				err = errs[i]
+			}
+			if err != nil {
+				failed = true
+				r.Failed = append(r.Failed, Failure{Change: serviceChange(chunk.Changes[i]), Err: err})
+				continue
+			}
+			ok = append(ok, chunk.Changes[i])
+		}
+		if len(ok) > 0 {
+			applied := ipvsplan.Plan{Changes: ok}
+			*done = append(*done, unit{n: len(ok), undo: func(r *Result) {
+				undo := applied.Undo(len(applied.Changes))
+				r.RollbackRequests += len(undo.Changes)
+				errs, terr := b.Batch(undo.Ops())
+				for i, c := range undo.Changes {
+					err := terr
+					if errs != nil {
+						err = errs[i]
+					}
+					if err != nil {
+						r.RollbackFailed = append(r.RollbackFailed, Failure{Change: serviceChange(c), Err: err})
+					}
+				}
+			}})
+		}
+		if failed && !opts.NoRollback {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,104 @@
+// Package testutil holds helpers for the ipvsctl command tests: golden
+// files under testdata/ipvsctl (rewritten with -update) and a sample
+// table in a fake backend.
+package testutil
+
+import (
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ipvsctl")
+
+// repoRoot finds the module root from the test's working directory.
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// Golden compares got with testdata/ipvsctl/NAME, or writes it there
+// with -update.
+func Golden(t testing.TB, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "testdata", "ipvsctl", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden file %s: %v (run go test with -update to create it)", name, err)
+	}
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Errorf("%s differs from the golden file (-want +got; go test -update rewrites it):\n%s", name, d)
+	}
+}
+
+// Key parses a service key.
+func Key(fam netlinkipvs.AddressFamily, proto netlinkipvs.Protocol, addr string, port uint16) netlinkipvs.ServiceKey {
+	return netlinkipvs.ServiceKey{Family: fam, Protocol: proto, Address: netip.MustParseAddr(addr), Port: port}
+}
+
+// Sample returns a fake holding a small table that exercises every
+// feature: TCP/UDP/IPv6/fwmark services, persistence, scheduler flags,
+// one-packet, NAT/DR/tunnel servers, GUE, thresholds, counters.
+func Sample() *fakeipvs.Fake {
+	f := fakeipvs.New()
+	tcp := netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"),
+		Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
+	udp6 := netlinkipvs.Service{Family: netlinkipvs.AFInet6, Protocol: netlinkipvs.ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"),
+		Port: 53, Scheduler: "sh", Flags: netlinkipvs.SvcSched2 | netlinkipvs.SvcOnePacket, Netmask: 128}
+	fwm := netlinkipvs.Service{Family: netlinkipvs.AFInet, FWMark: 7, Scheduler: "wlc",
+		Flags: netlinkipvs.SvcPersistent, Timeout: 600, Netmask: 0xffffff00}
+	must := func(err error) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	must(f.NewService(tcp))
+	must(f.NewService(udp6))
+	must(f.NewService(fwm))
+	d := func(a string, port uint16, fwd netlinkipvs.ForwardMethod, w uint32) netlinkipvs.Destination {
+		return netlinkipvs.Destination{Address: netip.MustParseAddr(a), Port: port, ForwardMethod: fwd, Weight: w}
+	}
+	must(f.NewDestination(tcp.Key(), d("192.168.0.2", 8080, netlinkipvs.FwdMasq, 2)))
+	must(f.NewDestination(tcp.Key(), d("192.168.0.1", 8080, netlinkipvs.FwdMasq, 1)))
+	thr := d("192.168.0.3", 8080, netlinkipvs.FwdMasq, 0)
+	thr.UpperThreshold, thr.LowerThreshold = 100, 50
+	must(f.NewDestination(tcp.Key(), thr))
+	must(f.NewDestination(udp6.Key(), d("2001:db8::10", 53, netlinkipvs.FwdRoute, 1)))
+	gue := d("10.1.1.1", 0, netlinkipvs.FwdTunnel, 5)
+	gue.TunnelType, gue.TunnelPort, gue.TunnelFlags = netlinkipvs.TunnelGUE, 6080, netlinkipvs.TunnelCsum
+	must(f.NewDestination(fwm.Key(), gue))
+	must(f.NewDestination(fwm.Key(), d("10.1.1.2", 0, netlinkipvs.FwdRoute, 1)))
+	f.SetStats(tcp.Key(), nil, netlinkipvs.Stats{Conns: 1234, InPkts: 56789, OutPkts: 45678, InBytes: 123456789, OutBytes: 9876543210, CPS: 3, InPPS: 40, OutPPS: 30, InBPS: 5000, OutBPS: 80000})
+	k := netlinkipvs.DestKey{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 8080}
+	f.SetStats(tcp.Key(), &k, netlinkipvs.Stats{Conns: 1000, InPkts: 50000, OutPkts: 40000, InBytes: 100000000, OutBytes: 9000000000})
+	f.SetConns(tcp.Key(), k, 7, 3)
+	f.ResetWrites()
+	return f
+}

@@ -1,0 +1,293 @@
+package ipvsconfig
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+)
+
+func TestParseServiceKey(t *testing.T) {
+	tests := []struct {
+		in   string
+		want netlinkipvs.ServiceKey
+		out  string
+	}{
+		{"tcp:10.0.0.1:80", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80}, ""},
+		{"UDP:[2001:db8::1]:53", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, Protocol: netlinkipvs.ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53}, "udp:[2001:db8::1]:53"},
+		{"sctp:10.0.0.1", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoSCTP, Address: netip.MustParseAddr("10.0.0.1")}, "sctp:10.0.0.1:0"},
+		{"tcp:2001:db8::1", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("2001:db8::1")}, "tcp:[2001:db8::1]:0"},
+		{"fwmark:7", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet, FWMark: 7}, ""},
+		{"fwmark:7:v6", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, FWMark: 7}, ""},
+		{"fwmark:4294967295:inet6", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, FWMark: 4294967295}, "fwmark:4294967295:v6"},
+	}
+	for _, tt := range tests {
+		got, err := ParseServiceKey(tt.in)
+		if err != nil {
+			t.Errorf("%s: %v", tt.in, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("%s: got %+v want %+v", tt.in, got, tt.want)
+		}
+		out := tt.out
+		if out == "" {
+			out = tt.in
+		}
+		if s := FormatServiceKey(got); s != out {
+			t.Errorf("%s: formatted as %q, want %q", tt.in, s, out)
+		}
+	}
+	for _, bad := range []string{"10.0.0.1:80", "tcp:host:80", "tcp:10.0.0.1:99999", "icmp:10.0.0.1:1", "fwmark:0", "fwmark:x", "fwmark:1:v7", "tcp:[fe80::1%eth0]:80", "tcp:2001:db8::1:80x"} {
+		if _, err := ParseServiceKey(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+const sampleYAML = `apiVersion: ipvsctl/v1
+timeouts: {tcp: 900, tcpFin: 120, udp: 300}
+daemons:
+  - state: master
+    interface: eth0
+    syncID: 7
+sysctls:
+  drop_entry: 1
+  sync_threshold: "3 50"
+services:
+  - protocol: tcp
+    address: 10.0.0.1
+    port: 80
+    destinations:
+      - address: 192.168.0.1
+      - address: 192.168.0.2
+        port: 8080
+        forward: masq
+        weight: 0
+  - fwmark: 7
+    family: inet6
+    scheduler: sh
+    schedFlags: [sh-port]
+    persistence: {timeout: 60, prefixLength: 64}
+    destinations:
+      - address: 2001:db8::10
+      - address: 10.1.1.1
+        forward: tunnel
+        tunnel: {type: gue, port: 6080, checksum: remcsum}
+`
+
+func TestDesiredDefaults(t *testing.T) {
+	d, err := Parse("x.yaml", []byte(sampleYAML), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Desired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Desired{
+		Timeouts:      &netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300},
+		ManageDaemons: true,
+		Daemons:       []netlinkipvs.Daemon{{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 7}},
+		Sysctls:       map[string]string{"drop_entry": "1", "sync_threshold": "3 50"},
+		Services: []netlinkipvs.VirtualServer{
+			{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff},
+				Destinations: []netlinkipvs.Destination{
+					{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 80, ForwardMethod: netlinkipvs.FwdRoute, Weight: 1},
+					{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.2"), Port: 8080, ForwardMethod: netlinkipvs.FwdMasq, Weight: 0},
+				}},
+			{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet6, FWMark: 7, Scheduler: "sh", Flags: netlinkipvs.SvcSched2 | netlinkipvs.SvcPersistent, Timeout: 60, Netmask: 64},
+				Destinations: []netlinkipvs.Destination{
+					{Family: netlinkipvs.AFInet6, Address: netip.MustParseAddr("2001:db8::10"), ForwardMethod: netlinkipvs.FwdRoute, Weight: 1},
+					{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("10.1.1.1"), ForwardMethod: netlinkipvs.FwdTunnel, Weight: 1,
+						TunnelType: netlinkipvs.TunnelGUE, TunnelPort: 6080, TunnelFlags: netlinkipvs.TunnelRemCsum},
+				}},
+		},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("Desired (-want +got):\n%s", diff)
+	}
+}
+
+// TestRoundTrip: kernel objects -> document -> JSON/YAML -> document ->
+// kernel objects gives the same objects.
+func TestRoundTrip(t *testing.T) {
+	d, err := Parse("x.yaml", []byte(sampleYAML), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	des, err := d.Desired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A non-prefix IPv4 mask must survive too.
+	des.Services = append(des.Services, netlinkipvs.VirtualServer{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet,
+		Protocol: netlinkipvs.ProtoUDP, Address: netip.MustParseAddr("10.0.0.9"), Port: 53, Scheduler: "rr",
+		Flags: netlinkipvs.SvcPersistent | netlinkipvs.SvcOnePacket, Timeout: 10, Netmask: 0xff00ff00, PEName: "sip"}})
+	for _, f := range []Format{FormatJSON, FormatYAML} {
+		doc := &Document{Services: FromKernel(des.Services, FromOptions{Stats: true}),
+			Timeouts: FromKernelTimeouts(*des.Timeouts), Daemons: FromKernelDaemons(des.Daemons)}
+		b, err := Marshal(doc, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, err := Parse("y", b, "")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", f, err, b)
+		}
+		got, err := d2.Desired()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", f, err, b)
+		}
+		if diff := cmp.Diff(des.Services, got.Services, cmpopts.EquateComparable(netip.Addr{}), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s round trip (-want +got):\n%s", f, diff)
+		}
+		if diff := cmp.Diff(des.Daemons, got.Daemons, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+			t.Errorf("%s daemons (-want +got):\n%s", f, diff)
+		}
+	}
+}
+
+func TestValidationErrorsWithLines(t *testing.T) {
+	yamlDoc := `apiVersion: ipvsctl/v1
+sysctls: {drop_entry: 5}
+services:
+  - protocol: tcp
+    address: 10.0.0.1
+    port: 80
+    destinations:
+      - address: 192.168.0.1
+        tunnel: {type: gue}
+      - address: 2001:db8::1
+      - address: 192.168.0.1
+  - protocol: tcp
+    address: 10.0.0.1
+    port: 80
+  - fwmark: 3
+    persistence: {prefixLength: 40}
+    destinations:
+      - address: 10.0.0.2
+        weight: 3000000000
+        lowerThreshold: 5
+`
+	d, err := Parse("t.yaml", []byte(yamlDoc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		"t.yaml:2: sysctls.drop_entry: invalid value: a defense mode is 0 (never), 1 or 2 (automatic) or 3 (always)",
+		"t.yaml:9: services[0].destinations[0].tunnel: tunnel options need forward: tunnel",
+		"t.yaml:9: services[0].destinations[0].tunnel.port: missing: a gue tunnel needs the remote UDP port",
+		"t.yaml:10: services[0].destinations[1].address: an inet6 destination in an inet service needs forward: tunnel (the kernel allows mixed address families only for tunnelling)",
+		"t.yaml:11: services[0].destinations[2]: destination 192.168.0.1:80 is listed twice (first at line 8)",
+		"t.yaml:12: services[1]: service tcp:10.0.0.1:80 is listed twice (first at line 4)",
+		"t.yaml:16: services[2].persistence.prefixLength: 40 is out of range 0..32 for IPv4",
+		"t.yaml:19: services[2].destinations[0].weight: 3000000000 is out of range 0..2147483647",
+		"t.yaml:20: services[2].destinations[0].lowerThreshold: 5 is above upperThreshold 0",
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+func TestJSONErrorLines(t *testing.T) {
+	doc := "{\n\t\"apiVersion\": \"ipvsctl/v1\",\n\t\"services\": [\n\t\t{\"protocol\": \"tcp\", \"address\": \"10.0.0.1\", \"port\": 80},\n\t\t{\"protocol\": \"tcp\",\n\t\t \"address\": \"10.0.0.300\", \"port\": 80}\n\t]\n}\n"
+	d, err := Parse("t.json", []byte(doc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Validate()
+	want := `t.json:6: services[1].address: "10.0.0.300" is not an IP address (names are not resolved)`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	for _, tt := range []struct{ doc, want string }{
+		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": \"80\"}]}", "t.json:2: services.port: cannot use JSON string as uint16"},
+		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [\n {\"bogus\": 1}]}", `t.json:3: unknown field "bogus" (see docs/ipvsctl-json.md)`},
+		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [\n {]}", "t.json:3: invalid character ']' looking for beginning of object key string"},
+	} {
+		_, err := Parse("t.json", []byte(tt.doc), "")
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("got %v, want %s", err, tt.want)
+		}
+	}
+	_, err = Parse("t.yaml", []byte("apiVersion: ipvsctl/v1\nservices:\n  - protocol: tcp\n    bogus: 1\n"), "")
+	if err == nil || !strings.HasPrefix(err.Error(), "t.yaml:4: field bogus not found") {
+		t.Errorf("yaml unknown field: %v", err)
+	}
+	_, err = Parse("t.rules", []byte("-A -t 10.0.0.1:80\n"), "")
+	if err == nil || !strings.Contains(err.Error(), "not yet supported") {
+		t.Errorf("rules: %v", err)
+	}
+}
+
+func TestDetectFormat(t *testing.T) {
+	for _, tt := range []struct {
+		name, data string
+		want       Format
+	}{
+		{"a.json", "", FormatJSON},
+		{"a.yml", "", FormatYAML},
+		{"-", "  {\"a\":1}", FormatJSON},
+		{"-", "# c\n-A -t 10.0.0.1:80 -s rr\n", FormatRules},
+		{"-", "--start-daemon master\n", FormatRules},
+		{"-", "---\napiVersion: x\n", FormatYAML},
+		{"-", "- a\n", FormatYAML},
+	} {
+		if got := DetectFormat(tt.name, []byte(tt.data)); got != tt.want {
+			t.Errorf("%s %q: got %s want %s", tt.name, tt.data, got, tt.want)
+		}
+	}
+}
+
+func TestScope(t *testing.T) {
+	k := func(s string) netlinkipvs.ServiceKey {
+		key, err := ParseServiceKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	tests := []struct {
+		scope string
+		in    []string
+		out   []string
+	}{
+		{"", []string{"tcp:1.2.3.4:80", "fwmark:1"}, nil},
+		{"vip=10.96.0.0/12", []string{"tcp:10.96.0.1:80", "udp:10.111.255.255:53"}, []string{"tcp:10.112.0.1:80", "fwmark:5", "tcp:[fd00::1]:80"}},
+		{"vip=10.96.0.0/12,fwmark=100-199", []string{"tcp:10.96.0.1:80", "fwmark:100", "fwmark:199:v6"}, []string{"fwmark:200", "tcp:10.0.0.1:80"}},
+		{"port=80,port=443,proto=tcp", []string{"tcp:1.1.1.1:80", "tcp:[::1]:443"}, []string{"udp:1.1.1.1:80", "tcp:1.1.1.1:8080", "fwmark:80"}},
+		{"vip=fd00::/8,port=1000-2000", []string{"tcp:[fd00::1]:1500"}, []string{"tcp:[fd00::1]:999", "tcp:[fe00::1]:1500"}},
+		{"vip=10.0.0.1", []string{"tcp:10.0.0.1:1"}, []string{"tcp:10.0.0.2:1"}},
+		{"family=inet6", []string{"tcp:[::1]:1", "fwmark:3:v6"}, []string{"tcp:1.1.1.1:1", "fwmark:3"}},
+		{"family=inet6,fwmark=1-5", []string{"fwmark:3:v6"}, []string{"fwmark:3", "tcp:[::1]:1"}},
+	}
+	for _, tt := range tests {
+		sc, err := ParseScope(tt.scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range tt.in {
+			if !sc.Match(k(s)) {
+				t.Errorf("scope %q: %s should match", tt.scope, s)
+			}
+		}
+		for _, s := range tt.out {
+			if sc.Match(k(s)) {
+				t.Errorf("scope %q: %s should not match", tt.scope, s)
+			}
+		}
+	}
+	for _, bad := range []string{"vip", "vip=x", "port=70000", "port=5-1", "fwmark=a", "colour=red", "family=v7"} {
+		if _, err := ParseScope(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

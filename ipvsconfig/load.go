@@ -1,0 +1,255 @@
+package ipvsconfig
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Format is the syntax of a configuration file.
+type Format string
+
+// Formats.
+const (
+	FormatJSON  Format = "json"
+	FormatYAML  Format = "yaml"
+	FormatRules Format = "rules" // ipvsadm -S output
+)
+
+// ErrRulesUnsupported is returned for the ipvsadm rules format until the
+// rules file reader is available.
+var ErrRulesUnsupported = errors.New("the ipvsadm rules format (ipvsadm -S output) is not yet supported here; convert it with ipvsctl save -o yaml after ipvsadm -R, or use a JSON/YAML document")
+
+// DetectFormat picks the format of a file from its name, then its content:
+// .json, .yaml/.yml and .rules/.ipvs/.sav name a format; otherwise content
+// starting with '{' is JSON, content whose first significant line starts
+// with "-A", "-a" or another ipvsadm option is rules, anything else YAML.
+func DetectFormat(name string, data []byte) Format {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json":
+		return FormatJSON
+	case ".yaml", ".yml":
+		return FormatYAML
+	case ".rules", ".ipvs", ".sav", ".save":
+		return FormatRules
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		l := bytes.TrimSpace(line)
+		if len(l) == 0 || l[0] == '#' {
+			continue
+		}
+		switch {
+		case l[0] == '{':
+			return FormatJSON
+		case l[0] == '-' && len(l) > 1 && l[1] != ' ' && l[1] != '-':
+			return FormatRules // "-A -t ..." (YAML lists start "- ")
+		case bytes.HasPrefix(l, []byte("--")) && !bytes.HasPrefix(l, []byte("---")):
+			return FormatRules
+		}
+		return FormatYAML
+	}
+	return FormatYAML
+}
+
+// Parse reads a document in the given format (detected when empty). name
+// is used in error messages as FILE in "FILE:LINE: message". The document
+// is not validated: call Desired or Validate.
+func Parse(name string, data []byte, format Format) (*Document, error) {
+	if format == "" {
+		format = DetectFormat(name, data)
+	}
+	switch format {
+	case FormatJSON:
+		return parseJSON(name, data)
+	case FormatYAML:
+		return parseYAML(name, data)
+	case FormatRules:
+		return nil, fmt.Errorf("%s: %w", name, ErrRulesUnsupported)
+	}
+	return nil, fmt.Errorf("%s: unknown format %q (want json, yaml or rules)", name, format)
+}
+
+// parseJSON decodes with encoding/json (fast on large tables); line
+// numbers are only computed, from a YAML parse of the same text, when an
+// error has to be reported.
+func parseJSON(name string, data []byte) (*Document, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var d Document
+	if err := dec.Decode(&d); err != nil {
+		var off int64 = -1
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		msg := err.Error()
+		switch {
+		case errors.As(err, &se):
+			off = se.Offset
+		case errors.As(err, &te):
+			off = te.Offset
+			msg = fmt.Sprintf("%s: cannot use JSON %s as %s", te.Field, te.Value, te.Type)
+		case errors.Is(err, io.EOF):
+			msg = "empty document"
+		}
+		msg = strings.TrimPrefix(msg, "json: ")
+		if off < 0 {
+			// Unknown fields carry no offset: find the key in the text.
+			if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
+				key := strings.Trim(f, `"`)
+				if i := bytes.Index(data, []byte(`"`+key+`"`)); i >= 0 {
+					off = int64(i)
+				}
+				msg = fmt.Sprintf("unknown field %q (see docs/ipvsctl-json.md)", key)
+			}
+		}
+		return nil, &Error{File: name, Line: lineAt(data, off), Msg: msg}
+	}
+	if dec.More() {
+		return nil, &Error{File: name, Line: lineAt(data, dec.InputOffset()), Msg: "unexpected data after the document"}
+	}
+	d.loc = &locator{file: name, data: data}
+	return &d, nil
+}
+
+func lineAt(data []byte, off int64) int {
+	if off < 0 {
+		return 0
+	}
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	return bytes.Count(data[:off], []byte("\n")) + 1
+}
+
+func parseYAML(name string, data []byte) (*Document, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(name, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &Error{File: name, Msg: "empty document"}
+	}
+	var d Document
+	// Decode strictly (unknown fields are errors) from the text; the node
+	// tree is kept for line numbers.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&d); err != nil {
+		return nil, yamlError(name, err)
+	}
+	d.loc = &locator{file: name, root: &root}
+	return &d, nil
+}
+
+// yamlError turns "yaml: line N: msg" (or a TypeError list) into *Error
+// values.
+func yamlError(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var l ErrorList
+		for _, m := range te.Errors {
+			l = append(l, yamlMsg(name, m))
+		}
+		return l
+	}
+	return yamlMsg(name, err.Error())
+}
+
+func yamlMsg(name, m string) *Error {
+	m = strings.TrimPrefix(m, "yaml: ")
+	var line int
+	if rest, ok := strings.CutPrefix(m, "line "); ok {
+		if n, tail, ok := strings.Cut(rest, ": "); ok {
+			if _, err := fmt.Sscanf(n, "%d", &line); err == nil {
+				m = tail
+			}
+		}
+	}
+	m = strings.Replace(m, "in type ipvsconfig.", "in ", 1)
+	return &Error{File: name, Line: line, Msg: m}
+}
+
+// locator maps document paths to source lines.
+type locator struct {
+	file string
+	data []byte // JSON text, parsed into root on first use
+	once sync.Once
+	root *yaml.Node
+}
+
+// line returns the line of the value at p, or of its nearest existing
+// ancestor (0 if unknown).
+func (l *locator) line(p Path) int {
+	l.once.Do(func() {
+		if l.root == nil && l.data != nil {
+			var n yaml.Node
+			if yaml.Unmarshal(l.data, &n) == nil {
+				l.root = &n
+			}
+		}
+	})
+	if l.root == nil || len(l.root.Content) == 0 {
+		return 0
+	}
+	n := l.root.Content[0]
+	line := n.Line
+	for _, e := range p {
+		var next *yaml.Node
+		switch v := e.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == v {
+						// A scalar is reported at its key's line.
+						next = n.Content[i+1]
+						line = n.Content[i].Line
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && v < len(n.Content) {
+				next = n.Content[v]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return line
+}
+
+// Marshal writes d as indented JSON or YAML.
+func Marshal(d *Document, format Format) ([]byte, error) {
+	if d.APIVersion == "" {
+		d.APIVersion = APIVersion
+	}
+	switch format {
+	case FormatJSON:
+		b, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return append(b, '\n'), nil
+	case FormatYAML:
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(d); err != nil {
+			return nil, err
+		}
+		if err := enc.Close(); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return nil, fmt.Errorf("cannot write format %q", format)
+}

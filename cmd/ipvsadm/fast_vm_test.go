@@ -117,8 +117,15 @@ func TestVMFastListingReads(t *testing.T) {
 // reported.
 func countRequests(t *testing.T, path, stdin string, args ...string) string {
 	t.Helper()
+	return countRequestsEnv(t, "", path, stdin, args...)
+}
+
+// countRequestsEnv is countRequests with extra environment assignments
+// (NAME=value ...).
+func countRequestsEnv(t *testing.T, env, path, stdin string, args ...string) string {
+	t.Helper()
 	f := t.TempDir() + "/counts"
-	script := fmt.Sprintf("IPVSADM_COUNT_REQUESTS=%s %s %s >/dev/null", f, path, strings.Join(args, " "))
+	script := fmt.Sprintf("%s IPVSADM_COUNT_REQUESTS=%s %s %s >/dev/null", env, f, path, strings.Join(args, " "))
 	if stdin != "" {
 		in := t.TempDir() + "/in"
 		if err := os.WriteFile(in, []byte(stdin), 0o644); err != nil {

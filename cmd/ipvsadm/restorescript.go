@@ -29,11 +29,12 @@ import (
 // that are not table changes (--set, daemons, -Z, listings, help) are
 // executed in order, as -R would.
 
-// exactReadEnv, when set, makes ipvsadm-restore read the live table with
-// one destination dump per service, which also sees destination
-// thresholds (-x, -y); by default it reads /proc/net/ip_vs (see
-// COMPATIBILITY.md).
-const exactReadEnv = "IPVSADM_RESTORE_EXACT"
+// fastReadEnv, when set, makes ipvsadm-restore read the live destinations
+// from one read of /proc/net/ip_vs instead of one netlink dump per
+// service: a constant number of reads, but blind to destination
+// thresholds (-x, -y), so a live destination keeps thresholds the input
+// does not give it (see COMPATIBILITY.md). By default the read is exact.
+const fastReadEnv = "IPVSADM_RESTORE_FAST"
 
 // scriptInput is what the script feeds ipvsadm -R: the lines of in that do
 // not start with '#', without trailing newlines (command substitution),
@@ -75,7 +76,7 @@ func (a *app) restoreScript() int {
 	}
 	// Two tables of up to 100,000s of destinations: keep the heap tight.
 	debug.SetGCPercent(50)
-	sim := &simExecutor{a: a, b: bt, exact: os.Getenv(exactReadEnv) != ""}
+	sim := &simExecutor{a: a, b: bt, exact: os.Getenv(fastReadEnv) == ""}
 	a.exec = sim
 	a.restoreExec = sim
 	o := a.restore("ipvsadm")

@@ -52,7 +52,9 @@ func reset(t *testing.T) {
 }
 
 // stateInput dumps the whole kernel state with the reference.
-const stateInput = "-Sn\n-L --timeout\n-L --daemon\n"
+// stateInput reads the kernel state with the reference: the table (with
+// the destination thresholds, which -S does not show), timeouts, daemons.
+const stateInput = "-Sn\n-Ln --thresholds\n-L --timeout\n-L --daemon\n"
 
 // runSetup runs a setup script with /bin/sh, "ipvsadm" being the
 // reference. A script of nothing but ipvsadm command lines is fed to one

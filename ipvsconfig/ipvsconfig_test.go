@@ -222,9 +222,65 @@ func TestJSONErrorLines(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "t.yaml:4: field bogus not found") {
 		t.Errorf("yaml unknown field: %v", err)
 	}
-	_, err = Parse("t.rules", []byte("-A -t 10.0.0.1:80\n"), "")
-	if err == nil || !strings.Contains(err.Error(), "not yet supported") {
-		t.Errorf("rules: %v", err)
+}
+
+func TestParseRules(t *testing.T) {
+	rules := "# saved by ipvsadm -Sn\n" +
+		"-A -t 10.0.0.1:80 -s rr -p 300\n" +
+		"-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -m -w 3\n" +
+		"-a -t 10.0.0.1:80 -r 192.168.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum\n" +
+		"-A -f 7 -6 -s mh -b mh-port\n" +
+		"-a -f 7 -6 -r [2001:db8::10]:0 -m -w 1\n" +
+		"--set 900 60 300\n" +
+		"--start-daemon master --mcast-interface eth0 --syncid 9\n"
+	d, err := Parse("t.rules", []byte(rules), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := d.Desired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Services) != 2 || len(want.Services[0].Destinations) != 2 || len(want.Services[1].Destinations) != 1 {
+		t.Fatalf("services: %+v", want.Services)
+	}
+	s := want.Services[0].Service
+	if s.Scheduler != "rr" || s.Flags != netlinkipvs.SvcPersistent || s.Timeout != 300 || s.Port != 80 {
+		t.Errorf("service 0: %+v", s)
+	}
+	if d1 := want.Services[0].Destinations[1]; d1.TunnelType != netlinkipvs.TunnelGUE || d1.TunnelPort != 6080 || d1.TunnelFlags != netlinkipvs.TunnelCsum {
+		t.Errorf("tunnel destination: %+v", d1)
+	}
+	if f := want.Services[1].Service; f.FWMark != 7 || f.Family != netlinkipvs.AFInet6 || f.Flags != netlinkipvs.SvcSched2 {
+		t.Errorf("fwmark service: %+v", f)
+	}
+	if want.Timeouts == nil || *want.Timeouts != (netlinkipvs.Timeouts{TCP: 900, TCPFin: 60, UDP: 300}) {
+		t.Errorf("timeouts: %+v", want.Timeouts)
+	}
+	if !want.ManageDaemons || len(want.Daemons) != 1 || want.Daemons[0].SyncID != 9 || want.Daemons[0].Interface != "eth0" {
+		t.Errorf("daemons: %+v", want.Daemons)
+	}
+	// Without --start-daemon lines the document leaves daemons alone.
+	d, err = Parse("t.rules", []byte("-A -u 10.0.0.1:53\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := d.Desired(); err != nil || w.ManageDaemons || w.Timeouts != nil {
+		t.Errorf("plain rules manage daemons or timeouts: %+v, %v", w, err)
+	}
+
+	for _, tt := range []struct{ rules, want string }{
+		{"-A -t 10.0.0.1:80\n-A -t 10.0.0.1\n", "t.rules:2: Zero port specified for non-persistent service"},
+		{"-A -t 10.0.0.1:80\n\n-A -t 10.0.0.1:80\n", "t.rules:3: service TCP 10.0.0.1:80 is already defined"},
+		{"-a -t 10.0.0.1:80 -r 1.2.3.4\n", "t.rules:1: service TCP 10.0.0.1:80 is not defined"},
+		{"-A -t 10.0.0.1:80\n-D -t 10.0.0.1:80\n", "t.rules:2: only -A, -a, --set and --start-daemon lines describe a configuration, not delete-service"},
+		{"--set 1 2 3\n--set 4 5 6\n", "t.rules:2: --set is given twice"},
+		{"-A -t 10.0.0.1:80 --bogus\n", "t.rules:1: --bogus: unknown option"},
+	} {
+		_, err := Parse("t.rules", []byte(tt.rules), "")
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%q: got %v, want %s", tt.rules, err, tt.want)
+		}
 	}
 }
 

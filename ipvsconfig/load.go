@@ -23,10 +23,6 @@ const (
 	FormatRules Format = "rules" // ipvsadm -S output
 )
 
-// ErrRulesUnsupported is returned for the ipvsadm rules format until the
-// rules file reader is available.
-var ErrRulesUnsupported = errors.New("the ipvsadm rules format (ipvsadm -S output) is not yet supported here; convert it with ipvsctl save -o yaml after ipvsadm -R, or use a JSON/YAML document")
-
 // DetectFormat picks the format of a file from its name, then its content:
 // .json, .yaml/.yml and .rules/.ipvs/.sav name a format; otherwise content
 // starting with '{' is JSON, content whose first significant line starts
@@ -71,7 +67,7 @@ func Parse(name string, data []byte, format Format) (*Document, error) {
 	case FormatYAML:
 		return parseYAML(name, data)
 	case FormatRules:
-		return nil, fmt.Errorf("%s: %w", name, ErrRulesUnsupported)
+		return parseRules(name, data)
 	}
 	return nil, fmt.Errorf("%s: unknown format %q (want json, yaml or rules)", name, format)
 }

@@ -94,8 +94,9 @@ Unlike apply, restore removes services the file does not list (within
 --scope); --no-prune keeps them. Timeouts, sync daemons and sysctls are
 restored when the file has those sections.
 
-ipvsadm rules files (ipvsadm -S output) are detected, but not yet
-supported by this build.`
+FILE may also be an ipvsadm rules file (ipvsadm -S output, with an
+optional --set line and --start-daemon lines), read with ipvsadm's own
+argument parser.`
 		cmd.Example = `  ipvsctl save > /etc/ipvs.yaml && ipvsctl restore -f /etc/ipvs.yaml
   ipvsctl restore -f /etc/ipvs.yaml --dry-run -o json`
 	case ModeDiff:

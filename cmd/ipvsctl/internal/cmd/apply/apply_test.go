@@ -321,14 +321,31 @@ func TestValidationErrorsApplyNothing(t *testing.T) {
 	}
 }
 
-func TestRulesFormatSeam(t *testing.T) {
-	e := newEnv(t, testutil.Sample(), ModeRestore, "-A -t 10.0.0.1:80 -s rr\n")
+func TestRestoreRulesFile(t *testing.T) {
+	fake := fakeipvs.New()
+	e := newEnv(t, fake, ModeRestore, "")
 	rules := filepath.Join(t.TempDir(), "saved")
-	os.WriteFile(rules, []byte("-A -t 10.0.0.1:80 -s rr\n"), 0o644)
+	os.WriteFile(rules, []byte("# ipvsadm -Sn\n-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -m -w 2\n"), 0o644)
 	e.opts.File = rules
-	err := Run(e.opts)
-	if err == nil || !strings.Contains(err.Error(), "not yet supported") {
-		t.Errorf("rules input: %v", err)
+	if err := Run(e.opts); err != nil {
+		t.Fatalf("restore of a rules file: %v\n%s", err, e.err.String())
+	}
+	got, _ := fake.Table()
+	if len(got) != 1 || got[0].Service.Scheduler != "rr" || len(got[0].Destinations) != 1 ||
+		got[0].Destinations[0].Weight != 2 || got[0].Destinations[0].ForwardMethod != netlinkipvs.FwdMasq {
+		t.Errorf("table after restoring the rules file: %+v", got)
+	}
+	// A bad line is reported at its line number and nothing is applied.
+	fake2 := fakeipvs.New()
+	e2 := newEnv(t, fake2, ModeRestore, "")
+	os.WriteFile(rules, []byte("-A -t 10.0.0.2:80\n-A -t 10.0.0.3\n"), 0o644)
+	e2.opts.File = rules
+	err := Run(e2.opts)
+	if err == nil || !strings.Contains(e2.err.String()+err.Error(), rules+":2: Zero port specified for non-persistent service") {
+		t.Errorf("bad rules file: %v\n%s", err, e2.err.String())
+	}
+	if len(fake2.Writes) != 0 {
+		t.Errorf("a bad rules file was applied: %d writes", len(fake2.Writes))
 	}
 }
 

@@ -65,12 +65,22 @@ const rowChunk = 64 << 10
 // per IPv4 destination), so that 100,000 rows cost about 1 MB and nothing
 // for the garbage collector to scan.
 type procTable struct {
-	svcs   []procSvc
+	// svcs holds the services in blocks of svcBlock, so that growing
+	// the table never copies it (the number of services is not known
+	// when the file is read).
+	svcs   [][]procSvc
+	nsvc   int
 	chunks [][]byte
 	// match[i] is the index in svcs of the netlink service i, or -1 when
 	// that service must be fetched over netlink.
 	match []int32
 }
+
+// svcBlock is the number of services in each block of procTable.svcs.
+const svcBlock = 1024
+
+// svc returns service i of the file.
+func (t *procTable) svc(i int) *procSvc { return &t.svcs[i/svcBlock][i%svcBlock] }
 
 // Packed destination: a flags byte (bit 0 IPv6, bits 1-2 the forwarding
 // method), the address (4 or 16 bytes), the port (2 bytes), then weight,
@@ -108,13 +118,43 @@ func (t *procTable) add(s *ipvsproc.Service) {
 		rows = binary.AppendUvarint(rows, uint64(d.InactiveConns))
 	}
 	t.chunks[c] = rows
-	t.svcs = append(t.svcs, ps)
+	if t.nsvc%svcBlock == 0 {
+		t.svcs = append(t.svcs, make([]procSvc, 0, svcBlock))
+	}
+	b := len(t.svcs) - 1
+	t.svcs[b] = append(t.svcs[b], ps)
+	t.nsvc++
 }
 
-// readProcTable reads the file from r; nsvc is the expected number of
-// services.
-func readProcTable(r io.Reader, nsvc int) (*procTable, error) {
-	t := &procTable{svcs: make([]procSvc, 0, nsvc+nsvc/16+4)}
+// startProcTable opens /proc/net/ip_vs and reads it into a procTable on
+// a goroutine of its own, so that the kernel's walk of the file overlaps
+// with the caller's service dump (and, through a read-ahead, with the
+// parsing) where there is more than one CPU. done waits for the table:
+// nil when the file could not be opened or read, which leaves every
+// service to netlink. The file is opened here, on the caller's
+// goroutine, so it names the caller's network namespace.
+func (a *app) startProcTable() (done func() *procTable) {
+	r, err := a.openProc()
+	if err != nil {
+		return func() *procTable { return nil }
+	}
+	ch := make(chan *procTable, 1)
+	go func() {
+		ra := ipvsproc.ReadAhead(r, 0)
+		pt, err := readProcTable(ra)
+		ra.Close()
+		r.Close()
+		if err != nil {
+			pt = nil
+		}
+		ch <- pt
+	}()
+	return func() *procTable { return <-ch }
+}
+
+// readProcTable reads the file from r.
+func readProcTable(r io.Reader) (*procTable, error) {
+	t := &procTable{}
 	_, err := ipvsproc.ScanServices(r, func(s *ipvsproc.Service) error {
 		t.add(s)
 		return nil
@@ -150,13 +190,13 @@ func (t *procTable) join(l *svcList, save bool) {
 	for i := range l.svcs {
 		k := l.key(i)
 		j := int32(-1)
-		if i < len(t.svcs) && t.svcs[i].key == k && index == nil {
+		if i < t.nsvc && t.svc(i).key == k && index == nil {
 			j = int32(i)
 		} else {
 			if index == nil {
-				index = make(map[procKey]int32, len(t.svcs))
-				for p := range t.svcs {
-					pk := t.svcs[p].key
+				index = make(map[procKey]int32, t.nsvc)
+				for p := range t.nsvc {
+					pk := t.svc(p).key
 					if _, dup := index[pk]; dup {
 						index[pk] = -1
 					} else {
@@ -171,7 +211,7 @@ func (t *procTable) join(l *svcList, save bool) {
 		if k.mark != 0 && ambiguous[k.mark] {
 			j = -1
 		}
-		if j >= 0 && save && t.svcs[j].tunnel {
+		if j >= 0 && save && t.svc(int(j)).tunnel {
 			j = -1
 		}
 		t.match[i] = j
@@ -180,7 +220,7 @@ func (t *procTable) join(l *svcList, save bool) {
 		// A positional match made before the index existed may name a
 		// service the file lists twice.
 		for i, j := range t.match {
-			if j >= 0 && index[t.svcs[j].key] == -1 {
+			if j >= 0 && index[t.svc(int(j)).key] == -1 {
 				t.match[i] = -1
 			}
 		}
@@ -193,7 +233,7 @@ func (t *procTable) dests(i int, buf []netlinkipvs.Destination) ([]netlinkipvs.D
 	if t == nil || t.match[i] < 0 {
 		return buf, false
 	}
-	ps := &t.svcs[t.match[i]]
+	ps := t.svc(int(t.match[i]))
 	b := t.chunks[ps.chunk][ps.off:]
 	buf = buf[:0]
 	for n := uint32(0); n < ps.n; n++ {

@@ -347,7 +347,11 @@ func (a *app) list(cmd *ipvsadmargs.Command) outcome {
 			return a.listFail("cannot open file " + ipvsadmfmt.ConnFile + "\n")
 		}
 		defer r.Close()
-		if err := ipvsadmfmt.WriteConnections(a.out, r, f, a.names); err != nil {
+		// The kernel's walk of the table (restarted at every read)
+		// overlaps with the formatting where there are CPUs for both.
+		ra := ipvsproc.ReadAhead(r, 1<<20)
+		defer ra.Close()
+		if err := ipvsadmfmt.WriteConnections(a.out, ra, f, a.names); err != nil {
 			var le *ipvsadmfmt.ListError
 			if errors.As(err, &le) {
 				return a.listFail(le.Msg)
@@ -446,7 +450,9 @@ func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
 	// datagram behind, and the file is read after it.
 	old := debug.SetGCPercent(25)
 	defer debug.SetGCPercent(old)
+	procDone := a.startProcTable()
 	l, err := a.fetchServices()
+	pt := procDone()
 	if err != nil {
 		// ipvs_get_services does not set ipvs_func in netlink mode.
 		return a.listFail(ipvsadmargs.Strerror(a.lastFunc, errnoOf(err)) + "\n")
@@ -455,15 +461,8 @@ func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
 	if !f.NoSort {
 		order = l.sortedOrder()
 	}
-	var pt *procTable
-	if len(l.svcs) > 0 {
-		if r, err := a.openProc(); err == nil {
-			pt, _ = readProcTable(r, len(l.svcs))
-			r.Close()
-			if pt != nil {
-				pt.join(l, f.Rule)
-			}
-		}
+	if pt != nil {
+		pt.join(l, f.Rule)
 	}
 	ipvsadmfmt.WriteTitle(a.out, f)
 	var (
@@ -504,19 +503,17 @@ func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
 // netlink destination dumps for the rest, or for every service when exact
 // is set (the file lacks the thresholds).
 func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
+	procDone := func() *procTable { return nil }
+	if !exact && a.openProc != nil {
+		procDone = a.startProcTable()
+	}
 	l, err := a.fetchServices()
+	pt := procDone()
 	if err != nil {
 		return nil, err
 	}
-	var pt *procTable
-	if len(l.svcs) > 0 && !exact && a.openProc != nil {
-		if r, err := a.openProc(); err == nil {
-			pt, _ = readProcTable(r, len(l.svcs))
-			r.Close()
-			if pt != nil {
-				pt.join(l, true)
-			}
-		}
+	if pt != nil {
+		pt.join(l, true)
 	}
 	out := make([]netlinkipvs.VirtualServer, len(l.svcs))
 	var buf []netlinkipvs.Destination

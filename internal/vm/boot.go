@@ -45,6 +45,10 @@ type Config struct {
 	Extra func(*Image) error
 	// MemoryMB is the guest memory; 0 means DefaultMemoryMB.
 	MemoryMB int
+	// CPUs is the number of virtual CPUs; 0 means 1. Under TCG each
+	// is a host thread (multi-threaded TCG), so more than the host's
+	// cores only slows the guest down.
+	CPUs int
 	// KVM tries hardware acceleration first, falling back to TCG if the
 	// init script has not started within KVMTimeout or QEMU fails before
 	// it. Off by default: on this project's machines nested KVM hangs
@@ -156,12 +160,13 @@ func (c *Config) qemuArgs(a *Assets, initrd, accel string) []string {
 	if mem <= 0 {
 		mem = DefaultMemoryMB
 	}
+	cpus := max(c.CPUs, 1)
 	appendLine := DefaultAppend
 	if c.Append != "" {
 		appendLine += " " + c.Append
 	}
 	return []string{
-		"-accel", accel, "-cpu", "max", "-smp", "1", "-m", strconv.Itoa(mem),
+		"-accel", accel, "-cpu", "max", "-smp", strconv.Itoa(cpus), "-m", strconv.Itoa(mem),
 		"-nographic", "-no-reboot", "-nic", "none",
 		"-kernel", a.Vmlinuz, "-initrd", initrd, "-append", appendLine,
 	}

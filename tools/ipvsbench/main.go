@@ -9,6 +9,8 @@
 //	    destinations each, in batches
 //	ipvsbench services | proc
 //	    one service dump / one read of /proc/net/ip_vs, and counts
+//	ipvsbench procread [-size N]
+//	    read /proc/net/ip_vs without parsing, N bytes per request
 //	ipvsbench list
 //	    fetch every service and destination through the library (one
 //	    service dump, one destination dump per service) and print counts
@@ -122,6 +124,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "read %d services, %d destinations\n", nsvc, ndest)
+	case "procread":
+		// Experiment: read /proc/net/ip_vs raw (no parsing) with
+		// requests of -size bytes, to split kernel from parse time.
+		fs := flag.NewFlagSet("procread", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		size := fs.Int("size", ipvsproc.MinReadSize, "read request size")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		f, err := ipvsproc.Open(ipvsproc.ServicesFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "ipvsbench:", err)
+			return 1
+		}
+		buf := make([]byte, *size)
+		reads, total, most := 0, 0, 0
+		for {
+			n, err := f.Read(buf)
+			reads++
+			total += n
+			most = max(most, n)
+			if err != nil || n == 0 {
+				break
+			}
+		}
+		f.Close()
+		fmt.Fprintf(stdout, "read %d bytes in %d reads (largest %d)\n", total, reads, most)
 	case "list":
 		svcs, err := c.Services()
 		if err != nil {

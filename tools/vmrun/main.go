@@ -18,6 +18,7 @@
 //
 //	-timeout D   bound the whole run (default 20m)
 //	-mem MB      guest memory (default 2048)
+//	-smp N       virtual CPUs (default 1)
 //	-keep        keep the temporary directory (printed)
 //	-v           stream the guest console
 //	-kvm         try KVM first (falls back to TCG)
@@ -53,13 +54,14 @@ const usage = `usage:
   vmrun shell [flags]
   vmrun exec [flags] -- CMD [ARGS...]
   vmrun bench [flags] SCRIPT
-flags: -timeout D -mem MB -keep -v -kvm -ftp -sip -cache DIR
+flags: -timeout D -mem MB -smp N -keep -v -kvm -ftp -sip -cache DIR
 `
 
 // options are the flags every subcommand takes.
 type options struct {
 	timeout time.Duration
 	mem     int
+	smp     int
 	keep    bool
 	verbose bool
 	kvm     bool
@@ -80,6 +82,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func (o *options) register(fs *flag.FlagSet, withRun bool) {
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound the whole run")
 	fs.IntVar(&o.mem, "mem", vm.DefaultMemoryMB, "guest memory in MB")
+	fs.IntVar(&o.smp, "smp", 1, "virtual CPUs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	fs.BoolVar(&o.verbose, "v", false, "stream the guest console")
 	fs.BoolVar(&o.kvm, "kvm", false, "try KVM before TCG")
@@ -224,6 +227,7 @@ func (s *session) config(jobs []vm.Job, console io.Writer, extra func(*vm.Image)
 		Jobs:     jobs,
 		Init:     vm.InitOptions{LoadFTP: s.opt.ftp, LoadSIP: s.opt.sip},
 		MemoryMB: s.opt.mem,
+		CPUs:     s.opt.smp,
 		KVM:      s.opt.kvm,
 		Console:  console,
 		Log:      s.log,

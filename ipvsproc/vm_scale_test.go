@@ -72,7 +72,13 @@ echo 200000 > /proc/sys/net/core/netdev_max_backlog
 
 	count := func() int {
 		n := 0
-		if err := ReadConns(func(*Conn) error { n++; return nil }, WithNetNS("xd")); err != nil {
+		err := ReadConns(func(c *Conn) error {
+			if c.State == "ESTABLISHED" {
+				n++
+			}
+			return nil
+		}, WithNetNS("xd"))
+		if err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -90,11 +96,11 @@ echo 200000 > /proc/sys/net/core/netdev_max_backlog
 			sent += n
 		}
 		have = count()
-		t.Logf("generator pass %d: %d packets in %v; table now has %d entries", pass, sent, time.Since(p0).Round(time.Millisecond), have)
+		t.Logf("generator pass %d: %d packets in %v; table now has %d ESTABLISHED entries", pass, sent, time.Since(p0).Round(time.Millisecond), have)
 	}
 	t.Logf("created %d connection entries in %v", have, time.Since(start).Round(time.Millisecond))
 	if have < want {
-		t.Fatalf("only %d entries after 4 passes, want %d", have, want)
+		t.Fatalf("only %d ESTABLISHED entries after 4 passes, want %d", have, want)
 	}
 
 	// Time the parser and the reference on the same table, in this boot.
@@ -125,14 +131,18 @@ echo 200000 > /proc/sys/net/core/netdev_max_backlog
 	refDur := time.Since(t0)
 	t.Logf("ipvsadm -Lcn (via ip netns exec): %d bytes of output in %v", len(refOut), refDur.Round(time.Millisecond))
 
-	// Same entries: the whole set, without the expiry column (all are
-	// ESTABLISHED with an hour to live, so nothing changes in between).
+	// Same entries: every ESTABLISHED one (an hour to live, so nothing
+	// changes in between), without the expiry column. Entries the
+	// generator left in another state (a SYN whose ACK was lost: 60 s in
+	// SYN_RECV) may expire between the two reads and are not compared.
 	wantRows, err := lcnRowsFromOutput(refOut, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantRows, refOther := establishedRows(wantRows)
 	sort.Strings(wantRows)
-	gotRows := sortedRows(conns, false)
+	gotRows, ourOther := establishedRows(sortedRows(conns, false))
+	t.Logf("entries in other states (not compared): %d read by the parser, %d by ipvsadm", ourOther, refOther)
 	if d := diffRows(gotRows, wantRows); d != "" {
 		t.Fatalf("parser (%d entries) and ipvsadm -Lcn (%d rows) disagree:\n%s", len(gotRows), len(wantRows), d)
 	}
@@ -173,7 +183,8 @@ echo 200000 > /proc/sys/net/core/netdev_max_backlog
 		}
 		refOut = r
 	}
-	if got, want := maskExpiry(oursOut), maskExpiry(refOut); got != want {
+	// Entries in other states may expire between the runs (see above).
+	if got, want := onlyEstablished(maskExpiry(oursOut)), onlyEstablished(maskExpiry(refOut)); got != want {
 		gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
 		for i := 0; i < len(gl) && i < len(wl); i++ {
 			if gl[i] != wl[i] {
@@ -182,8 +193,34 @@ echo 200000 > /proc/sys/net/core/netdev_max_backlog
 		}
 		t.Fatalf("our ipvsadm -Lcn has %d lines, the reference %d", len(gl), len(wl))
 	}
-	t.Logf("MEASURE entries=%d ours-ipvsadm-Lcn=%v ref-ipvsadm-Lcn=%v ratio(ref/ours)=%.2f (best of 2 each; output identical apart from expiry)",
+	t.Logf("MEASURE entries=%d ours-ipvsadm-Lcn=%v ref-ipvsadm-Lcn=%v ratio(ref/ours)=%.2f (best of 2 each; output identical apart from expiry and entries not ESTABLISHED)",
 		len(conns), bestOurs.Round(time.Millisecond), bestRef.Round(time.Millisecond), float64(bestRef)/float64(bestOurs))
+}
+
+// establishedRows keeps the rows (as lcnRow formats them) in state
+// ESTABLISHED and counts the others.
+func establishedRows(rows []string) (kept []string, other int) {
+	for _, r := range rows {
+		if f := strings.Fields(r); len(f) > 2 && f[2] == "ESTABLISHED" {
+			kept = append(kept, r)
+		} else {
+			other++
+		}
+	}
+	return kept, other
+}
+
+// onlyEstablished drops the connection rows of an ipvsadm -Lc output
+// whose state is not ESTABLISHED, keeping the titles.
+func onlyEstablished(out string) string {
+	lines := strings.Split(out, "\n")
+	kept := lines[:0]
+	for i, l := range lines {
+		if f := strings.Fields(l); i < 2 || len(f) < 3 || f[2] == "ESTABLISHED" {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
 }
 
 // maskExpiry blanks the expire column (the second) of ipvsadm -Lc rows.

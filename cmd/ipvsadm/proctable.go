@@ -171,23 +171,23 @@ func readProcTable(r io.Reader) (*procTable, error) {
 // fwmark used by an IPv4 and an IPv6 service), or when save needs the
 // tunnel settings of its destinations.
 func (t *procTable) join(l *svcList, save bool) {
-	t.match = make([]int32, len(l.svcs))
+	t.match = make([]int32, l.len())
 	var ambiguous map[uint32]bool
 	var marks map[uint32]uint8
-	for i := range l.svcs {
-		if m := l.svcs[i].mark; m != 0 {
+	for i := range l.len() {
+		if m := l.at(i).mark; m != 0 {
 			if marks == nil {
 				marks = map[uint32]uint8{}
 				ambiguous = map[uint32]bool{}
 			}
-			if af, ok := marks[m]; ok && af != l.svcs[i].af {
+			if af, ok := marks[m]; ok && af != l.at(i).af {
 				ambiguous[m] = true
 			}
-			marks[m] = l.svcs[i].af
+			marks[m] = l.at(i).af
 		}
 	}
 	var index map[procKey]int32
-	for i := range l.svcs {
+	for i := range l.len() {
 		k := l.key(i)
 		j := int32(-1)
 		if i < t.nsvc && t.svc(i).key == k && index == nil {

@@ -471,7 +471,7 @@ func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
 		dests []netlinkipvs.Destination
 		entry ipvsadmfmt.ServiceEntry
 	)
-	for n := range l.svcs {
+	for n := range l.len() {
 		i := n
 		if order != nil {
 			i = int(order[n])
@@ -515,9 +515,9 @@ func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
 	if pt != nil {
 		pt.join(l, true)
 	}
-	out := make([]netlinkipvs.VirtualServer, len(l.svcs))
+	out := make([]netlinkipvs.VirtualServer, l.len())
 	var buf []netlinkipvs.Destination
-	for i := range l.svcs {
+	for i := range l.len() {
 		s := l.service(i)
 		ds, ok := pt.dests(i, buf[:0])
 		buf = ds

@@ -15,9 +15,37 @@ import (
 // listings and ipvsadm-restore. Statistics are not kept: the formats that
 // print them fetch services with Services.
 type svcList struct {
-	svcs  []compactSvc
-	names []string // interned scheduler and PE names; names[0] is ""
-	index map[string]uint16
+	// blocks hold the services, svcBlock to a block: the dump's size is
+	// not known in advance, and growing one slice would copy it and
+	// leave the old copies behind as garbage (the peak memory of a
+	// 10,000-service listing).
+	blocks [][]compactSvc
+	n      int
+	names  []string // interned scheduler and PE names; names[0] is ""
+	index  map[string]uint16
+}
+
+// len returns the number of services.
+func (l *svcList) len() int { return l.n }
+
+// at returns service i.
+func (l *svcList) at(i int) *compactSvc { return &l.blocks[i/svcBlock][i%svcBlock] }
+
+// truncate drops the services from n on.
+func (l *svcList) truncate(n int) {
+	if n == 0 {
+		// Keep the first block for reuse (a repeated dump starts over).
+		if len(l.blocks) > 0 {
+			l.blocks = append(l.blocks[:0], l.blocks[0][:0])
+		}
+		l.n = 0
+		return
+	}
+	nb := (n + svcBlock - 1) / svcBlock
+	clear(l.blocks[nb:])
+	l.blocks = l.blocks[:nb]
+	l.blocks[nb-1] = l.blocks[nb-1][:n-(nb-1)*svcBlock]
+	l.n = n
 }
 
 type compactSvc struct {
@@ -70,12 +98,17 @@ func (l *svcList) add(s *netlinkipvs.Service) {
 			c.addr = s.Address.As16()
 		}
 	}
-	l.svcs = append(l.svcs, c)
+	if l.n%svcBlock == 0 && len(l.blocks) <= l.n/svcBlock {
+		l.blocks = append(l.blocks, make([]compactSvc, 0, svcBlock))
+	}
+	b := l.n / svcBlock
+	l.blocks[b] = append(l.blocks[b], c)
+	l.n++
 }
 
 // service returns service i (without statistics).
 func (l *svcList) service(i int) netlinkipvs.Service {
-	c := &l.svcs[i]
+	c := l.at(i)
 	s := netlinkipvs.Service{Family: netlinkipvs.AddressFamily(c.af), FWMark: c.mark, Flags: netlinkipvs.ServiceFlags(c.flags),
 		Timeout: c.timeout, Netmask: c.netmask, Scheduler: l.names0(c.sched), PEName: l.names0(c.pe)}
 	if c.mark == 0 {
@@ -98,7 +131,7 @@ func (l *svcList) names0(i uint16) string {
 
 // key is the service's identity for the join with /proc/net/ip_vs.
 func (l *svcList) key(i int) procKey {
-	c := &l.svcs[i]
+	c := l.at(i)
 	if c.mark != 0 {
 		return procKey{mark: c.mark}
 	}
@@ -107,7 +140,7 @@ func (l *svcList) key(i int) procKey {
 
 // identity orders services by their full identity (for dropping repeats).
 func (l *svcList) identity(a, b int32) int {
-	x, y := &l.svcs[a], &l.svcs[b]
+	x, y := l.at(int(a)), l.at(int(b))
 	switch {
 	case x.mark != y.mark:
 		return int(int64(x.mark) - int64(y.mark))
@@ -126,10 +159,10 @@ func (l *svcList) identity(a, b int32) int {
 // dropRepeats removes services met a second time (a dump of a changing
 // table can repeat entries), keeping the first, as Client.Services does.
 func (l *svcList) dropRepeats() {
-	if len(l.svcs) < 2 {
+	if l.n < 2 {
 		return
 	}
-	idx := make([]int32, len(l.svcs))
+	idx := make([]int32, l.n)
 	for i := range idx {
 		idx[i] = int32(i)
 	}
@@ -138,7 +171,7 @@ func (l *svcList) dropRepeats() {
 	for i := 1; i < len(idx); i++ {
 		if l.identity(idx[i-1], idx[i]) == 0 {
 			if drop == nil {
-				drop = make([]bool, len(l.svcs))
+				drop = make([]bool, l.n)
 			}
 			drop[idx[i]] = true // the later one: the sort is stable
 		}
@@ -147,18 +180,18 @@ func (l *svcList) dropRepeats() {
 		return
 	}
 	n := 0
-	for i := range l.svcs {
+	for i := range l.n {
 		if !drop[i] {
-			l.svcs[n] = l.svcs[i]
+			*l.at(n) = *l.at(i)
 			n++
 		}
 	}
-	l.svcs = l.svcs[:n]
+	l.truncate(n)
 }
 
 // sortedOrder is ipvsadmfmt.SortedOrder on the compact form.
 func (l *svcList) sortedOrder() []int32 {
-	idx := make([]int32, len(l.svcs))
+	idx := make([]int32, l.n)
 	for i := range idx {
 		idx[i] = int32(i)
 	}
@@ -166,7 +199,7 @@ func (l *svcList) sortedOrder() []int32 {
 		return ipvsadmfmt.ServiceFields{FWMark: c.mark, Family: uint16(c.af), Protocol: uint16(c.proto), Addr: &c.addr, Port: c.port}
 	}
 	ipvsadmfmt.SortIndexes(idx, func(a, b int32) int32 {
-		return ipvsadmfmt.CompareServiceFields(fields(&l.svcs[a]), fields(&l.svcs[b]))
+		return ipvsadmfmt.CompareServiceFields(fields(l.at(int(a))), fields(l.at(int(b))))
 	})
 	return idx
 }
@@ -176,7 +209,7 @@ func (l *svcList) sortedOrder() []int32 {
 func (a *app) fetchServices() (*svcList, error) {
 	l := &svcList{}
 	if sc, ok := a.backend.(serviceScanner); ok {
-		err := sc.ScanServices(func() { l.svcs = l.svcs[:0] }, func(s *netlinkipvs.Service) error {
+		err := sc.ScanServices(func() { l.truncate(0) }, func(s *netlinkipvs.Service) error {
 			l.add(s)
 			return nil
 		})
@@ -190,7 +223,6 @@ func (a *app) fetchServices() (*svcList, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.svcs = make([]compactSvc, 0, len(svcs))
 	for i := range svcs {
 		l.add(&svcs[i])
 	}

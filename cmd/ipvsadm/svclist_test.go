@@ -2,6 +2,7 @@ package main
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
@@ -45,13 +46,56 @@ func TestSvcListRoundTrip(t *testing.T) {
 			l.add(&svcs[r.IntN(n)])
 		}
 		l.dropRepeats()
-		if len(l.svcs) != n {
-			t.Fatalf("%d services after dropping repeats, want %d", len(l.svcs), n)
+		if l.len() != n {
+			t.Fatalf("%d services after dropping repeats, want %d", l.len(), n)
 		}
 		for i := range svcs {
 			if got := l.service(i); got != svcs[i] {
 				t.Fatalf("after dropping repeats, service %d: got %+v, want %+v", i, got, svcs[i])
 			}
 		}
+	}
+}
+
+// TestSvcListBlocks crosses block boundaries: thousands of services,
+// repeats spread over blocks, and a dump that starts over (truncate(0)).
+func TestSvcListBlocks(t *testing.T) {
+	svc := func(i int) netlinkipvs.Service {
+		return netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+			Address: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Port: 80,
+			Scheduler: "wlc", Netmask: 0xffffffff}
+	}
+	const n = 3*svcBlock + 17
+	var l svcList
+	for i := range 500 { // an interrupted first dump
+		s := svc(i)
+		l.add(&s)
+	}
+	l.truncate(0)
+	if l.len() != 0 {
+		t.Fatalf("len %d after truncate(0)", l.len())
+	}
+	for i := range n {
+		s := svc(i)
+		l.add(&s)
+		if i%700 == 0 { // a repeat, dropped later
+			l.add(&s)
+		}
+	}
+	l.dropRepeats()
+	if l.len() != n {
+		t.Fatalf("%d services, want %d", l.len(), n)
+	}
+	for i := range n {
+		if got, want := l.service(i), svc(i); got != want {
+			t.Fatalf("service %d: got %+v, want %+v", i, got, want)
+		}
+	}
+	// Adding after a truncate into the middle of a block continues there.
+	l.truncate(svcBlock + 5)
+	s := svc(n)
+	l.add(&s)
+	if l.len() != svcBlock+6 || l.service(svcBlock+5) != s || l.service(svcBlock+4) != svc(svcBlock+4) {
+		t.Fatalf("after truncate and add: len %d, last %+v", l.len(), l.service(l.len()-1))
 	}
 }

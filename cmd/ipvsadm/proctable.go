@@ -65,22 +65,15 @@ const rowChunk = 64 << 10
 // per IPv4 destination), so that 100,000 rows cost about 1 MB and nothing
 // for the garbage collector to scan.
 type procTable struct {
-	// svcs holds the services in blocks of svcBlock, so that growing
-	// the table never copies it (the number of services is not known
-	// when the file is read).
-	svcs   [][]procSvc
-	nsvc   int
+	svcs   blockList[procSvc]
 	chunks [][]byte
 	// match[i] is the index in svcs of the netlink service i, or -1 when
 	// that service must be fetched over netlink.
 	match []int32
 }
 
-// svcBlock is the number of services in each block of procTable.svcs.
-const svcBlock = 1024
-
 // svc returns service i of the file.
-func (t *procTable) svc(i int) *procSvc { return &t.svcs[i/svcBlock][i%svcBlock] }
+func (t *procTable) svc(i int) *procSvc { return t.svcs.at(i) }
 
 // Packed destination: a flags byte (bit 0 IPv6, bits 1-2 the forwarding
 // method), the address (4 or 16 bytes), the port (2 bytes), then weight,
@@ -118,12 +111,7 @@ func (t *procTable) add(s *ipvsproc.Service) {
 		rows = binary.AppendUvarint(rows, uint64(d.InactiveConns))
 	}
 	t.chunks[c] = rows
-	if t.nsvc%svcBlock == 0 {
-		t.svcs = append(t.svcs, make([]procSvc, 0, svcBlock))
-	}
-	b := len(t.svcs) - 1
-	t.svcs[b] = append(t.svcs[b], ps)
-	t.nsvc++
+	t.svcs.add(ps)
 }
 
 // startProcTable opens /proc/net/ip_vs and reads it into a procTable on
@@ -190,12 +178,12 @@ func (t *procTable) join(l *svcList, save bool) {
 	for i := range l.len() {
 		k := l.key(i)
 		j := int32(-1)
-		if i < t.nsvc && t.svc(i).key == k && index == nil {
+		if i < t.svcs.len() && t.svc(i).key == k && index == nil {
 			j = int32(i)
 		} else {
 			if index == nil {
-				index = make(map[procKey]int32, t.nsvc)
-				for p := range t.nsvc {
+				index = make(map[procKey]int32, t.svcs.len())
+				for p := range t.svcs.len() {
 					pk := t.svc(p).key
 					if _, dup := index[pk]; dup {
 						index[pk] = -1

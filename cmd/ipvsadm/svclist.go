@@ -15,38 +15,16 @@ import (
 // listings and ipvsadm-restore. Statistics are not kept: the formats that
 // print them fetch services with Services.
 type svcList struct {
-	// blocks hold the services, svcBlock to a block: the dump's size is
-	// not known in advance, and growing one slice would copy it and
-	// leave the old copies behind as garbage (the peak memory of a
-	// 10,000-service listing).
-	blocks [][]compactSvc
-	n      int
-	names  []string // interned scheduler and PE names; names[0] is ""
-	index  map[string]uint16
+	svcs  blockList[compactSvc]
+	names []string // interned scheduler and PE names; names[0] is ""
+	index map[string]uint16
 }
 
 // len returns the number of services.
-func (l *svcList) len() int { return l.n }
+func (l *svcList) len() int { return l.svcs.len() }
 
 // at returns service i.
-func (l *svcList) at(i int) *compactSvc { return &l.blocks[i/svcBlock][i%svcBlock] }
-
-// truncate drops the services from n on.
-func (l *svcList) truncate(n int) {
-	if n == 0 {
-		// Keep the first block for reuse (a repeated dump starts over).
-		if len(l.blocks) > 0 {
-			l.blocks = append(l.blocks[:0], l.blocks[0][:0])
-		}
-		l.n = 0
-		return
-	}
-	nb := (n + svcBlock - 1) / svcBlock
-	clear(l.blocks[nb:])
-	l.blocks = l.blocks[:nb]
-	l.blocks[nb-1] = l.blocks[nb-1][:n-(nb-1)*svcBlock]
-	l.n = n
-}
+func (l *svcList) at(i int) *compactSvc { return l.svcs.at(i) }
 
 type compactSvc struct {
 	addr    [16]byte // as ipvsadm holds it: IPv4 in the first 4 bytes
@@ -98,12 +76,7 @@ func (l *svcList) add(s *netlinkipvs.Service) {
 			c.addr = s.Address.As16()
 		}
 	}
-	if l.n%svcBlock == 0 && len(l.blocks) <= l.n/svcBlock {
-		l.blocks = append(l.blocks, make([]compactSvc, 0, svcBlock))
-	}
-	b := l.n / svcBlock
-	l.blocks[b] = append(l.blocks[b], c)
-	l.n++
+	l.svcs.add(c)
 }
 
 // service returns service i (without statistics).
@@ -159,10 +132,10 @@ func (l *svcList) identity(a, b int32) int {
 // dropRepeats removes services met a second time (a dump of a changing
 // table can repeat entries), keeping the first, as Client.Services does.
 func (l *svcList) dropRepeats() {
-	if l.n < 2 {
+	if l.len() < 2 {
 		return
 	}
-	idx := make([]int32, l.n)
+	idx := make([]int32, l.len())
 	for i := range idx {
 		idx[i] = int32(i)
 	}
@@ -171,7 +144,7 @@ func (l *svcList) dropRepeats() {
 	for i := 1; i < len(idx); i++ {
 		if l.identity(idx[i-1], idx[i]) == 0 {
 			if drop == nil {
-				drop = make([]bool, l.n)
+				drop = make([]bool, l.len())
 			}
 			drop[idx[i]] = true // the later one: the sort is stable
 		}
@@ -180,18 +153,18 @@ func (l *svcList) dropRepeats() {
 		return
 	}
 	n := 0
-	for i := range l.n {
+	for i := range l.len() {
 		if !drop[i] {
 			*l.at(n) = *l.at(i)
 			n++
 		}
 	}
-	l.truncate(n)
+	l.svcs.truncate(n)
 }
 
 // sortedOrder is ipvsadmfmt.SortedOrder on the compact form.
 func (l *svcList) sortedOrder() []int32 {
-	idx := make([]int32, l.n)
+	idx := make([]int32, l.len())
 	for i := range idx {
 		idx[i] = int32(i)
 	}
@@ -209,7 +182,7 @@ func (l *svcList) sortedOrder() []int32 {
 func (a *app) fetchServices() (*svcList, error) {
 	l := &svcList{}
 	if sc, ok := a.backend.(serviceScanner); ok {
-		err := sc.ScanServices(func() { l.truncate(0) }, func(s *netlinkipvs.Service) error {
+		err := sc.ScanServices(func() { l.svcs.truncate(0) }, func(s *netlinkipvs.Service) error {
 			l.add(s)
 			return nil
 		})

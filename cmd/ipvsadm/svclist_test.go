@@ -65,13 +65,13 @@ func TestSvcListBlocks(t *testing.T) {
 			Address: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Port: 80,
 			Scheduler: "wlc", Netmask: 0xffffffff}
 	}
-	const n = 3*svcBlock + 17
+	const n = 3*blockLen + 17
 	var l svcList
 	for i := range 500 { // an interrupted first dump
 		s := svc(i)
 		l.add(&s)
 	}
-	l.truncate(0)
+	l.svcs.truncate(0)
 	if l.len() != 0 {
 		t.Fatalf("len %d after truncate(0)", l.len())
 	}
@@ -92,10 +92,10 @@ func TestSvcListBlocks(t *testing.T) {
 		}
 	}
 	// Adding after a truncate into the middle of a block continues there.
-	l.truncate(svcBlock + 5)
+	l.svcs.truncate(blockLen + 5)
 	s := svc(n)
 	l.add(&s)
-	if l.len() != svcBlock+6 || l.service(svcBlock+5) != s || l.service(svcBlock+4) != svc(svcBlock+4) {
+	if l.len() != blockLen+6 || l.service(blockLen+5) != s || l.service(blockLen+4) != svc(blockLen+4) {
 		t.Fatalf("after truncate and add: len %d, last %+v", l.len(), l.service(l.len()-1))
 	}
 }

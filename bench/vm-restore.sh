@@ -1,9 +1,9 @@
 #!/bin/sh
 # Save/restore at scale, run inside the test VM:
 #   go run ./tools/vmrun bench [-smp 2] bench/vm-restore.sh
-# (-smp 2 gives the guest a second CPU, as any real director has: our
-# listings read /proc/net/ip_vs while the service dump runs; ipvsadm
-# cannot use it.)
+# (-smp 2 gives the guest a second CPU: our listings parse
+# /proc/net/ip_vs while the service dump runs, where ipvsadm has one
+# thread; the Go runtime's per-CPU caches raise our peak memory.)
 # (CI runs a reduced size through TestVMRestoreBench in this directory.)
 #
 # In one boot, for ours (/usr/local/sbin/ipvsadm) and Debian's ipvsadm 1.31

@@ -26,56 +26,48 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // first unparsed byte (0 when no digits were found) and whether the value
 // overflowed (ERANGE).
 func strtol(s string, base int) (val int64, end int, erange bool) {
-	i := 0
-	for i < len(s) && isCSpace(s[i]) {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	if base == 16 && i+1 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && i+2 < len(s) && hexVal(s[i+2]) >= 0 {
-		i += 2
-	}
-	start := i
-	var u uint64
-	over := false
-	for i < len(s) {
-		d := digitVal(s[i], base)
-		if d < 0 {
-			break
-		}
-		if u > (math.MaxUint64-uint64(d))/uint64(base) {
-			over = true
-		} else {
-			u = u*uint64(base) + uint64(d)
-		}
-		i++
-	}
-	if i == start {
+	u, neg, end, over := scanNumber(s, base)
+	if end == 0 {
 		return 0, 0, false
 	}
 	if neg {
 		if over || u > 1<<63 {
-			return math.MinInt64, i, true
+			return math.MinInt64, end, true
 		}
-		return -int64(u), i, false
+		return -int64(u), end, false
 	}
 	if over || u > math.MaxInt64 {
-		return math.MaxInt64, i, true
+		return math.MaxInt64, end, true
 	}
-	return int64(u), i, false
+	return int64(u), end, false
 }
 
 // strtoul emulates strtoul(s, &end, base) (base 0, 10 or 16) on a 64-bit
 // unsigned long, including the negation of a leading '-'.
 func strtoul(s string, base int) (val uint64, end int, erange bool) {
+	u, neg, end, over := scanNumber(s, base)
+	if end == 0 {
+		return 0, 0, false
+	}
+	if over {
+		return math.MaxUint64, end, true
+	}
+	if neg {
+		u = -u
+	}
+	return u, end, false
+}
+
+// scanNumber is what strtol and strtoul share: leading white space, a
+// sign, a "0x" prefix (base 16, or base 0, which also takes a leading 0
+// for octal), then digits. It returns their magnitude (exact unless over
+// says it overflowed 64 bits), the sign, and the index of the first
+// unparsed byte, 0 when there were no digits.
+func scanNumber(s string, base int) (u uint64, neg bool, end int, over bool) {
 	i := 0
 	for i < len(s) && isCSpace(s[i]) {
 		i++
 	}
-	neg := false
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
 		neg = s[i] == '-'
 		i++
@@ -91,8 +83,6 @@ func strtoul(s string, base int) (val uint64, end int, erange bool) {
 		}
 	}
 	start := i
-	var u uint64
-	over := false
 	for i < len(s) {
 		d := digitVal(s[i], base)
 		if d < 0 {
@@ -106,15 +96,9 @@ func strtoul(s string, base int) (val uint64, end int, erange bool) {
 		i++
 	}
 	if i == start {
-		return 0, 0, false
+		return 0, false, 0, false
 	}
-	if over {
-		return math.MaxUint64, i, true
-	}
-	if neg {
-		u = -u
-	}
-	return u, i, false
+	return u, neg, i, over
 }
 
 func hexVal(c byte) int {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
@@ -35,7 +36,8 @@ type Factory struct {
 	// Version is the program's version string.
 	Version string
 
-	// IPVS returns the kernel backend, creating it on first use.
+	// IPVS returns the kernel backend, creating it on first use; its
+	// error is already explained (cmdutil.Explain, "connect to IPVS").
 	IPVS func() (*backend.Counting, error)
 	// Sysctls returns the sysctl backend for Options.NetNS.
 	Sysctls func() (backend.Sysctls, error)
@@ -77,7 +79,10 @@ func New(version string, ios *iostreams.IOStreams) *Factory {
 			}
 			var c *netlinkipvs.Client
 			c, err = netlinkipvs.New(opts...)
-			if err == nil {
+			if err != nil {
+				// Explained once here, for every command.
+				err = cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+			} else {
 				b = backend.NewCounting(c)
 				f.mu.Lock()
 				f.closer = c.Close

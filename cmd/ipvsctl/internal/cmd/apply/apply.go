@@ -164,7 +164,7 @@ func Run(o *Options) error {
 	}
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	t1 := o.Now()
 	ropts := reconcile.Options{Prune: o.Prune, Scope: sc, BatchSize: o.BatchSize, NoRollback: o.NoRollback}

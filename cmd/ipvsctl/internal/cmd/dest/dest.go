@@ -193,7 +193,7 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	svcName := ipvsconfig.FormatServiceKey(o.Target.Service)
 	op := "add destination"
@@ -312,7 +312,7 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 func RunDelete(o *DeleteOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	key, object, err := resolveDest(b, o.Target, "delete destination")
 	if err != nil {

@@ -64,7 +64,7 @@ a terminal; otherwise the command is quiet unless something goes wrong.`,
 func RunDrain(o *DrainOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	key, object, err := resolveDest(b, o.Target, "drain destination")
 	if err != nil {

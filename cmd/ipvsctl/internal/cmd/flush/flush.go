@@ -53,7 +53,7 @@ alone. See ipvsctl help scope.`,
 func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	sc, _ := ipvsconfig.ParseScope(o.Scope)
 	if sc.IsZero() && !o.DryRun {

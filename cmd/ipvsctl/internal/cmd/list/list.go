@@ -121,7 +121,7 @@ func (o *Options) finish(f *factory.Factory) error {
 func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	var vss []netlinkipvs.VirtualServer
 	if o.Get {

@@ -80,7 +80,7 @@ save | restore | save is stable.`,
 func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	sc, _ := ipvsconfig.ParseScope(o.Scope)
 	vss, err := cmdutil.ReadTable(b, sc.Func())

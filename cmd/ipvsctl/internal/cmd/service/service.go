@@ -109,7 +109,7 @@ which resets everything not given). --persistent 0 turns persistence off.`
 func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	name := ipvsconfig.FormatServiceKey(o.Service)
 	var s ipvsconfig.Service
@@ -225,7 +225,7 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 func RunDelete(o *DeleteOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	var first error
 	for _, k := range o.Services {

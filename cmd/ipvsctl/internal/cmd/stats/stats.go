@@ -103,7 +103,7 @@ func fetch(b backend.IPVS, scope string) ([]netlinkipvs.VirtualServer, error) {
 func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	vss, err := fetch(b, o.Scope)
 	if err != nil {
@@ -334,7 +334,7 @@ func SortRates(rs []ServiceRates, key string) {
 func RunTop(o *TopOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	if o.Sysctls != nil {
 		if s, err := o.Sysctls(); err == nil {

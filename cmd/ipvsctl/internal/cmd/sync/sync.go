@@ -97,7 +97,7 @@ the same segment (or a TTL large enough to reach it).`,
 func RunStart(o *StartOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	d := o.Daemon
 	return cmdutil.Explain(cmdutil.Context{Op: "start " + d.State.String() + " sync daemon", Object: "on " + d.Interface, Interface: d.Interface}, b.NewDaemon(d))
@@ -140,7 +140,7 @@ func NewCmdStop(f *factory.Factory, runF func(*StopOptions) error) *cobra.Comman
 func RunStop(o *StopOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	running := map[netlinkipvs.DaemonState]bool{}
 	if len(o.States) > 1 {
@@ -234,7 +234,7 @@ type DaemonStatus struct {
 func RunStatus(o *StatusOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	ds, err := b.Daemons()
 	if err != nil {

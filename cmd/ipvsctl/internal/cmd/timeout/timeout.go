@@ -55,7 +55,7 @@ func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command 
 func RunGet(o *GetOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	t, err := b.Timeouts()
 	if err != nil {
@@ -130,7 +130,7 @@ func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command 
 func RunSet(o *SetOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	t := o.Timeouts
 	return cmdutil.Explain(cmdutil.Context{Op: "set timeouts", Object: fmt.Sprintf("tcp %d, tcpfin %d, udp %d", t.TCP, t.TCPFin, t.UDP)}, b.SetTimeouts(t))

@@ -53,7 +53,7 @@ func NewCmdZero(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
+		return err
 	}
 	if o.All {
 		return cmdutil.Explain(cmdutil.Context{Op: "zero all counters"}, b.ZeroAll())

@@ -4,9 +4,17 @@
 #
 #   1. installs the Debian packages the VM tests need, if any is missing;
 #   2. go vet, gofmt and the unit tests on the host (VM tests skip there);
-#   3. the VM tests: go run ./tools/vmrun test boots one QEMU guest with a
-#      Debian 6.1 kernel that has IPVS (downloaded once into the cache,
-#      $IPVS_VM_CACHE or ~/.cache/ipvs-vm) and runs every TestVM* test in it.
+#   3. the VM tests: go run ./tools/vmrun test runs every TestVM* test as
+#      a job of its own in QEMU guests with Debian's kernels, pinned in
+#      internal/vm/kernels.txt (downloaded once into the cache,
+#      $IPVS_VM_CACHE or ~/.cache/ipvs-vm): one guest per host CPU at once,
+#      each taking the next job when done; the ipvsadm differential suite
+#      and golden cases on 5.10, 6.1 and 6.12, the rest on 6.1. It prints
+#      every job's result with its kernel, each guest's time against its
+#      budget, and the kernel versions booted.
+#
+# Benchmarks (scale and speed against ipvsadm 1.31) are not part of this:
+# go run ./tools/vmrun bench (see the README).
 #
 # Exits non-zero on the first failure.
 set -euo pipefail

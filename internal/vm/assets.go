@@ -1,17 +1,15 @@
 package vm
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,14 +18,6 @@ import (
 // CacheEnv names the environment variable that overrides the cache
 // directory of [DefaultCacheDir].
 const CacheEnv = "IPVS_VM_CACHE"
-
-// KernelMetaPackage is the Debian package whose dependency names the
-// current kernel image package.
-const KernelMetaPackage = "linux-image-amd64"
-
-// kernelPkgRE matches the versioned kernel image package names this package
-// works with, e.g. linux-image-6.1.0-56-amd64.
-var kernelPkgRE = regexp.MustCompile(`^linux-image-(6\.1\.0-(\d+)-amd64)$`)
 
 // DefaultCacheDir returns where downloaded kernels are kept: $IPVS_VM_CACHE
 // if set, else $XDG_CACHE_HOME/ipvs-vm, else ~/.cache/ipvs-vm.
@@ -45,230 +35,184 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(home, ".cache", "ipvs-vm"), nil
 }
 
+// cacheDirOrDefault returns dir, or DefaultCacheDir if dir is empty.
+func cacheDirOrDefault(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return DefaultCacheDir()
+}
+
 // AssetOptions configures [PrepareAssets].
 type AssetOptions struct {
 	// CacheDir holds downloaded packages and extracted trees. Empty means
 	// DefaultCacheDir.
 	CacheDir string
-	// Package is the kernel image package to use, e.g.
-	// "linux-image-6.1.0-56-amd64". Empty means the one apt-cache names as
-	// the dependency of linux-image-amd64, or else the newest one in the
-	// cache.
-	Package string
+	// Kernel is the kernel to prepare. The zero value means
+	// DefaultKernel.
+	Kernel Kernel
 	// Log receives progress messages (downloads, extraction). May be nil.
 	Log io.Writer
 }
 
 // Assets are the kernel files a guest boots from.
 type Assets struct {
+	// Kernel is the pinned kernel these files are from.
+	Kernel Kernel
 	// CacheDir is the cache directory the assets live in.
 	CacheDir string
-	// Package is the kernel image package name.
-	Package string
-	// KernelVersion is the module directory name, e.g. "6.1.0-56-amd64".
+	// KernelVersion is the module directory name and what uname -r
+	// prints in the guest, e.g. "6.1.0-57-amd64".
 	KernelVersion string
 	// Root is the directory the package was extracted into.
 	Root string
 	// Vmlinuz is the kernel image.
 	Vmlinuz string
-	// ModulesDir is Root/lib/modules/<KernelVersion>, with modules.dep.
+	// ModulesDir is the kernel's module tree,
+	// Root/[usr/]lib/modules/<KernelVersion>.
 	ModulesDir string
 }
 
-// stampName is the file written into an extracted tree once extraction and
-// indexing have finished.
+// stampName is the file written into an extracted tree once extraction has
+// finished; it holds the SHA-256 of the .deb it came from.
 const stampName = ".ipvs-vm-extracted"
 
-// PrepareAssets makes sure a kernel image package is downloaded and
-// extracted in the cache and returns where its files are. The first call
-// downloads the package with apt-get download (run in the cache directory)
-// and extracts it with dpkg -x; later calls reuse the extracted tree,
-// recognised by a stamp file.
+// PrepareAssets makes sure the pinned kernel package is downloaded,
+// checked against its SHA-256 and extracted in the cache, and returns where
+// its files are. The first call downloads the package with apt-get (from
+// Debian's archive, through a private apt configuration for the kernel's
+// suite kept in the cache) and extracts it with dpkg -x; later calls reuse
+// the extracted tree.
 func PrepareAssets(ctx context.Context, opt AssetOptions) (*Assets, error) {
-	cache := opt.CacheDir
-	if cache == "" {
-		d, err := DefaultCacheDir()
-		if err != nil {
+	cache, err := cacheDirOrDefault(opt.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	k := opt.Kernel
+	if k.Name == "" {
+		if k, err = LookupKernel(DefaultKernel); err != nil {
 			return nil, err
 		}
-		cache = d
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, fmt.Errorf("creating VM cache: %w", err)
 	}
-	// Two runs preparing the same cache at once would download and
-	// extract into the same places: take turns.
+	// Two runs (or two guests of one run) preparing the same cache at
+	// once would download and extract into the same places: take turns.
 	unlock, err := lockDir(ctx, cache)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	pkg := opt.Package
-	if pkg == "" {
-		p, err := currentKernelPackage(ctx)
+	root := filepath.Join(cache, strings.TrimSuffix(k.debFile(), "_amd64.deb"))
+	if stamp, err := os.ReadFile(filepath.Join(root, stampName)); err == nil && strings.TrimSpace(string(stamp)) == k.SHA256 {
+		a, err := findAssets(k, cache, root)
 		if err != nil {
-			cached := newestCachedKernel(cache)
-			if cached == "" {
-				return nil, fmt.Errorf("choosing a kernel package: %w (and none is in the cache %s)", err, cache)
-			}
-			logf(opt.Log, "vm: apt-cache failed (%v); using cached %s\n", err, cached)
-			p = cached
-		}
-		pkg = p
-	}
-	m := kernelPkgRE.FindStringSubmatch(pkg)
-	if m == nil {
-		return nil, fmt.Errorf("kernel package %q: want linux-image-6.1.0-NN-amd64", pkg)
-	}
-	a := &Assets{
-		CacheDir:      cache,
-		Package:       pkg,
-		KernelVersion: m[1],
-		Root:          filepath.Join(cache, pkg),
-	}
-	a.Vmlinuz = filepath.Join(a.Root, "boot", "vmlinuz-"+a.KernelVersion)
-	a.ModulesDir = filepath.Join(a.Root, "lib", "modules", a.KernelVersion)
-	if _, err := os.Stat(filepath.Join(a.Root, stampName)); err == nil {
-		if err := a.check(); err != nil {
-			return nil, fmt.Errorf("cached kernel %s (remove %s to fetch it again): %w", pkg, a.Root, err)
+			return nil, fmt.Errorf("cached kernel %s (remove %s to fetch it again): %w", k, root, err)
 		}
 		return a, nil
 	}
-	deb, err := findDeb(cache, pkg)
-	if err != nil {
-		return nil, err
-	}
-	if deb == "" {
-		logf(opt.Log, "vm: downloading %s into %s\n", pkg, cache)
-		if err := runIn(ctx, cache, "apt-get", "download", pkg); err != nil {
-			return nil, fmt.Errorf("downloading %s: %w", pkg, err)
+	deb := filepath.Join(cache, k.debFile())
+	if err := checkSHA256(deb, k.SHA256); err != nil {
+		if !os.IsNotExist(err) {
+			logf(opt.Log, "vm: %v; fetching it again\n", err)
+			os.Remove(deb)
 		}
-		if deb, err = findDeb(cache, pkg); err != nil {
+		if err := downloadKernel(ctx, cache, k, opt.Log); err != nil {
 			return nil, err
 		}
-		if deb == "" {
-			return nil, fmt.Errorf("apt-get download %s left no .deb in %s", pkg, cache)
+		if err := checkSHA256(deb, k.SHA256); err != nil {
+			os.Remove(deb)
+			return nil, fmt.Errorf("kernel %s: %w (the pin in internal/vm/kernels.txt names other bytes)", k, err)
 		}
 	}
 	logf(opt.Log, "vm: extracting %s\n", filepath.Base(deb))
-	tmpRoot := a.Root + ".partial"
+	tmpRoot := root + ".partial"
 	if err := os.RemoveAll(tmpRoot); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", tmpRoot, err)
 	}
 	if err := runIn(ctx, cache, "dpkg", "-x", deb, tmpRoot); err != nil {
 		return nil, fmt.Errorf("extracting %s: %w", deb, err)
 	}
-	tmpMods := filepath.Join(tmpRoot, "lib", "modules", a.KernelVersion)
-	if _, err := os.Stat(filepath.Join(tmpMods, "modules.dep")); err != nil {
-		logf(opt.Log, "vm: indexing kernel modules\n")
-		if err := GenerateModuleIndex(tmpMods); err != nil {
-			return nil, err
-		}
+	if _, err := findAssets(k, cache, tmpRoot); err != nil {
+		return nil, fmt.Errorf("extracted %s: %w", k, err)
 	}
-	if err := os.WriteFile(filepath.Join(tmpRoot, stampName), []byte(filepath.Base(deb)+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmpRoot, stampName), []byte(k.SHA256+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("writing stamp: %w", err)
 	}
-	if err := os.RemoveAll(a.Root); err != nil {
-		return nil, fmt.Errorf("clearing %s: %w", a.Root, err)
+	if err := os.RemoveAll(root); err != nil {
+		return nil, fmt.Errorf("clearing %s: %w", root, err)
 	}
-	if err := os.Rename(tmpRoot, a.Root); err != nil {
+	if err := os.Rename(tmpRoot, root); err != nil {
 		return nil, fmt.Errorf("installing extracted kernel: %w", err)
 	}
-	if err := a.check(); err != nil {
-		return nil, fmt.Errorf("extracted %s: %w", pkg, err)
-	}
-	return a, nil
+	return findAssets(k, cache, root)
 }
 
-// check verifies that the kernel and the module index exist.
-func (a *Assets) check() error {
-	for _, p := range []string{a.Vmlinuz, filepath.Join(a.ModulesDir, "modules.dep")} {
-		if _, err := os.Stat(p); err != nil {
-			return err
+// downloadKernel fetches the pinned package into cache.
+func downloadKernel(ctx context.Context, cache string, k Kernel, log io.Writer) error {
+	s, err := newAptSuite(cache, k.Suite)
+	if err != nil {
+		return err
+	}
+	logf(log, "vm: fetching the package lists of Debian %s\n", k.Suite)
+	if err := s.update(ctx); err != nil {
+		return fmt.Errorf("package lists of Debian %s: %w", k.Suite, err)
+	}
+	logf(log, "vm: downloading %s %s into %s\n", k.Package, k.Version, cache)
+	if err := s.download(ctx, cache, k.Package, k.Version); err != nil {
+		hint := ""
+		if l, lerr := s.latest(ctx, k.Name); lerr == nil && (l.Package != k.Package || l.Version != k.Version) {
+			hint = fmt.Sprintf("\nDebian %s now offers %s %s; to move to it, put this line in internal/vm/kernels.txt:\n%s",
+				k.Suite, l.Package, l.Version, FormatKernelLine(l))
 		}
+		return fmt.Errorf("downloading kernel %s: %w%s", k, err, hint)
 	}
 	return nil
 }
 
-// currentKernelPackage asks apt-cache which versioned kernel package the
-// meta package depends on.
-func currentKernelPackage(ctx context.Context) (string, error) {
-	if _, err := exec.LookPath("apt-cache"); err != nil {
-		return "", err
-	}
-	out, err := exec.CommandContext(ctx, "apt-cache", "depends", KernelMetaPackage).Output()
+// checkSHA256 checks that the file at p has the given SHA-256.
+func checkSHA256(p, want string) error {
+	f, err := os.Open(p)
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-			return "", fmt.Errorf("apt-cache depends %s: %w: %s", KernelMetaPackage, err, bytes.TrimSpace(ee.Stderr))
-		}
-		return "", fmt.Errorf("apt-cache depends %s: %w", KernelMetaPackage, err)
+		return err
 	}
-	if p := parseAptDepends(string(out)); p != "" {
-		return p, nil
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("reading %s: %w", p, err)
 	}
-	return "", fmt.Errorf("apt-cache depends %s names no linux-image-6.1.0-NN-amd64 package (run apt-get update?)", KernelMetaPackage)
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("%s has SHA-256 %s, want %s", filepath.Base(p), got, want)
+	}
+	return nil
 }
 
-// parseAptDepends finds the kernel image package in apt-cache depends
-// output ("  Depends: linux-image-6.1.0-56-amd64"). If several match, the
-// highest ABI number wins.
-func parseAptDepends(out string) string {
-	best, bestN := "", -1
-	for _, line := range strings.Split(out, "\n") {
-		_, v, ok := strings.Cut(strings.TrimSpace(line), "Depends:")
-		if !ok {
-			continue
-		}
-		name := strings.Trim(strings.TrimSpace(v), "<>")
-		if m := kernelPkgRE.FindStringSubmatch(name); m != nil {
-			if n, _ := strconv.Atoi(m[2]); n > bestN {
-				best, bestN = name, n
-			}
-		}
+// findAssets locates the kernel image and the module tree in an extracted
+// package: boot/vmlinuz-<version> and lib/modules/<version> (usr/lib/modules
+// from Debian 13 on).
+func findAssets(k Kernel, cache, root string) (*Assets, error) {
+	var mods []string
+	for _, base := range []string{"lib/modules", "usr/lib/modules"} {
+		m, _ := filepath.Glob(filepath.Join(root, base, "*", "kernel"))
+		mods = append(mods, m...)
 	}
-	return best
-}
-
-// newestCachedKernel returns the kernel package with the highest ABI number
-// that is in the cache, extracted or as a .deb, or "".
-func newestCachedKernel(cache string) string {
-	ents, err := os.ReadDir(cache)
-	if err != nil {
-		return ""
+	if len(mods) != 1 {
+		return nil, fmt.Errorf("want one module tree under %s/[usr/]lib/modules, found %d", root, len(mods))
 	}
-	best, bestN := "", -1
-	for _, e := range ents {
-		name := e.Name()
-		if e.IsDir() {
-			if _, err := os.Stat(filepath.Join(cache, name, stampName)); err != nil {
-				continue
-			}
-		} else if n, _, ok := strings.Cut(name, "_"); ok && strings.HasSuffix(name, ".deb") {
-			name = n
-		} else {
-			continue
-		}
-		if m := kernelPkgRE.FindStringSubmatch(name); m != nil {
-			if n, _ := strconv.Atoi(m[2]); n > bestN {
-				best, bestN = name, n
-			}
-		}
+	modDir := filepath.Dir(mods[0])
+	a := &Assets{
+		Kernel:        k,
+		CacheDir:      cache,
+		KernelVersion: filepath.Base(modDir),
+		Root:          root,
+		ModulesDir:    modDir,
 	}
-	return best
-}
-
-// findDeb returns the newest downloaded .deb of pkg in dir, or "".
-func findDeb(dir, pkg string) (string, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
-	if err != nil {
-		return "", fmt.Errorf("looking for %s in %s: %w", pkg, dir, err)
+	a.Vmlinuz = filepath.Join(root, "boot", "vmlinuz-"+a.KernelVersion)
+	if _, err := os.Stat(a.Vmlinuz); err != nil {
+		return nil, err
 	}
-	if len(matches) == 0 {
-		return "", nil
-	}
-	sort.Strings(matches)
-	return matches[len(matches)-1], nil
+	return a, nil
 }
 
 // runIn runs a command in dir, returning its combined output in the error

@@ -1,11 +1,13 @@
 package vm
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +27,10 @@ const DefaultAppend = "console=ttyS0 quiet panic=-1"
 // script before Boot falls back to TCG.
 const DefaultKVMTimeout = 20 * time.Second
 
+// DefaultBootTimeout is how long a guest may take from QEMU's start to its
+// first request for a job when Config.BootTimeout is 0.
+const DefaultBootTimeout = 3 * time.Minute
+
 // doneGrace is how long QEMU may take to exit after the init script printed
 // its last marker.
 const doneGrace = 15 * time.Second
@@ -34,10 +40,19 @@ type Config struct {
 	// Assets is the kernel to boot. Nil means PrepareAssets with CacheDir
 	// and Log.
 	Assets *Assets
-	// CacheDir is passed to PrepareAssets when Assets is nil.
+	// CacheDir and Kernel are passed to PrepareAssets when Assets is
+	// nil.
 	CacheDir string
-	// Jobs run in order after boot (ignored by Shell).
+	Kernel   Kernel
+	// Jobs are the jobs the guest can run (ignored by Shell): in order,
+	// or as Next chooses.
 	Jobs []Job
+	// Next, if not nil, chooses the job the guest runs next. It is called
+	// each time the guest is ready for one, from a goroutine of Boot's,
+	// and returns an index into Jobs, or false to end the boot. Several
+	// guests booted at once can share one Next and so one queue of work.
+	// Nil runs every job once, in order.
+	Next func() (int, bool)
 	// Init chooses extra modules.
 	Init InitOptions
 	// Extra, if not nil, adds the caller's files to the initramfs (test
@@ -56,6 +71,9 @@ type Config struct {
 	KVM bool
 	// KVMTimeout bounds the KVM attempt; 0 means DefaultKVMTimeout.
 	KVMTimeout time.Duration
+	// BootTimeout bounds the time from QEMU's start until the guest asks
+	// for its first job; 0 means DefaultBootTimeout.
+	BootTimeout time.Duration
 	// Append is added to the kernel command line.
 	Append string
 	// QEMU is the emulator binary; empty means qemu-system-x86_64.
@@ -95,6 +113,17 @@ type Result struct {
 	Accel string
 	// ImageBytes is the size of the compressed initramfs.
 	ImageBytes int64
+	// Kernel is the pinned kernel the guest booted.
+	Kernel Kernel
+	// KernelRelease and KernelBuild are what the guest's kernel said of
+	// itself: uname -r and /proc/version.
+	KernelRelease, KernelBuild string
+	// Handed lists the indexes of the jobs handed to the guest, in order.
+	Handed []int
+	// Stuck names the job that ran past its Timeout, if one did.
+	Stuck string
+	// NoControl reports that the guest could not open its control port.
+	NoControl bool
 }
 
 // Job returns the result of the named job, or nil.
@@ -118,7 +147,7 @@ func (c *Config) prepare(ctx context.Context, shell bool) (*Assets, string, int6
 	a := c.Assets
 	if a == nil {
 		var err error
-		a, err = PrepareAssets(ctx, AssetOptions{CacheDir: c.CacheDir, Log: c.Log})
+		a, err = PrepareAssets(ctx, AssetOptions{CacheDir: c.CacheDir, Kernel: c.Kernel, Log: c.Log})
 		if err != nil {
 			return nil, "", 0, nil, err
 		}
@@ -150,12 +179,15 @@ func (c *Config) prepare(ctx context.Context, shell bool) (*Assets, string, int6
 		cleanup()
 		return nil, "", 0, nil, fmt.Errorf("initramfs: %w", err)
 	}
-	logf(c.Log, "vm: initramfs %s (%.1f MiB), kernel %s\n", initrd, float64(st.Size())/(1<<20), a.KernelVersion)
+	logf(c.Log, "vm: initramfs %s (%.1f MiB), kernel %s\n", initrd, float64(st.Size())/(1<<20), a.Kernel)
 	return a, initrd, st.Size(), cleanup, nil
 }
 
-// qemuArgs returns the QEMU command line.
-func (c *Config) qemuArgs(a *Assets, initrd, accel string) []string {
+// qemuArgs returns the QEMU command line. The console is the first serial
+// port, on QEMU's standard input and output (with its monitor on Ctrl-A c);
+// if control is not empty, the second serial port is connected to the Unix
+// socket at that path.
+func (c *Config) qemuArgs(a *Assets, initrd, accel, control string) []string {
 	mem := c.MemoryMB
 	if mem <= 0 {
 		mem = DefaultMemoryMB
@@ -165,11 +197,14 @@ func (c *Config) qemuArgs(a *Assets, initrd, accel string) []string {
 	if c.Append != "" {
 		appendLine += " " + c.Append
 	}
-	return []string{
+	args := []string{
 		"-accel", accel, "-cpu", "max", "-smp", strconv.Itoa(cpus), "-m", strconv.Itoa(mem),
-		"-nographic", "-no-reboot", "-nic", "none",
-		"-kernel", a.Vmlinuz, "-initrd", initrd, "-append", appendLine,
+		"-nographic", "-no-reboot", "-nic", "none", "-serial", "mon:stdio",
 	}
+	if control != "" {
+		args = append(args, "-chardev", "socket,id=vmctl,path="+control, "-serial", "chardev:vmctl")
+	}
+	return append(args, "-kernel", a.Vmlinuz, "-initrd", initrd, "-append", appendLine)
 }
 
 func (c *Config) qemuBinary() string {
@@ -191,6 +226,9 @@ func Boot(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer cleanup()
+	if cfg.Next == nil {
+		cfg.Next = inOrder(len(cfg.Jobs))
+	}
 	if cfg.KVM {
 		if _, err := os.Stat("/dev/kvm"); err == nil {
 			res, err := cfg.run(ctx, a, initrd, "kvm")
@@ -216,6 +254,18 @@ func Boot(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 var errKVMStalled = errors.New("KVM guest stalled before init")
+
+// inOrder returns a Next function that hands out jobs 0 to n-1 once each.
+func inOrder(n int) func() (int, bool) {
+	i := 0
+	return func() (int, bool) {
+		if i >= n {
+			return 0, false
+		}
+		i++
+		return i - 1, true
+	}
+}
 
 // firstLine returns s up to its first newline.
 func firstLine(s string) string {
@@ -288,7 +338,15 @@ func (c *Config) run(ctx context.Context, a *Assets, initrd, accel string) (*Res
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, c.qemuBinary(), c.qemuArgs(a, initrd, accel)...)
+	ctl, err := listenControl(filepath.Dir(initrd))
+	if err != nil {
+		return nil, err
+	}
+	defer ctl.Close()
+	handed := make(chan handout, 1)
+	ctlDone := make(chan error, 1)
+	go func() { ctlDone <- c.serveControl(runCtx, ctl, handed) }()
+	cmd := exec.CommandContext(runCtx, c.qemuBinary(), c.qemuArgs(a, initrd, accel, ctl.Addr().String())...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -328,14 +386,37 @@ func (c *Config) run(ctx context.Context, a *Assets, initrd, accel string) (*Res
 		defer t.Stop()
 		kvmTimer = t.C
 	}
-	var doneTimer <-chan time.Time
+	bootLimit := c.BootTimeout
+	if bootLimit <= 0 {
+		bootLimit = DefaultBootTimeout
+	}
+	bootTimer := time.NewTimer(bootLimit)
+	defer bootTimer.Stop()
+	var doneTimer, jobTimer <-chan time.Time
 	var werr error
-	stalled, timedOut, killedAfterDone := false, false, false
+	var handedJobs []int
+	var current handout
+	stalled, timedOut, killedAfterDone, stuck, bootStuck := false, false, false, false, false
 loop:
 	for {
 		select {
 		case werr = <-waitErr:
 			break loop
+		case h := <-handed:
+			bootTimer.Stop()
+			current, jobTimer = h, nil
+			if h.index >= 0 {
+				handedJobs = append(handedJobs, h.index)
+				if t := c.Jobs[h.index].Timeout; t > 0 {
+					jobTimer = time.After(t)
+				}
+			}
+		case <-jobTimer:
+			stuck = true
+			cancel()
+		case <-bootTimer.C:
+			bootStuck = true
+			cancel()
 		case e := <-events:
 			switch e {
 			case "init":
@@ -358,12 +439,26 @@ loop:
 	}
 	copyWG.Wait()
 	parser.Close()
+	cancel()
+	ctlErr := <-ctlDone
 	res := parser.Result()
 	res.Duration = time.Since(start)
 	res.Accel = accel
+	res.Kernel = a.Kernel
+	res.Handed = handedJobs
 	switch {
+	case stuck:
+		res.Stuck = c.Jobs[current.index].Name
+		return res, fmt.Errorf("job %s ran past its time limit of %v: the guest was stopped%s",
+			res.Stuck, c.Jobs[current.index].Timeout, describeEnd(res))
 	case stalled && !res.Done:
 		return res, errKVMStalled
+	case bootStuck:
+		return res, fmt.Errorf("the guest did not ask for work within %v of starting%s", bootLimit, describeEnd(res))
+	case res.NoControl:
+		return res, fmt.Errorf("the guest could not open its control port %s%s", GuestControlPort, describeEnd(res))
+	case !res.Done && ctlErr != nil && res.BootTime > 0:
+		return res, fmt.Errorf("control channel: %w%s", ctlErr, describeEnd(res))
 	case timedOut && !res.Done:
 		return res, fmt.Errorf("VM timed out (%v) after %v%s", ctx.Err(), res.Duration.Round(time.Millisecond), describeEnd(res))
 	case res.Panic != "":
@@ -423,7 +518,7 @@ func Shell(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Writer) e
 			accel = "kvm"
 		}
 	}
-	cmd := exec.CommandContext(ctx, cfg.qemuBinary(), cfg.qemuArgs(a, initrd, accel)...)
+	cmd := exec.CommandContext(ctx, cfg.qemuBinary(), cfg.qemuArgs(a, initrd, accel, "")...)
 	cmd.Stdin = stdin
 	cmd.Stdout = stdout
 	var stderr bytes.Buffer
@@ -433,4 +528,78 @@ func Shell(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Writer) e
 		return fmt.Errorf("qemu: %w: %s", err, tail(stderr.String(), 10))
 	}
 	return nil
+}
+
+// handout is a job handed to the guest (index -1: told to stop).
+type handout struct {
+	index int
+}
+
+// listenControl makes the Unix socket QEMU connects the guest's control
+// port to, in dir.
+func listenControl(dir string) (*net.UnixListener, error) {
+	p := filepath.Join(dir, "control.sock")
+	os.Remove(p)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// serveControl answers the guest's requests for work on the control
+// channel: each request is answered with the index Next chooses, or with
+// stop. Every answer is reported on handed. It returns when the guest has
+// been told to stop, the connection ends or ctx is done.
+func (c *Config) serveControl(ctx context.Context, ln *net.UnixListener, handed chan<- handout) error {
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	conn, err := ln.AcceptUnix()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("accepting QEMU's connection: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		conn.Close()
+	}()
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			if ctx.Err() != nil || err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if strings.TrimSpace(strings.ReplaceAll(line, "\r", "")) != controlNext {
+			continue
+		}
+		i, ok := c.Next()
+		if ok && (i < 0 || i >= len(c.Jobs)) {
+			return fmt.Errorf("Next chose job %d of %d", i, len(c.Jobs))
+		}
+		answer := controlStop
+		if ok {
+			answer = strconv.Itoa(i)
+		} else {
+			i = -1
+		}
+		select {
+		case handed <- handout{index: i}:
+		case <-ctx.Done():
+			return nil
+		}
+		if _, err := io.WriteString(conn, answer+"\n"); err != nil {
+			return fmt.Errorf("answering the guest: %w", err)
+		}
+		if !ok {
+			return nil
+		}
+	}
 }

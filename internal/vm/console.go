@@ -136,6 +136,12 @@ func (p *ConsoleParser) line(s string) {
 		p.finishCurrent(-1, false)
 		p.res.Done = true
 		p.event("done")
+	case strings.Contains(s, MarkerKernel):
+		_, rest, _ := strings.Cut(s, MarkerKernel)
+		rel, build, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		p.res.KernelRelease, p.res.KernelBuild = rel, build
+	case strings.Contains(s, MarkerNoControl):
+		p.res.NoControl = true
 	case strings.Contains(s, MarkerModFail):
 		_, rest, _ := strings.Cut(s, MarkerModFail)
 		p.res.ModuleFailures = append(p.res.ModuleFailures, strings.TrimSpace(rest))

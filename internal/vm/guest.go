@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Guest paths of the programs every image holds.
@@ -60,6 +61,29 @@ const (
 	MarkerJobEnd   = "@@@VMJOB-END "
 	MarkerDone     = "@@@VM-DONE"
 	MarkerModFail  = "@@@VM-INSMOD-FAIL "
+	// MarkerKernel precedes the guest's uname -r and /proc/version.
+	MarkerKernel = "@@@VM-KERNEL "
+	// MarkerNoControl says the guest could not open its control port.
+	MarkerNoControl = "@@@VM-NOCONTROL"
+)
+
+// Control-port messages: the guest writes controlNext when it is ready for
+// a job; the host answers with the job's index, or controlStop.
+const (
+	controlNext = "@@@VM-NEXT"
+	controlStop = "stop"
+)
+
+// GuestControlPort is the guest's end of the control channel: the second
+// serial port.
+const GuestControlPort = "/dev/ttyS1"
+
+// Guest environment variables set for every job.
+const (
+	// EnvInVM is "1" in the guest.
+	EnvInVM = "IPVS_VM"
+	// EnvKernel is the pinned name of the guest's kernel, e.g. "6.1".
+	EnvKernel = "IPVS_VM_KERNEL"
 )
 
 // Job is one command the guest runs, in order, after boot.
@@ -74,6 +98,11 @@ type Job struct {
 	Env []string
 	// Dir is the working directory; empty means "/".
 	Dir string
+	// Timeout is how long the job may run, counted from when the host
+	// hands it to the guest until the guest asks for the next one. A job
+	// past it means a stuck guest: Boot kills QEMU and says which job it
+	// was. Zero means no limit but the context's.
+	Timeout time.Duration
 }
 
 var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9._\-/:+@=]{1,200}$`)
@@ -111,8 +140,9 @@ type InitOptions struct {
 }
 
 // wantedModules lists the modules to load for opt, before dependency
-// resolution.
-func (opt InitOptions) wantedModules() []string {
+// resolution: those the guest needs, and those it loads if the kernel has
+// them.
+func (opt InitOptions) wantedModules() (required, optional []string) {
 	w := append([]string(nil), DefaultModules...)
 	if opt.LoadFTP {
 		w = append(w, FTPModules...)
@@ -120,7 +150,7 @@ func (opt InitOptions) wantedModules() []string {
 	if opt.LoadSIP {
 		w = append(w, SIPModules...)
 	}
-	return append(w, opt.ExtraModules...)
+	return append(w, opt.ExtraModules...), OptionalModules
 }
 
 // shellQuote quotes s for a POSIX shell.
@@ -134,10 +164,13 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
-// initScript returns the /init script. modules are guest paths of .ko
-// files in load order. If shell is true, the script ends in an interactive
-// shell instead of running jobs.
-func initScript(modules []string, jobs []Job, shell bool) (string, error) {
+// initScript returns the /init script for a guest of the named kernel.
+// modules are guest paths of .ko files in load order. Unless shell is set,
+// the script then asks the host for jobs on the control port
+// ([GuestControlPort]), runs each (by its index in jobs) between marker
+// lines and resets the guest after it, until the host says stop. If shell
+// is true, the script ends in an interactive shell instead.
+func initScript(kernel string, modules []string, jobs []Job, shell bool) (string, error) {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("#!/bin/busybox sh\n")
@@ -145,7 +178,7 @@ func initScript(modules []string, jobs []Job, shell bool) (string, error) {
 	w("/bin/busybox mount -t proc proc /proc\n")
 	w("/bin/busybox --install -s\n")
 	w("export PATH=%s\n", GuestPATH)
-	w("export HOME=/root TMPDIR=/tmp IPVS_VM=1\n")
+	w("export HOME=/root TMPDIR=/tmp %s=1 %s=%s\n", EnvInVM, EnvKernel, shellQuote(kernel))
 	w("mount -t sysfs sysfs /sys\n")
 	w("mount -t devtmpfs devtmpfs /dev 2>/dev/null\n")
 	w("mount -t tmpfs -o mode=1777 tmpfs /tmp\n")
@@ -154,6 +187,7 @@ func initScript(modules []string, jobs []Job, shell bool) (string, error) {
 	w("mount -t devpts devpts /dev/pts 2>/dev/null\n")
 	w("hostname ipvs-vm\n")
 	w("echo %s\n", MarkerInit)
+	w("echo \"%s$(uname -r) $(cat /proc/version)\"\n", MarkerKernel)
 	for _, m := range modules {
 		name := modName(m)
 		w("insmod %s || echo '%s%s'\n", shellQuote(m), MarkerModFail, name)
@@ -195,7 +229,8 @@ func initScript(modules []string, jobs []Job, shell bool) (string, error) {
 		w("poweroff -f\n")
 		return b.String(), nil
 	}
-	for _, j := range jobs {
+	w("vm_job() {\n\tcase $1 in\n")
+	for i, j := range jobs {
 		if err := j.validate(); err != nil {
 			return "", err
 		}
@@ -210,11 +245,24 @@ func initScript(modules []string, jobs []Job, shell bool) (string, error) {
 		for _, a := range j.Argv {
 			cmd = append(cmd, shellQuote(a))
 		}
-		w("echo '%s%s'\n", MarkerJobBegin, j.Name)
-		w("(cd %s && exec env %s) </dev/null 2>&1\n", shellQuote(dir), strings.Join(cmd, " "))
-		w("echo \"%s%s rc=$?\"\n", MarkerJobEnd, j.Name)
-		w("vm_reset\n")
+		w("\t%d)\n", i)
+		w("\t\techo '%s%s'\n", MarkerJobBegin, j.Name)
+		w("\t\t(cd %s && exec env %s) </dev/null 2>&1 3>&-\n", shellQuote(dir), strings.Join(cmd, " "))
+		w("\t\techo \"%s%s rc=$?\"\n", MarkerJobEnd, j.Name)
+		w("\t\t;;\n")
 	}
+	w("\t*) echo \"vm: the host asked for job '$1', which does not exist\" ;;\n\tesac\n}\n")
+	// The control port: raw, no echo, so that only the two programs'
+	// lines cross it.
+	w(`if exec 3<>%[1]s && stty raw -echo <&3; then
+	while echo %[2]s >&3 && read -r vm_n <&3 && [ "$vm_n" != %[3]s ]; do
+		vm_job "$vm_n"
+		vm_reset
+	done
+else
+	echo %[4]s
+fi
+`, GuestControlPort, controlNext, controlStop, MarkerNoControl)
 	w("echo %s\n", MarkerDone)
 	w("poweroff -f\n")
 	return b.String(), nil
@@ -225,26 +273,31 @@ func initScript(modules []string, jobs []Job, shell bool) (string, error) {
 // script. extra, if not nil, adds the caller's files last.
 func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, shell bool,
 	extra func(*Image) error) (*Image, error) {
-	idx, err := LoadModuleIndex(a.ModulesDir)
+	tree, err := OpenModuleTree(a.ModulesDir)
 	if err != nil {
 		return nil, err
 	}
-	order, err := ResolveModules(idx, opt.wantedModules())
+	order, err := tree.Resolve(opt.wantedModules())
 	if err != nil {
-		return nil, fmt.Errorf("resolving guest modules: %w", err)
+		return nil, fmt.Errorf("resolving guest modules of kernel %s: %w", a.Kernel, err)
 	}
 	im := NewImage()
 	guestModDir := path.Join("/lib/modules", a.KernelVersion)
 	var modPaths []string
 	for _, m := range order {
-		rel := idx.Path[m]
-		g := path.Join(guestModDir, rel)
-		if err := im.AddFile(g, path.Join(a.ModulesDir, rel), 0o644); err != nil {
+		ko, err := tree.Contents(m)
+		if err != nil {
+			return nil, err
+		}
+		// insmod takes the file as it is: a compressed module is
+		// stored decompressed, under its plain name.
+		g := path.Join(guestModDir, path.Dir(tree.Path(m)), m+".ko")
+		if err := im.AddData(g, ko, 0o644); err != nil {
 			return nil, fmt.Errorf("module %s: %w", m, err)
 		}
 		modPaths = append(modPaths, g)
 	}
-	script, err := initScript(modPaths, jobs, shell)
+	script, err := initScript(a.Kernel.Name, modPaths, jobs, shell)
 	if err != nil {
 		return nil, err
 	}

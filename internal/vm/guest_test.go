@@ -4,17 +4,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 func TestInitScriptJobs(t *testing.T) {
 	jobs := []Job{
-		{Name: "internal/vm/vmtest", Argv: []string{"/tests/x.test", "-test.run", "^(TestVMA|TestVMB)$"},
+		{Name: "internal/vm/vmtest:TestVMA", Argv: []string{"/tests/x.test", "-test.run", "^(TestVMA)$"},
 			Dir: "/src/internal/vm/vmtest"},
 		{Name: "quote", Argv: []string{"/bin/sh", "-c", "echo 'it''s' \"$HOME\""}, Env: []string{"A=b c"}},
 	}
-	s, err := initScript([]string{"/lib/modules/v/kernel/a.ko", "/lib/modules/v/kernel/b-c.ko"}, jobs, false)
+	s, err := initScript("6.12", []string{"/lib/modules/v/kernel/a.ko", "/lib/modules/v/kernel/b-c.ko"}, jobs, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,21 +26,24 @@ func TestInitScriptJobs(t *testing.T) {
 		"insmod /lib/modules/v/kernel/a.ko || echo '@@@VM-INSMOD-FAIL a'",
 		"insmod /lib/modules/v/kernel/b-c.ko || echo '@@@VM-INSMOD-FAIL b_c'",
 		"ip link set lo up",
-		"IPVS_VM=1",
-		"echo '@@@VMJOB-BEGIN internal/vm/vmtest'",
-		"(cd /src/internal/vm/vmtest && exec env /tests/x.test -test.run '^(TestVMA|TestVMB)$') </dev/null 2>&1",
-		`echo "@@@VMJOB-END internal/vm/vmtest rc=$?"`,
+		"IPVS_VM=1 IPVS_VM_KERNEL=6.12\n",
+		`echo "@@@VM-KERNEL $(uname -r) $(cat /proc/version)"`,
+		"\t0)\n\t\techo '@@@VMJOB-BEGIN internal/vm/vmtest:TestVMA'\n",
+		"(cd /src/internal/vm/vmtest && exec env /tests/x.test -test.run '^(TestVMA)$') </dev/null 2>&1 3>&-\n",
+		`echo "@@@VMJOB-END internal/vm/vmtest:TestVMA rc=$?"`,
+		"\t1)\n",
 		`(cd / && exec env 'A=b c' /bin/sh -c 'echo '"'"'it'"'"''"'"'s'"'"' "$HOME"')`,
 		"/usr/sbin/ipvsadm --set 900 120 300",
+		// The control loop: ask, run the job named by its index, reset.
+		"exec 3<>/dev/ttyS1 && stty raw -echo <&3",
+		`while echo @@@VM-NEXT >&3 && read -r vm_n <&3 && [ "$vm_n" != stop ]; do`,
+		"\t\tvm_job \"$vm_n\"\n\t\tvm_reset\n",
+		"echo @@@VM-NOCONTROL",
 		"echo @@@VM-DONE\npoweroff -f\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("init script lacks %q:\n%s", want, s)
 		}
-	}
-	// Each job is followed by a reset.
-	if n := strings.Count(s, "vm_reset\n"); n != len(jobs)+1 {
-		t.Errorf("vm_reset called %d times", n)
 	}
 	// The script is valid shell.
 	if sh, err := exec.LookPath("sh"); err == nil {
@@ -54,7 +58,7 @@ func TestInitScriptJobs(t *testing.T) {
 }
 
 func TestInitScriptShell(t *testing.T) {
-	s, err := initScript(nil, []Job{{Name: "ignored", Argv: []string{"x"}}}, true)
+	s, err := initScript("6.1", nil, []Job{{Name: "ignored", Argv: []string{"x"}}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +81,7 @@ func TestJobValidate(t *testing.T) {
 		{Name: "ok", Argv: []string{"x"}, Dir: "relative"},
 	}
 	for _, j := range bad {
-		if _, err := initScript(nil, []Job{j}, false); err == nil {
+		if _, err := initScript("6.1", nil, []Job{j}, false); err == nil {
 			t.Errorf("job %+v accepted", j)
 		}
 	}
@@ -99,17 +103,19 @@ func TestShellQuote(t *testing.T) {
 }
 
 func TestWantedModules(t *testing.T) {
-	w := InitOptions{}.wantedModules()
-	for _, m := range w {
+	req, opt := InitOptions{}.wantedModules()
+	for _, m := range append(req, opt...) {
 		if m == "ip_vs_ftp" || m == "ip_vs_pe_sip" {
 			t.Errorf("%s loaded by default", m)
 		}
 	}
-	w = InitOptions{LoadFTP: true, LoadSIP: true, ExtraModules: []string{"x"}}.wantedModules()
-	got := strings.Join(w, " ")
-	for _, m := range []string{"ip_vs_ftp", "ip_vs_pe_sip", " x"} {
-		if !strings.Contains(got, m) {
-			t.Errorf("%s missing from %v", m, w)
+	if !slices.Contains(opt, "ip_vs_twos") || slices.Contains(req, "ip_vs_twos") {
+		t.Errorf("ip_vs_twos must be optional (Linux 6.5 on): required %v, optional %v", req, opt)
+	}
+	req, _ = InitOptions{LoadFTP: true, LoadSIP: true, ExtraModules: []string{"x"}}.wantedModules()
+	for _, m := range []string{"ip_vs_ftp", "ip_vs_pe_sip", "x", "ip_vs", "veth"} {
+		if !slices.Contains(req, m) {
+			t.Errorf("%s missing from %v", m, req)
 		}
 	}
 }

@@ -17,6 +17,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/ipvs-tools/ipvs/internal/vm"
 )
 
 // multiCallLinks lists, per command built from ./cmd/NAME, the extra names
@@ -116,43 +119,119 @@ func flatName(rel string) string {
 	return strings.NewReplacer("/", "_", ".", "_").Replace(rel)
 }
 
-// vmTestNames returns the names of the TestVM... functions declared in the
-// package's test files, sorted.
-func vmTestNames(p goPackage) ([]string, error) {
+// vmFunc is a TestVM or BenchmarkVM function of a package and what its
+// directives say. Directives are comment lines in the function's doc
+// comment:
+//
+//	//vmtest:kernels all        run on every pinned kernel
+//	//vmtest:kernels 5.10 6.12  run on these (the default kernel: only there)
+//	//vmtest:budget 5m          the job's time limit (default defaultBudget)
+type vmFunc struct {
+	Name string
+	// Kernels are the kernels the function runs on by default; nil means
+	// vm.DefaultKernel only.
+	Kernels []string
+	// Budget is the function's time limit in the guest.
+	Budget time.Duration
+}
+
+// defaultBudget is the time limit of a VM test that declares none.
+const defaultBudget = time.Minute
+
+// directivePrefix starts a vmrun directive comment.
+const directivePrefix = "//vmtest:"
+
+// vmFuncs returns the functions whose names start with prefix ("TestVM"
+// or "BenchmarkVM") declared in the package's test files, sorted by name,
+// with their directives.
+func vmFuncs(p goPackage, prefix string) ([]vmFunc, error) {
 	fset := token.NewFileSet()
-	var names []string
+	var funcs []vmFunc
 	for _, f := range append(append([]string(nil), p.TestGoFiles...), p.XTestGoFiles...) {
-		file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, parser.SkipObjectResolution)
+		file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, parser.SkipObjectResolution|parser.ParseComments)
 		if err != nil {
 			return nil, fmt.Errorf("parsing %s: %w", f, err)
 		}
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Recv != nil || !strings.HasPrefix(fd.Name.Name, "TestVM") {
+			if !ok || fd.Recv != nil || !strings.HasPrefix(fd.Name.Name, prefix) {
 				continue
 			}
-			names = append(names, fd.Name.Name)
+			fn := vmFunc{Name: fd.Name.Name, Budget: defaultBudget}
+			if fd.Doc != nil {
+				for _, c := range fd.Doc.List {
+					if err := fn.directive(c.Text); err != nil {
+						return nil, fmt.Errorf("%s: %s: %w", fset.Position(c.Pos()), fn.Name, err)
+					}
+				}
+			}
+			funcs = append(funcs, fn)
 		}
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Slice(funcs, func(i, j int) bool { return funcs[i].Name < funcs[j].Name })
+	return funcs, nil
 }
 
-// filterNames keeps the names that the top-level part (before the first
-// "/") of a go test -run pattern matches. An empty pattern keeps all.
-func filterNames(names []string, pattern string) ([]string, error) {
+// directive applies one comment line, if it is a directive.
+func (fn *vmFunc) directive(text string) error {
+	rest, ok := strings.CutPrefix(text, directivePrefix)
+	if !ok {
+		return nil
+	}
+	f := strings.Fields(rest)
+	if len(f) < 2 {
+		return fmt.Errorf("directive %q: want %skernels or %sbudget with arguments", text, directivePrefix, directivePrefix)
+	}
+	switch f[0] {
+	case "kernels":
+		if len(f) == 2 && f[1] == "all" {
+			fn.Kernels = vm.KernelNames()
+			return nil
+		}
+		fn.Kernels = nil
+		for _, k := range f[1:] {
+			if _, err := vm.LookupKernel(k); err != nil {
+				return err
+			}
+			fn.Kernels = append(fn.Kernels, k)
+		}
+	case "budget":
+		d, err := time.ParseDuration(f[1])
+		if len(f) != 2 || err != nil || d <= 0 {
+			return fmt.Errorf("directive %q: want one positive duration, such as 5m", text)
+		}
+		fn.Budget = d
+	default:
+		return fmt.Errorf("unknown directive %q (known: %skernels, %sbudget)", text, directivePrefix, directivePrefix)
+	}
+	return nil
+}
+
+// funcNames returns the names of funcs.
+func funcNames(funcs []vmFunc) []string {
+	names := make([]string, len(funcs))
+	for i, f := range funcs {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// filterFuncs keeps the functions whose names the top-level part (before
+// the first "/") of a go test -run pattern matches. An empty pattern keeps
+// all.
+func filterFuncs(funcs []vmFunc, pattern string) ([]vmFunc, error) {
 	if pattern == "" {
-		return names, nil
+		return funcs, nil
 	}
 	top, _, _ := strings.Cut(pattern, "/")
 	re, err := regexp.Compile(top)
 	if err != nil {
 		return nil, fmt.Errorf("-run %q: %w", pattern, err)
 	}
-	var out []string
-	for _, n := range names {
-		if re.MatchString(n) {
-			out = append(out, n)
+	var out []vmFunc
+	for _, f := range funcs {
+		if re.MatchString(f.Name) {
+			out = append(out, f)
 		}
 	}
 	return out, nil
@@ -172,17 +251,18 @@ func runPattern(names []string, userPattern string) string {
 	return p
 }
 
-// vmPackage is a package whose VM tests will run.
+// vmPackage is a package whose VM tests (or benchmarks) will run.
 type vmPackage struct {
 	pkg   goPackage
 	rel   string
 	flat  string
-	tests []string // TestVM names selected
+	funcs []vmFunc // the selected TestVM (BenchmarkVM) functions
 }
 
-// findVMPackages lists the packages matching patterns that declare TestVM
-// tests matched by runFilter.
-func findVMPackages(ctx context.Context, m *module, dir string, patterns []string, runFilter string) ([]vmPackage, error) {
+// findVMPackages lists the packages matching patterns that declare
+// functions starting with prefix ("TestVM" or "BenchmarkVM") matched by
+// runFilter.
+func findVMPackages(ctx context.Context, m *module, dir string, patterns []string, prefix, runFilter string) ([]vmPackage, error) {
 	pkgs, err := listPackages(ctx, dir, patterns)
 	if err != nil {
 		return nil, err
@@ -193,14 +273,14 @@ func findVMPackages(ctx context.Context, m *module, dir string, patterns []strin
 		if len(p.TestGoFiles)+len(p.XTestGoFiles) == 0 {
 			continue
 		}
-		names, err := vmTestNames(p)
+		funcs, err := vmFuncs(p, prefix)
 		if err != nil {
 			return nil, fmt.Errorf("package %s: %w", p.ImportPath, err)
 		}
-		if names, err = filterNames(names, runFilter); err != nil {
+		if funcs, err = filterFuncs(funcs, runFilter); err != nil {
 			return nil, err
 		}
-		if len(names) == 0 {
+		if len(funcs) == 0 {
 			continue
 		}
 		rel := m.relPath(p.ImportPath)
@@ -210,7 +290,7 @@ func findVMPackages(ctx context.Context, m *module, dir string, patterns []strin
 			flat = fmt.Sprintf("%s_%d", flatName(rel), i)
 		}
 		flats[flat] = true
-		out = append(out, vmPackage{pkg: p, rel: rel, flat: flat, tests: names})
+		out = append(out, vmPackage{pkg: p, rel: rel, flat: flat, funcs: funcs})
 	}
 	return out, nil
 }

@@ -1,32 +1,47 @@
-// Command vmrun runs the project's VM tests, commands and benchmarks in a
-// QEMU guest with a real IPVS kernel (see internal/vm). It is a developer
+// Command vmrun runs the project's VM tests, benchmarks and commands in
+// QEMU guests with real IPVS kernels (see internal/vm). It is a developer
 // tool, not part of the product.
 //
 // Usage:
 //
-//	vmrun test [flags] [packages]   run TestVM* tests (default ./...)
-//	vmrun shell [flags]             interactive playground shell
-//	vmrun exec [flags] -- CMD...    run one shell command line in the guest
-//	vmrun bench [flags] SCRIPT      run a shell script in the guest
+//	vmrun test [flags] [packages]        run TestVM* tests (default ./...)
+//	vmrun bench [flags] [packages]       run BenchmarkVM* benchmarks, one at a time
+//	vmrun bench [flags] SCRIPT.sh        run a shell script in the guest
+//	vmrun shell [flags]                  interactive playground shell
+//	vmrun exec [flags] -- CMD...         run one shell command line in the guest
+//	vmrun kernels [-cache DIR]           the pinned kernels and what Debian offers now
 //
 // Every subcommand builds the module's ./cmd/... programs (and the guest
-// tools under ./tools, such as ipvsbench) statically and
-// installs them in the guest's /usr/local/sbin (so the project's ipvsadm is
+// tools under ./tools, such as ipvsbench) statically and installs them in
+// the guest's /usr/local/sbin (so the project's ipvsadm is
 // /usr/local/sbin/ipvsadm and Debian's reference is /usr/sbin/ipvsadm).
 //
-// Flags (all subcommands):
+// test runs every selected test as a job of its own, in parallel guests
+// (-guests, default one per host CPU) that each ask for their next job when
+// they are done with one, so the guests finish close together. A test runs
+// on the kernels its //vmtest:kernels directive names (the default kernel,
+// 6.1, if it has none), or on the kernels -kernel names; its
+// //vmtest:budget directive (default 1m) is its time limit. A guest
+// whose job runs past its limit is stopped and its console tail shown;
+// the other guests go on.
 //
-//	-timeout D   bound the whole run (default 20m)
-//	-mem MB      guest memory (default 2048)
-//	-smp N       virtual CPUs (default 1)
-//	-keep        keep the temporary directory (printed)
-//	-v           stream the guest console
-//	-kvm         try KVM first (falls back to TCG)
-//	-ftp, -sip   load ip_vs_ftp / ip_vs_pe_sip
-//	-cache DIR   kernel cache (default $IPVS_VM_CACHE, $XDG_CACHE_HOME/ipvs-vm, ~/.cache/ipvs-vm)
+// Flags (all subcommands but kernels):
 //
-// test also takes -run REGEX, selecting TestVM tests as go test -run does,
-// and -testarg ARG (repeatable), passed on to every test binary.
+//	-kernel K[,K]  kernels to boot: 5.10, 6.1, 6.12 or all (test: default
+//	               each test's own; others: 6.1)
+//	-timeout D     bound the whole run (default: none for test and bench,
+//	               whose jobs have their own limits; 20m otherwise)
+//	-mem MB        guest memory (default 2048)
+//	-smp N         virtual CPUs per guest (default 1)
+//	-keep          keep the temporary directory (printed)
+//	-v             stream the guest console
+//	-kvm           try KVM first (falls back to TCG)
+//	-ftp, -sip     load ip_vs_ftp / ip_vs_pe_sip
+//	-cache DIR     kernel cache (default $IPVS_VM_CACHE, $XDG_CACHE_HOME/ipvs-vm, ~/.cache/ipvs-vm)
+//
+// test and bench also take -run REGEX, selecting functions as go test -run
+// does, -guests N (test only) and -testarg ARG (repeatable), passed on to
+// every test binary.
 package main
 
 import (
@@ -39,6 +54,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -50,27 +66,30 @@ func main() {
 }
 
 const usage = `usage:
-  vmrun test [flags] [-run REGEX] [packages]
+  vmrun test [flags] [-run REGEX] [-guests N] [packages]
+  vmrun bench [flags] [-run REGEX] [packages]
+  vmrun bench [flags] SCRIPT.sh
   vmrun shell [flags]
   vmrun exec [flags] -- CMD [ARGS...]
-  vmrun bench [flags] SCRIPT
-flags: -timeout D -mem MB -smp N -keep -v -kvm -ftp -sip -cache DIR
+  vmrun kernels [-cache DIR]
+flags: -kernel K[,K]|all -timeout D -mem MB -smp N -keep -v -kvm -ftp -sip -cache DIR
 `
 
 // options are the flags every subcommand takes.
 type options struct {
-	timeout time.Duration
-	mem     int
-	smp     int
-	keep    bool
-	verbose bool
-	kvm     bool
-	ftp     bool
-	sip     bool
-	cache   string
-	run     string
-	// testArgs are extra arguments for every test binary (-testarg).
-	testArgs stringList
+	kernels  string
+	timeout  time.Duration
+	mem      int
+	smp      int
+	guests   int
+	keep     bool
+	verbose  bool
+	kvm      bool
+	ftp      bool
+	sip      bool
+	cache    string
+	run      string
+	testArgs stringList // extra arguments for every test binary (-testarg)
 }
 
 // stringList is a repeatable string flag.
@@ -79,20 +98,70 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-func (o *options) register(fs *flag.FlagSet, withRun bool) {
-	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound the whole run")
+func (o *options) register(fs *flag.FlagSet, sub string) {
+	fs.StringVar(&o.cache, "cache", "", "kernel download cache directory")
+	if sub == "kernels" {
+		return
+	}
+	fs.StringVar(&o.kernels, "kernel", "", "kernels to boot: "+strings.Join(vm.KernelNames(), ", ")+" or all, comma-separated")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound the whole run (0: test and bench have per-job limits; others 20m)")
 	fs.IntVar(&o.mem, "mem", vm.DefaultMemoryMB, "guest memory in MB")
-	fs.IntVar(&o.smp, "smp", 1, "virtual CPUs")
+	fs.IntVar(&o.smp, "smp", 1, "virtual CPUs per guest")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	fs.BoolVar(&o.verbose, "v", false, "stream the guest console")
 	fs.BoolVar(&o.kvm, "kvm", false, "try KVM before TCG")
 	fs.BoolVar(&o.ftp, "ftp", false, "load ip_vs_ftp")
 	fs.BoolVar(&o.sip, "sip", false, "load ip_vs_pe_sip")
-	fs.StringVar(&o.cache, "cache", "", "kernel download cache directory")
-	if withRun {
-		fs.StringVar(&o.run, "run", "", "run only the TestVM tests matching this regular expression")
+	if sub == "test" || sub == "bench" {
+		fs.StringVar(&o.run, "run", "", "run only the functions matching this regular expression")
 		fs.Var(&o.testArgs, "testarg", "pass this argument to every test binary (repeatable), e.g. -testarg -update")
 	}
+	if sub == "test" {
+		fs.IntVar(&o.guests, "guests", 0, "guests at once (0: one per host CPU, divided by -smp)")
+	}
+}
+
+// kernelList returns the kernels -kernel names (nil if the flag is empty).
+func (o *options) kernelList() ([]vm.Kernel, error) {
+	if o.kernels == "" {
+		return nil, nil
+	}
+	names := strings.Split(o.kernels, ",")
+	if o.kernels == "all" {
+		names = vm.KernelNames()
+	}
+	var ks []vm.Kernel
+	for _, n := range names {
+		k, err := vm.LookupKernel(strings.TrimSpace(n))
+		if err != nil {
+			return nil, err
+		}
+		ks = append(ks, k)
+	}
+	return ks, nil
+}
+
+// oneKernel returns the one kernel a single-guest subcommand boots.
+func (o *options) oneKernel() (vm.Kernel, error) {
+	ks, err := o.kernelList()
+	if err != nil {
+		return vm.Kernel{}, err
+	}
+	switch len(ks) {
+	case 0:
+		return vm.LookupKernel(vm.DefaultKernel)
+	case 1:
+		return ks[0], nil
+	}
+	return vm.Kernel{}, errors.New("this subcommand boots one kernel: give -kernel one name")
+}
+
+// guestCount is how many guests test runs at once.
+func (o *options) guestCount() int {
+	if o.guests > 0 {
+		return o.guests
+	}
+	return max(1, runtime.NumCPU()/max(1, o.smp))
 }
 
 // run is main without the exit, for testing.
@@ -106,8 +175,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vmrun "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	switch sub {
-	case "test", "shell", "exec", "bench":
-		o.register(fs, sub == "test")
+	case "test", "shell", "exec", "bench", "kernels":
+		o.register(fs, sub)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -118,13 +187,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
-	defer cancel()
+	if _, err := o.kernelList(); err != nil {
+		fmt.Fprintf(stderr, "vmrun %s: %v\n", sub, err)
+		return 2
+	}
+	timeout := o.timeout
+	if timeout == 0 && sub != "test" && sub != "bench" {
+		timeout = 20 * time.Minute
+	}
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var code int
 	var err error
 	switch sub {
 	case "test":
-		code, err = cmdTest(ctx, &o, fs.Args(), stdout, stderr)
+		code, err = cmdTest(ctx, &o, fs.Args(), false, stdout, stderr)
 	case "shell":
 		if fs.NArg() > 0 {
 			fmt.Fprintf(stderr, "vmrun shell takes no arguments\n")
@@ -138,11 +219,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		code, err = cmdExec(ctx, &o, strings.Join(fs.Args(), " "), "", "", stdout, stderr)
 	case "bench":
-		if fs.NArg() != 1 {
-			fmt.Fprintf(stderr, "vmrun bench: want one script\n%s", usage)
+		if fs.NArg() == 1 && strings.HasSuffix(fs.Arg(0), ".sh") {
+			code, err = cmdBenchScript(ctx, &o, fs.Arg(0), stdout, stderr)
+		} else {
+			for _, a := range fs.Args() {
+				if strings.HasSuffix(a, ".sh") {
+					fmt.Fprintf(stderr, "vmrun bench: one script at a time, without packages\n%s", usage)
+					return 2
+				}
+			}
+			code, err = cmdTest(ctx, &o, fs.Args(), true, stdout, stderr)
+		}
+	case "kernels":
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "vmrun kernels takes no arguments\n")
 			return 2
 		}
-		code, err = cmdBench(ctx, &o, fs.Arg(0), stdout, stderr)
+		code, err = cmdKernels(ctx, &o, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vmrun %s: %v\n", sub, err)
@@ -190,8 +283,12 @@ func newSession(ctx context.Context, o *options, log io.Writer) (*session, error
 	if len(s.cmds) == 0 {
 		fmt.Fprintf(log, "vmrun: no ./cmd/... or ./tools/... programs; nothing goes into %s\n", vm.GuestLocalSbin)
 	}
+	var names []string
 	for _, c := range s.cmds {
-		fmt.Fprintf(log, "vmrun: built %s -> %s\n", c.Name, path.Join(vm.GuestLocalSbin, c.Name))
+		names = append(names, c.Name)
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(log, "vmrun: built %s into the guest's %s\n", strings.Join(names, ", "), vm.GuestLocalSbin)
 	}
 	return s, nil
 }
@@ -220,10 +317,12 @@ func (s *session) installCmds(im *vm.Image) error {
 	return nil
 }
 
-// config returns the vm.Config for this session; extra adds more files.
-func (s *session) config(jobs []vm.Job, console io.Writer, extra func(*vm.Image) error) vm.Config {
+// config returns the vm.Config of one guest of kernel k; workDir names its
+// working directory under the session's; extra adds more files.
+func (s *session) config(k vm.Kernel, workDir string, jobs []vm.Job, console io.Writer, extra func(*vm.Image) error) vm.Config {
 	return vm.Config{
 		CacheDir: s.opt.cache,
+		Kernel:   k,
 		Jobs:     jobs,
 		Init:     vm.InitOptions{LoadFTP: s.opt.ftp, LoadSIP: s.opt.sip},
 		MemoryMB: s.opt.mem,
@@ -231,7 +330,7 @@ func (s *session) config(jobs []vm.Job, console io.Writer, extra func(*vm.Image)
 		KVM:      s.opt.kvm,
 		Console:  console,
 		Log:      s.log,
-		WorkDir:  filepath.Join(s.tmp, "vm"),
+		WorkDir:  filepath.Join(s.tmp, workDir),
 		Extra: func(im *vm.Image) error {
 			if err := s.installCmds(im); err != nil {
 				return err
@@ -244,138 +343,17 @@ func (s *session) config(jobs []vm.Job, console io.Writer, extra func(*vm.Image)
 	}
 }
 
-func cmdTest(ctx context.Context, o *options, patterns []string, stdout, stderr io.Writer) (int, error) {
-	start := time.Now()
-	if len(patterns) == 0 {
-		patterns = []string{"./..."}
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return 1, err
-	}
-	m, err := findModule(ctx, wd)
-	if err != nil {
-		return 1, err
-	}
-	pkgs, err := findVMPackages(ctx, m, wd, patterns, o.run)
-	if err != nil {
-		return 1, err
-	}
-	if len(pkgs) == 0 {
-		fmt.Fprintf(stdout, "vmrun: no TestVM tests in %s; not booting\n", strings.Join(patterns, " "))
-		return 0, nil
-	}
-	s, err := newSession(ctx, o, stderr)
-	if err != nil {
-		return 1, err
-	}
-	defer s.close()
-	testTimeout := o.timeout - time.Minute
-	if testTimeout < time.Minute {
-		testTimeout = time.Minute
-	}
-	var jobs []vm.Job
-	var built []vmPackage
-	hostBins := map[string]string{}
-	for _, p := range pkgs {
-		bin, err := buildTestBinary(ctx, wd, filepath.Join(s.tmp, "tests"), p)
-		if err != nil {
-			return 1, fmt.Errorf("building tests of %s: %w", p.pkg.ImportPath, err)
-		}
-		if bin == "" {
-			fmt.Fprintf(stderr, "vmrun: %s has no test binary; skipped\n", p.rel)
-			continue
-		}
-		hostBins[p.flat] = bin
-		built = append(built, p)
-		argv := []string{"/tests/" + p.flat + ".test",
-			"-test.run", runPattern(p.tests, o.run),
-			"-test.v", "-test.count=1",
-			"-test.timeout", testTimeout.String()}
-		jobs = append(jobs, vm.Job{
-			Name: p.rel,
-			Argv: append(argv, o.testArgs...),
-			Dir:  path.Join("/src", p.rel),
-		})
-	}
-	if len(jobs) == 0 {
-		fmt.Fprintln(stdout, "vmrun: no test binaries to run")
-		return 0, nil
-	}
-	extra := func(im *vm.Image) error {
-		for _, p := range built {
-			if err := im.AddFile("/tests/"+p.flat+".test", hostBins[p.flat], 0o755); err != nil {
-				return err
-			}
-			srcDir := path.Join("/src", p.rel)
-			if err := im.AddDir(srcDir, 0o755); err != nil {
-				return err
-			}
-			td := filepath.Join(p.pkg.Dir, "testdata")
-			if st, err := os.Stat(td); err == nil && st.IsDir() {
-				if err := im.AddTree(path.Join(srcDir, "testdata"), td); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	var console io.Writer = &progress{w: stderr}
-	if o.verbose {
-		console = stdout
-	}
-	fmt.Fprintf(stderr, "vmrun: booting the VM for %d package(s)\n", len(jobs))
-	res, bootErr := vm.Boot(ctx, s.config(jobs, console, extra))
-	failed := 0
-	passedTests, failedTests := 0, 0
-	if res != nil {
-		for _, p := range built {
-			j := res.Job(p.rel)
-			v := judge(j)
-			passedTests += len(v.Report.Passed)
-			if v.OK {
-				fmt.Fprintf(stdout, "ok  \t%s\t%d VM tests\t(%.2fs)\n", p.pkg.ImportPath, len(v.Report.Ran), j.Duration.Seconds())
-				continue
-			}
-			failed++
-			n := len(v.Report.Ran) - len(v.Report.Passed)
-			if n < 1 {
-				n = 1
-			}
-			failedTests += n
-			if j != nil && !o.verbose {
-				fmt.Fprintf(stdout, "=== output of %s in the VM:\n%s", p.rel, j.Output)
-			}
-			fmt.Fprintf(stdout, "FAIL\t%s\t%s\n", p.pkg.ImportPath, strings.Join(v.Reasons, "; "))
-		}
-		if len(res.ModuleFailures) > 0 {
-			fmt.Fprintf(stdout, "vmrun: modules that failed to load: %s\n", strings.Join(res.ModuleFailures, " "))
-			failed++
-		}
-		for _, k := range res.KernelErrors {
-			fmt.Fprintf(stdout, "vmrun: kernel reported: %s\n", k)
-		}
-		fmt.Fprintf(stdout, "vmrun: VM boot to init %.1fs, whole boot %.1fs (%s), total %.1fs\n",
-			res.BootTime.Seconds(), res.Duration.Seconds(), res.Accel, time.Since(start).Seconds())
-	}
-	if bootErr != nil {
-		fmt.Fprintf(stdout, "vmtest: %d passed, %d failed\n", passedTests, failedTests+1)
-		return 1, bootErr
-	}
-	fmt.Fprintf(stdout, "vmtest: %d passed, %d failed\n", passedTests, failedTests)
-	if failed > 0 {
-		return 1, nil
-	}
-	return 0, nil
-}
-
 func cmdShell(ctx context.Context, o *options, stderr io.Writer) (int, error) {
+	k, err := o.oneKernel()
+	if err != nil {
+		return 2, err
+	}
 	s, err := newSession(ctx, o, stderr)
 	if err != nil {
 		return 1, err
 	}
 	defer s.close()
-	if err := vm.Shell(ctx, s.config(nil, nil, nil), os.Stdin, os.Stdout); err != nil {
+	if err := vm.Shell(ctx, s.config(k, "vm", nil, nil, nil), os.Stdin, os.Stdout); err != nil {
 		return 1, err
 	}
 	return 0, nil
@@ -384,6 +362,10 @@ func cmdShell(ctx context.Context, o *options, stderr io.Writer) (int, error) {
 // cmdExec runs script with /bin/sh -c in the guest as one job, streaming
 // its output; guestFile/hostFile optionally copy one more file in.
 func cmdExec(ctx context.Context, o *options, script, guestFile, hostFile string, stdout, stderr io.Writer) (int, error) {
+	k, err := o.oneKernel()
+	if err != nil {
+		return 2, err
+	}
 	s, err := newSession(ctx, o, stderr)
 	if err != nil {
 		return 1, err
@@ -399,10 +381,10 @@ func cmdExec(ctx context.Context, o *options, script, guestFile, hostFile string
 	if o.verbose {
 		console = stdout
 	}
-	res, err := vm.Boot(ctx, s.config([]vm.Job{job}, console, extra))
+	res, err := vm.Boot(ctx, s.config(k, "vm", []vm.Job{job}, console, extra))
 	if res != nil {
-		fmt.Fprintf(stderr, "vmrun: VM boot to init %.1fs, whole boot %.1fs (%s)\n",
-			res.BootTime.Seconds(), res.Duration.Seconds(), res.Accel)
+		fmt.Fprintf(stderr, "vmrun: kernel %s, booted %s; boot to init %.1fs, whole boot %.1fs (%s)\n",
+			res.Kernel, res.KernelRelease, res.BootTime.Seconds(), res.Duration.Seconds(), res.Accel)
 	}
 	if err != nil {
 		return 1, err
@@ -417,7 +399,7 @@ func cmdExec(ctx context.Context, o *options, script, guestFile, hostFile string
 	return min(j.RC, 125), nil
 }
 
-func cmdBench(ctx context.Context, o *options, script string, stdout, stderr io.Writer) (int, error) {
+func cmdBenchScript(ctx context.Context, o *options, script string, stdout, stderr io.Writer) (int, error) {
 	abs, err := filepath.Abs(script)
 	if err != nil {
 		return 1, err
@@ -427,6 +409,36 @@ func cmdBench(ctx context.Context, o *options, script string, stdout, stderr io.
 	}
 	guest := "/bench/" + filepath.Base(abs)
 	return cmdExec(ctx, o, "cd /bench && /bin/sh "+guest, guest, abs, stdout, stderr)
+}
+
+// cmdKernels prints the pinned kernels and what Debian's archive offers now
+// for each suite, as lines for internal/vm/kernels.txt.
+func cmdKernels(ctx context.Context, o *options, stdout, stderr io.Writer) (int, error) {
+	fmt.Fprintln(stdout, "pinned (internal/vm/kernels.txt):")
+	for _, k := range vm.Kernels() {
+		fmt.Fprintln(stdout, "  "+vm.FormatKernelLine(k))
+	}
+	fmt.Fprintln(stderr, "vmrun: asking Debian's archive for the current kernels")
+	latest, err := vm.LatestKernels(ctx, o.cache)
+	if err != nil {
+		return 1, err
+	}
+	fmt.Fprintln(stdout, "offered now by Debian:")
+	changed := 0
+	for i, l := range latest {
+		mark := "  "
+		if p := vm.Kernels()[i]; p.Package != l.Package || p.Version != l.Version || p.SHA256 != l.SHA256 {
+			mark = "* "
+			changed++
+		}
+		fmt.Fprintln(stdout, mark+vm.FormatKernelLine(l))
+	}
+	if changed > 0 {
+		fmt.Fprintf(stdout, "%d kernel(s) marked * differ from the pins: paste the line over the pin to move, then run scripts/test.sh.\n", changed)
+	} else {
+		fmt.Fprintln(stdout, "the pins are current.")
+	}
+	return 0, nil
 }
 
 // jobFilter passes on only the console lines between a job's begin and
@@ -458,30 +470,6 @@ func (f *jobFilter) Write(p []byte) (int, error) {
 			f.in = false
 		case f.in:
 			fmt.Fprintln(f.w, line)
-		}
-	}
-	return n, nil
-}
-
-// progress reports each job as it starts, for runs without -v.
-type progress struct {
-	w       io.Writer
-	partial []byte
-}
-
-func (p *progress) Write(b []byte) (int, error) {
-	n := len(b)
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			p.partial = append(p.partial, b...)
-			break
-		}
-		line := string(append(p.partial, b[:i]...))
-		p.partial = p.partial[:0]
-		b = b[i+1:]
-		if _, name, ok := strings.Cut(line, vm.MarkerJobBegin); ok {
-			fmt.Fprintf(p.w, "vmrun: running %s in the VM\n", strings.TrimSpace(name))
 		}
 	}
 	return n, nil

@@ -82,3 +82,34 @@ func judge(j *vm.JobResult) verdict {
 	v.OK = len(v.Reasons) == 0
 	return v
 }
+
+// judgeBench decides whether a benchmark job passed: it must have exited
+// 0, reported no failure or skip, and printed the benchmark's result line.
+func judgeBench(j *vm.JobResult, name string) verdict {
+	if j == nil {
+		return verdict{Reasons: []string{"the job never started"}}
+	}
+	var v verdict
+	if !j.Finished {
+		v.Reasons = append(v.Reasons, "the job did not finish")
+	} else if j.RC != 0 {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("exit status %d", j.RC))
+	}
+	result := false
+	for _, l := range j.Lines() {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "--- FAIL: "):
+			v.Reasons = append(v.Reasons, "failed: "+strings.TrimPrefix(t, "--- FAIL: "))
+		case strings.HasPrefix(t, "--- SKIP: "):
+			v.Reasons = append(v.Reasons, "skipped inside the VM: "+strings.TrimPrefix(t, "--- SKIP: "))
+		case strings.HasPrefix(l, name) && len(strings.Fields(l)) > 2:
+			result = true
+		}
+	}
+	if !result {
+		v.Reasons = append(v.Reasons, "no result line for "+name)
+	}
+	v.OK = len(v.Reasons) == 0
+	return v
+}

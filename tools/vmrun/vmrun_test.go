@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipvs-tools/ipvs/internal/vm"
 )
@@ -63,19 +65,19 @@ FAIL
 }
 
 func TestRunPatternAndFilter(t *testing.T) {
-	names := []string{"TestVMA", "TestVMAb", "TestVMNetns"}
-	got, err := filterNames(names, "A")
-	if err != nil || !slices.Equal(got, []string{"TestVMA", "TestVMAb"}) {
+	funcs := []vmFunc{{Name: "TestVMA"}, {Name: "TestVMAb"}, {Name: "TestVMNetns"}}
+	got, err := filterFuncs(funcs, "A")
+	if err != nil || !slices.Equal(funcNames(got), []string{"TestVMA", "TestVMAb"}) {
 		t.Errorf("filter A: %v %v", got, err)
 	}
-	got, _ = filterNames(names, "Netns/sub")
-	if !slices.Equal(got, []string{"TestVMNetns"}) {
+	got, _ = filterFuncs(funcs, "Netns/sub")
+	if !slices.Equal(funcNames(got), []string{"TestVMNetns"}) {
 		t.Errorf("filter Netns/sub: %v", got)
 	}
-	if got, _ := filterNames(names, ""); len(got) != 3 {
+	if got, _ := filterFuncs(funcs, ""); len(got) != 3 {
 		t.Errorf("empty filter: %v", got)
 	}
-	if _, err := filterNames(names, "("); err == nil {
+	if _, err := filterFuncs(funcs, "("); err == nil {
 		t.Error("bad regexp accepted")
 	}
 	if p := runPattern([]string{"TestVMA", "TestVMB"}, ""); p != "^(TestVMA|TestVMB)$" {
@@ -86,6 +88,127 @@ func TestRunPatternAndFilter(t *testing.T) {
 	}
 	if flatName("internal/vm/vmtest") != "internal_vm_vmtest" || flatName(".") != "root" {
 		t.Error("flatName")
+	}
+}
+
+func TestDirectives(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		lines   []string
+		kernels []string
+		budget  time.Duration
+		err     string
+	}{
+		{"none", []string{"// TestVMX does things."}, nil, defaultBudget, ""},
+		{"all kernels", []string{"//vmtest:kernels all"}, []string{"5.10", "6.1", "6.12"}, defaultBudget, ""},
+		{"some kernels and a budget", []string{"// Doc.", "//", "//vmtest:kernels 5.10 6.12", "//vmtest:budget 90s"}, []string{"5.10", "6.12"}, 90 * time.Second, ""},
+		{"unknown kernel", []string{"//vmtest:kernels 4.19"}, nil, 0, `no kernel "4.19"`},
+		{"bad budget", []string{"//vmtest:budget soon"}, nil, 0, "want one positive duration"},
+		{"negative budget", []string{"//vmtest:budget -1m"}, nil, 0, "want one positive duration"},
+		{"unknown directive", []string{"//vmtest:kernal all"}, nil, 0, `unknown directive "//vmtest:kernal all"`},
+		{"no argument", []string{"//vmtest:budget"}, nil, 0, "with arguments"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fn := vmFunc{Name: "TestVMX", Budget: defaultBudget}
+			var err error
+			for _, l := range c.lines {
+				if err = fn.directive(l); err != nil {
+					break
+				}
+			}
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(fn.Kernels, c.kernels) || fn.Budget != c.budget {
+				t.Errorf("kernels %v budget %v, want %v %v", fn.Kernels, fn.Budget, c.kernels, c.budget)
+			}
+		})
+	}
+}
+
+// schedJobs makes jobs of the given budgets (in minutes) on kernel k.
+func schedJobs(k vm.Kernel, minutes ...int) []*vmJob {
+	var jobs []*vmJob
+	for i, m := range minutes {
+		jobs = append(jobs, &vmJob{kernel: k, pkg: &vmPackage{rel: "p"},
+			fn: vmFunc{Name: fmt.Sprintf("TestVM%d", i), Budget: time.Duration(m) * time.Minute}, index: i})
+	}
+	return jobs
+}
+
+func TestScheduler(t *testing.T) {
+	k510, _ := vm.LookupKernel("5.10")
+	k61, _ := vm.LookupKernel("6.1")
+	jobs := append(schedJobs(k61, 1, 5, 2, 1, 3), schedJobs(k510, 5)...)
+	s := newScheduler(jobs)
+	// The first guest goes to the kernel with the most work (6.1: 12m),
+	// the second to the one with the most work per guest then (5.10: 5m,
+	// against 12m/2 = 6m for a second 6.1 guest: 6.1 again), the third
+	// to 5.10 (5m against 12m/3).
+	var kernels []string
+	var guests []*guestRun
+	for range 3 {
+		k, ok := s.startGuest()
+		if !ok {
+			t.Fatal("no kernel for a new guest")
+		}
+		kernels = append(kernels, k.Name)
+		guests = append(guests, &guestRun{kernel: k})
+	}
+	if !slices.Equal(kernels, []string{"6.1", "6.1", "5.10"}) {
+		t.Errorf("guests booted %v", kernels)
+	}
+	// A guest takes its kernel's jobs, longest budget first.
+	var took []string
+	for {
+		j, ok := s.next(guests[0])
+		if !ok {
+			break
+		}
+		took = append(took, j.fn.Name)
+	}
+	if want := []string{"TestVM1", "TestVM4", "TestVM2", "TestVM0", "TestVM3"}; !slices.Equal(took, want) {
+		t.Errorf("took %v, want %v", took, want)
+	}
+	if len(guests[0].jobs) != 5 || guests[0].budget() != 12*time.Minute {
+		t.Errorf("guest jobs %d budget %v", len(guests[0].jobs), guests[0].budget())
+	}
+	// A guest that fails before its first job gives its kernel's work
+	// up, rather than booting again and again.
+	guests[2].err = fmt.Errorf("boom")
+	s.endGuest(guests[2])
+	if jobs[5].lost == "" {
+		t.Error("the 5.10 job was not given up")
+	}
+	if _, ok := s.startGuest(); ok {
+		t.Error("a guest started with no work left")
+	}
+}
+
+func TestJudgeBench(t *testing.T) {
+	ok := "goos: linux\nBenchmarkVMX \t       1\t123 ns/op\t  4.20 x-ratio\n    x_test.go:9: MEASURE\nPASS\n"
+	for _, c := range []struct {
+		name string
+		j    *vm.JobResult
+		ok   bool
+	}{
+		{"pass", &vm.JobResult{Output: ok, Finished: true}, true},
+		{"with cpus", &vm.JobResult{Output: strings.Replace(ok, "BenchmarkVMX ", "BenchmarkVMX-2 ", 1), Finished: true}, true},
+		{"failed", &vm.JobResult{Output: "--- FAIL: BenchmarkVMX\n    x_test.go:3: boom\nFAIL\n", RC: 1, Finished: true}, false},
+		{"skipped", &vm.JobResult{Output: "--- SKIP: BenchmarkVMX\nPASS\n", Finished: true}, false},
+		{"no result", &vm.JobResult{Output: "PASS\n", Finished: true}, false},
+		{"unfinished", &vm.JobResult{Output: ok}, false},
+		{"missing", nil, false},
+	} {
+		if v := judgeBench(c.j, "BenchmarkVMX"); v.OK != c.ok {
+			t.Errorf("%s: ok=%v reasons %q", c.name, v.OK, v.Reasons)
+		}
 	}
 }
 
@@ -200,9 +323,10 @@ func TestFindVMPackages(t *testing.T) {
 		t.Skip("builds test binaries")
 	}
 	dir := writeModule(t, map[string]string{
-		"go.mod":           "module example.com/m\n\ngo 1.22\n",
-		"a/a.go":           "package a\n",
-		"a/a_test.go":      "package a\n\nimport \"testing\"\n\nfunc TestVMOne(t *testing.T) {}\nfunc TestVMTwo(t *testing.T) {}\nfunc TestHost(t *testing.T) {}\n",
+		"go.mod": "module example.com/m\n\ngo 1.22\n",
+		"a/a.go": "package a\n",
+		"a/a_test.go": "package a\n\nimport \"testing\"\n\nfunc TestVMOne(t *testing.T) {}\n\n// TestVMTwo is two.\n//\n//vmtest:kernels 5.10 6.12\n//vmtest:budget 3m\nfunc TestVMTwo(t *testing.T) {}\nfunc TestHost(t *testing.T) {}\n" +
+			"func BenchmarkVMBig(b *testing.B) {}\n",
 		"a/testdata/f.txt": "x\n",
 		"b/b.go":           "package b\n",
 		"b/b_test.go":      "package b\n\nimport \"testing\"\n\nfunc TestHost(t *testing.T) {}\n",
@@ -217,26 +341,33 @@ func TestFindVMPackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkgs, err := findVMPackages(ctx, m, dir, []string{"./..."}, "")
+	pkgs, err := findVMPackages(ctx, m, dir, []string{"./..."}, "TestVM", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, p := range pkgs {
-		got = append(got, p.rel+":"+strings.Join(p.tests, ","))
+		got = append(got, p.rel+":"+strings.Join(funcNames(p.funcs), ","))
 	}
 	if want := []string{"a:TestVMOne,TestVMTwo", "d:TestVMExt"}; !slices.Equal(got, want) {
 		t.Fatalf("packages %v, want %v", got, want)
 	}
-	pkgs, err = findVMPackages(ctx, m, dir, []string{"./..."}, "Two")
-	if err != nil || len(pkgs) != 1 || !slices.Equal(pkgs[0].tests, []string{"TestVMTwo"}) {
+	if two := pkgs[0].funcs[1]; !slices.Equal(two.Kernels, []string{"5.10", "6.12"}) || two.Budget != 3*time.Minute {
+		t.Errorf("directives of TestVMTwo: %+v", two)
+	}
+	if bench, err := findVMPackages(ctx, m, dir, []string{"./..."}, "BenchmarkVM", ""); err != nil || len(bench) != 1 ||
+		!slices.Equal(funcNames(bench[0].funcs), []string{"BenchmarkVMBig"}) {
+		t.Errorf("benchmarks: %+v %v", bench, err)
+	}
+	pkgs, err = findVMPackages(ctx, m, dir, []string{"./..."}, "TestVM", "Two")
+	if err != nil || len(pkgs) != 1 || !slices.Equal(funcNames(pkgs[0].funcs), []string{"TestVMTwo"}) {
 		t.Fatalf("-run Two: %+v %v", pkgs, err)
 	}
 	bin, err := buildTestBinary(ctx, dir, t.TempDir(), pkgs[0])
 	if err != nil || bin == "" {
 		t.Fatalf("test binary: %q %v", bin, err)
 	}
-	out, err := exec.Command(bin, "-test.run", runPattern(pkgs[0].tests, ""), "-test.v").CombinedOutput()
+	out, err := exec.Command(bin, "-test.run", runPattern(funcNames(pkgs[0].funcs), ""), "-test.v").CombinedOutput()
 	if err != nil {
 		t.Fatalf("running %s: %v\n%s", bin, err, out)
 	}
@@ -256,8 +387,14 @@ func TestRunUsage(t *testing.T) {
 	if code := run([]string{"exec"}, &out, &errb); code != 2 {
 		t.Errorf("exec without command: %d", code)
 	}
-	if code := run([]string{"bench", "a", "b"}, &out, &errb); code != 2 {
+	if code := run([]string{"bench", "a.sh", "b.sh"}, &out, &errb); code != 2 {
 		t.Errorf("bench with two scripts: %d", code)
+	}
+	if code := run([]string{"test", "-kernel", "4.19"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `no kernel "4.19"`) {
+		t.Errorf("unknown kernel: %d %q", code, errb.String())
+	}
+	if code := run([]string{"exec", "-kernel", "5.10,6.1", "--", "true"}, &out, &errb); code != 2 {
+		t.Errorf("exec on two kernels: %d", code)
 	}
 	if code := run([]string{"help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "vmrun test") {
 		t.Errorf("help: %d %q", code, out.String())

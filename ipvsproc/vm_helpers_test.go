@@ -23,14 +23,14 @@ import (
 const ipFull = vmtest.IPFull
 
 // sh runs a shell script (set -e) and fails the test if it fails.
-func sh(t *testing.T, script string) string {
+func sh(t testing.TB, script string) string {
 	t.Helper()
 	return vmtest.MustShell(t, "set -e\n"+script)
 }
 
 // addNetns creates the namespace name with lo up and deletes it when the
 // test ends.
-func addNetns(t *testing.T, name string) {
+func addNetns(t testing.TB, name string) {
 	t.Helper()
 	vmtest.Run(t, ipFull, "ip", "", "netns", "delete", name)
 	sh(t, fmt.Sprintf("%[1]s netns add %[2]s\n%[1]s -n %[2]s link set lo up", ipFull, name))
@@ -39,7 +39,7 @@ func addNetns(t *testing.T, name string) {
 
 // link joins namespace a (the root namespace if "") and namespace b with a
 // veth pair ifA/ifB and gives them the addresses (CIDR form, "" for none).
-func link(t *testing.T, a, ifA, addrsA, b, ifB, addrsB string) {
+func link(t testing.TB, a, ifA, addrsA, b, ifB, addrsB string) {
 	t.Helper()
 	in := func(ns string) string {
 		if ns == "" {
@@ -122,7 +122,7 @@ func wget(t *testing.T, ns, url string) string {
 }
 
 // ref runs the reference ipvsadm in namespace ns ("" for the root one).
-func ref(t *testing.T, ns string, args ...string) vmtest.Result {
+func ref(t testing.TB, ns string, args ...string) vmtest.Result {
 	t.Helper()
 	if ns == "" {
 		return vmtest.Ref(t, args...)
@@ -131,7 +131,7 @@ func ref(t *testing.T, ns string, args ...string) vmtest.Result {
 }
 
 // mustRef is ref that fails the test unless ipvsadm exits 0.
-func mustRef(t *testing.T, ns string, args ...string) string {
+func mustRef(t testing.TB, ns string, args ...string) string {
 	t.Helper()
 	r := ref(t, ns, args...)
 	if r.Code != 0 {

@@ -297,6 +297,12 @@ func describeStep(st step) string {
 	return d
 }
 
+// TestVMDifferential runs every command sequence through the reference
+// ipvsadm and ours and compares stdout, stderr, exit status and the
+// kernel state after every command, on every pinned kernel.
+//
+//vmtest:kernels all
+//vmtest:budget 5m
 func TestVMDifferential(t *testing.T) {
 	vmtest.Require(t)
 	guestSetup(t)

@@ -38,6 +38,8 @@ func compareListings(t *testing.T, what string) {
 
 // TestVMFastListing compares full listings, which take destinations from
 // /proc/net/ip_vs, on tables made for the fast path's corner cases.
+//
+//vmtest:kernels all
 func TestVMFastListing(t *testing.T) {
 	vmtest.Require(t)
 	guestSetup(t)

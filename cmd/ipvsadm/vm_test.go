@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -151,59 +146,12 @@ func loadGoldenCases(dir string) ([]goldenCase, error) {
 	return cases, nil
 }
 
-// encodeGolden writes a result in the golden format:
+// TestVMGolden runs every case of testdata/ipvsadm with the reference
+// (which must print the golden file) and with ours (which must too), on
+// every pinned kernel; see testdata/README.md.
 //
-//	exit <status>
-//	--- stdout <n bytes>
-//	<the n bytes>--- stderr <n bytes>
-//	<the n bytes>
-//
-// The byte counts make trailing blanks and missing final newlines exact.
-func encodeGolden(r vmtest.Result) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "exit %d\n--- stdout %d\n%s--- stderr %d\n%s", r.Code, len(r.Stdout), r.Stdout, len(r.Stderr), r.Stderr)
-	return b.Bytes()
-}
-
-// parseGolden reads the golden format.
-func parseGolden(b []byte) (vmtest.Result, error) {
-	var r vmtest.Result
-	s := string(b)
-	line, rest, ok := strings.Cut(s, "\n")
-	if !ok || !strings.HasPrefix(line, "exit ") {
-		return r, fmt.Errorf("no exit line")
-	}
-	code, err := strconv.Atoi(strings.TrimPrefix(line, "exit "))
-	if err != nil {
-		return r, err
-	}
-	r.Code = code
-	for _, part := range []*string{&r.Stdout, &r.Stderr} {
-		line, rest2, ok := strings.Cut(rest, "\n")
-		f := strings.Fields(line)
-		if !ok || len(f) != 3 || f[0] != "---" {
-			return r, fmt.Errorf("bad section header %q", line)
-		}
-		n, err := strconv.Atoi(f[2])
-		if err != nil || n > len(rest2) {
-			return r, fmt.Errorf("bad length in %q", line)
-		}
-		*part = rest2[:n]
-		rest = rest2[n:]
-	}
-	if rest != "" {
-		return r, fmt.Errorf("%d trailing bytes", len(rest))
-	}
-	return r, nil
-}
-
-// printGolden prints a regenerated golden file for the host to write
-// back (see the goldens tool).
-func printGolden(rel string, content []byte) {
-	sum := sha256.Sum256(content)
-	fmt.Printf("@@@GOLDEN %s %s %s\n", rel, hex.EncodeToString(sum[:8]), base64.StdEncoding.EncodeToString(content))
-}
-
+//vmtest:kernels all
+//vmtest:budget 2m
 func TestVMGolden(t *testing.T) {
 	vmtest.Require(t)
 	guestSetup(t)
@@ -221,19 +169,20 @@ func TestVMGolden(t *testing.T) {
 			ref := vmtest.Run(t, vmtest.RefPath, "ipvsadm", c.stdin, c.args...)
 			rel := filepath.Join(goldenDir, c.name+".golden")
 			if *update {
-				printGolden(rel, encodeGolden(ref))
+				vmtest.PrintGolden(rel, ref)
 				return
 			}
 			b, err := os.ReadFile(rel)
 			if err != nil {
 				t.Fatalf("%v (run with -update to create it)", err)
 			}
-			want, err := parseGolden(b)
+			g, err := vmtest.ParseGolden(b)
 			if err != nil {
 				t.Fatalf("%s: %v", rel, err)
 			}
+			want := g.For(vmtest.Kernel())
 			if ref != want {
-				t.Errorf("the reference ipvsadm no longer matches %s:\n%s", rel, diffResults(want, ref))
+				t.Errorf("the reference ipvsadm on kernel %s no longer matches %s:\n%s", vmtest.Kernel(), rel, diffResults(want, ref))
 			}
 			reset(t)
 			runSetup(t, c.setup)

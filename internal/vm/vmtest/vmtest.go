@@ -26,6 +26,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipvs-tools/ipvs/internal/vm"
 )
 
 // Guest paths of the programs the tests compare and use.
@@ -37,8 +39,17 @@ const (
 	// IPFull is iproute2's ip (busybox's ip applet lacks ip netns).
 	IPFull = "/usr/sbin/ip-full"
 	// EnvVar is set to "1" in the guest.
-	EnvVar = "IPVS_VM"
+	EnvVar = vm.EnvInVM
 )
+
+// Kernel returns the pinned name of the kernel the guest runs ("5.10",
+// "6.1", "6.12"; see internal/vm/kernels.txt), or "" outside the VM.
+func Kernel() string {
+	return os.Getenv(vm.EnvKernel)
+}
+
+// DefaultKernel is the kernel whose results golden files hold first.
+const DefaultKernel = vm.DefaultKernel
 
 // CommandTimeout bounds each command run by Run.
 var CommandTimeout = 5 * time.Minute

@@ -194,3 +194,50 @@ func list(dir string) ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// Scratch creates a new, empty network namespace and runs fn with a path
+// that names it (for Do, OpenFile and the WithNetNS options of this
+// module). The namespace lives while fn runs; afterwards, once the sockets
+// fn opened in it are closed, the kernel destroys it. It is for trying
+// something without touching the caller's namespace. Creating a namespace
+// needs CAP_SYS_ADMIN; without it the error matches os.ErrPermission.
+func Scratch(fn func(path string) error) error {
+	type result struct {
+		fd  int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		res := result{fd: -1}
+		defer func() { done <- res }()
+		orig, err := unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			res.err = fmt.Errorf("network namespace of this thread: %w", err)
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			res.err = fmt.Errorf("create a network namespace: %w", &os.SyscallError{Syscall: "unshare", Err: err})
+			return
+		}
+		res.fd, res.err = unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			// Stay locked: the thread ends with this goroutine.
+			res.err = errors.Join(res.err, fmt.Errorf("leave the new network namespace: %w", err))
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	res := <-done
+	if res.err != nil {
+		if res.fd >= 0 {
+			unix.Close(res.fd)
+		}
+		return res.err
+	}
+	defer unix.Close(res.fd)
+	return fn(fmt.Sprintf("/proc/self/fd/%d", res.fd))
+}

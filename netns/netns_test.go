@@ -123,44 +123,78 @@ func TestDoPanicPropagates(t *testing.T) {
 	t.Fatal("Do returned after a panic")
 }
 
-// newNamespace creates a network namespace held by a locked thread and
-// returns its path; it skips when namespaces cannot be created here.
+// newNamespace creates a network namespace with Scratch that lives until
+// the test ends and returns its path; it skips when namespaces cannot be
+// created here.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	type res struct {
-		path string
-		err  error
-	}
-	ch := make(chan res)
+	paths := make(chan string)
 	stop := make(chan struct{})
+	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{err: err}
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{err: err}
-			return
-		}
-		ch <- res{path: fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())}
-		<-stop
-		// Go back, so that this thread (which may be the main thread, which
-		// the runtime never destroys) is not left in the namespace.
-		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
+		errc <- Scratch(func(p string) error {
+			paths <- p
+			<-stop
+			return nil
+		})
 	}()
-	r := <-ch
-	if r.err != nil {
-		t.Skipf("cannot create a network namespace: %v", r.err)
+	select {
+	case p := <-paths:
+		t.Cleanup(func() {
+			close(stop)
+			if err := <-errc; err != nil {
+				t.Error(err)
+			}
+		})
+		return p
+	case err := <-errc:
+		t.Skipf("cannot create a network namespace: %v", err)
+		return ""
 	}
-	t.Cleanup(func() { close(stop) })
-	return r.path
+}
+
+// TestScratch: the namespace exists while fn runs, is not the caller's,
+// and no thread is left in it afterwards.
+func TestScratch(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, err := ID("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside uint64
+	err = Scratch(func(p string) error {
+		var err error
+		if inside, err = ID(p); err != nil {
+			return err
+		}
+		return Do(p, func() error {
+			id, err := ID("")
+			if err == nil && id != inside {
+				err = fmt.Errorf("Do in the scratch namespace ran in %d, want %d", id, inside)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	if inside == 0 || inside == before {
+		t.Fatalf("scratch namespace %d, caller's %d", inside, before)
+	}
+	if after, _ := ID(""); after != before {
+		t.Fatalf("caller's namespace changed from %d to %d", before, after)
+	}
+	if n := threadsIn(t, inside); n != 0 {
+		t.Fatalf("%d threads left in the scratch namespace", n)
+	}
+	wantErr := errors.New("from fn")
+	if err := Scratch(func(string) error { return wantErr }); err != wantErr {
+		t.Errorf("fn's error came back as %v", err)
+	}
 }
 
 func TestDoOtherNamespace(t *testing.T) {
@@ -211,8 +245,8 @@ func TestDoOtherNamespace(t *testing.T) {
 		t.Fatalf("caller's namespace changed from %d to %d", before, after)
 	}
 	// Every thread of the process is back in the original namespace.
-	if n := threadsIn(t, otherID); n != 1 {
-		t.Fatalf("%d threads in the other namespace, want only its holder", n)
+	if n := threadsIn(t, otherID); n != 0 {
+		t.Fatalf("%d threads left in the other namespace", n)
 	}
 }
 

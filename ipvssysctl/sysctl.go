@@ -168,6 +168,31 @@ func (s *Sysctls) path(name, op, value string) (string, error) {
 	return filepath.Join(s.dir, name), nil
 }
 
+// openError describes a failure to open (or stat) sysctl name. A sysctl
+// that does not exist is one this kernel lacks (the known ones say since
+// when), or one of a namespace without IPVS sysctls at all; the error still
+// matches os.ErrNotExist.
+func (s *Sysctls) openError(name, op, value string, err error) error {
+	e := &Error{Name: name, Op: op, Value: value, Err: err}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return e
+	}
+	dirErr := netns.Do(s.netns, func() error {
+		_, err := os.Stat(s.dir)
+		return err
+	})
+	switch {
+	case errors.Is(dirErr, fs.ErrNotExist):
+		e.Reason = "there are no IPVS sysctls here (" + s.dir + "): the ip_vs module is not loaded, or not visible in this namespace"
+	case dirErr == nil:
+		e.Reason = "this kernel has no such sysctl"
+		if info, ok := Lookup(name); ok && info.Note != "" {
+			e.Reason += " (" + strings.TrimSuffix(info.Note, ".") + ")"
+		}
+	}
+	return e
+}
+
 // Get returns the value of name without its trailing newline.
 func (s *Sysctls) Get(name string) (string, error) {
 	p, err := s.path(name, "get", "")
@@ -176,7 +201,7 @@ func (s *Sysctls) Get(name string) (string, error) {
 	}
 	f, err := netns.OpenFile(s.netns, p, os.O_RDONLY, 0)
 	if err != nil {
-		return "", &Error{Name: name, Op: "get", Err: err}
+		return "", s.openError(name, "get", "", err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, 1<<16))
@@ -224,7 +249,7 @@ func (s *Sysctls) SetRaw(name, value string) error {
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error { return &Error{Name: name, Op: "set", Value: value, Err: err} }
+	fail := func(err error) error { return s.openError(name, "set", value, err) }
 	err = netns.Do(s.netns, func() error {
 		fi, err := os.Stat(p)
 		if err != nil {

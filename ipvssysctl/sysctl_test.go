@@ -102,6 +102,26 @@ func TestGetSet(t *testing.T) {
 	if err := s.Set("lblc_expiration", "60"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Set(absent) = %v, want os.ErrNotExist", err)
 	}
+	// The message says the kernel lacks it, and since when the known
+	// ones exist; without the directory, that IPVS is not loaded.
+	for _, c := range []struct {
+		s    *Sysctls
+		name string
+		want string
+	}{
+		{s, "est_nice", "ipvs sysctl est_nice: get: this kernel has no such sysctl (Linux 6.2 and later)"},
+		{s, "no_such_knob", "ipvs sysctl no_such_knob: get: this kernel has no such sysctl"},
+		{New(WithDir(filepath.Join(dir, "missing"))), "amemthresh", "ipvs sysctl amemthresh: get: there are no IPVS sysctls here (" +
+			filepath.Join(dir, "missing") + "): the ip_vs module is not loaded, or not visible in this namespace"},
+	} {
+		_, err := c.s.Get(c.name)
+		if err == nil || err.Error() != c.want || !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Get(%s) = %v, want %q", c.name, err, c.want)
+		}
+	}
+	if err := s.Set("est_cpulist", "0"); err == nil || err.Error() != `ipvs sysctl est_cpulist: set "0": this kernel has no such sysctl (Linux 6.2 and later)` {
+		t.Errorf("Set(est_cpulist) = %v", err)
+	}
 	// Read-only: refused without writing, even for root.
 	err = s.Set("run_estimation", "0")
 	if !errors.Is(err, os.ErrPermission) {

@@ -23,6 +23,7 @@ import (
 	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // its -update flag, for go test ./... -update
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -764,4 +765,68 @@ func TestVMStatsTop(t *testing.T) {
 	if !strings.Contains(r.Stderr, "run_estimation=0") {
 		t.Errorf("top does not warn about run_estimation=0: %s", r)
 	}
+}
+
+// TestVMKernelDifferences: where the pinned kernels differ, ipvsctl asks
+// the running one and says what it lacks, before changing anything: the
+// twos scheduler (6.12 only) in service add and apply; est_nice (6.2+)
+// and run_estimation (not on 5.10) in sysctl list and get. dos works on
+// all three.
+//
+//vmtest:kernels all
+func TestVMKernelDifferences(t *testing.T) {
+	vmtest.Require(t)
+	vmtest.Reset(t)
+	setupLo(t)
+	k := vmtest.Kernel()
+	hasTwos, hasEst, hasRunEst := k == "6.12", k == "6.12", k != "5.10"
+
+	r := ctl(t, "service", "add", "tcp:10.0.0.1:80", "-s", "twos")
+	if hasTwos != (r.Code == 0) {
+		t.Errorf("kernel %s: service add -s twos: %s", k, r)
+	}
+	if !hasTwos && !strings.Contains(r.Stderr, "add service tcp:10.0.0.1:80: this kernel ("+ctlRelease(t)+") lacks the twos scheduler (no ip_vs_twos module)") {
+		t.Errorf("service add -s twos: %s", r)
+	}
+	vmtest.Ref(t, "-C")
+
+	doc := writeFile(t, "twos.yaml", `apiVersion: ipvsctl/v1
+services:
+  - {protocol: tcp, address: 10.0.0.2, port: 80, scheduler: rr, destinations: [{address: 192.168.0.1, forward: masq}]}
+  - {protocol: tcp, address: 10.0.0.3, port: 80, scheduler: twos, destinations: [{address: 192.168.0.2, forward: masq}]}
+`)
+	r = ctl(t, "apply", "-f", doc)
+	table := mustRef(t, "-Sn")
+	if hasTwos {
+		if r.Code != 0 || strings.Count(table, "\n") != 4 {
+			t.Errorf("apply on %s: %s\ntable:\n%s", k, r, table)
+		}
+	} else if r.Code != 1 || !strings.Contains(r.Stderr, "lacks the twos scheduler") || !strings.Contains(r.Stderr, "nothing was applied") || table != "" {
+		t.Errorf("apply on %s: %s\ntable:\n%s", k, r, table)
+	}
+
+	list := mustCtl(t, "sysctl", "list").Stdout
+	if strings.Contains(list, "est_nice") != hasEst || strings.Contains(list, "run_estimation") != hasRunEst {
+		t.Errorf("kernel %s: sysctl list:\n%s", k, list)
+	}
+	r = ctl(t, "sysctl", "get", "est_nice")
+	if hasEst {
+		if r.Code != 0 || strings.TrimSpace(r.Stdout) != "0" {
+			t.Errorf("sysctl get est_nice: %s", r)
+		}
+	} else if r.Code == 0 || !strings.Contains(r.Stderr, "est_nice") || !strings.Contains(r.Stderr, "this kernel has no such sysctl (Linux 6.2 and later)") {
+		t.Errorf("sysctl get est_nice on %s: %s", k, r)
+	}
+	dos := mustCtl(t, "dos").Stdout
+	for _, name := range ipvssysctl.DefenseNames {
+		if !strings.Contains(dos, name) {
+			t.Errorf("dos lacks %s:\n%s", name, dos)
+		}
+	}
+}
+
+// ctlRelease is the guest kernel's release, as uname -r prints it.
+func ctlRelease(t *testing.T) string {
+	t.Helper()
+	return strings.TrimSpace(vmtest.MustShell(t, "uname -r"))
 }

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // -update flag
+	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
@@ -138,5 +140,32 @@ func TestNamesGiveUpOnASlowResolver(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("%d lookups after a timeout, want 1", calls)
+	}
+}
+
+func TestCheckKernel(t *testing.T) {
+	req := ipvsprobe.Request{Schedulers: []string{"twos"}}
+	missing := func(r ipvsprobe.Request) (*ipvsprobe.Report, error) {
+		return &ipvsprobe.Report{Kernel: "6.1.0-57-amd64", MissingSchedulers: r.Schedulers}, nil
+	}
+	var warn strings.Builder
+	if err := CheckKernel(missing, req, &warn); err == nil || !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("missing scheduler: %v", err)
+	}
+	// Nothing to ask: no probe.
+	called := false
+	spy := func(r ipvsprobe.Request) (*ipvsprobe.Report, error) { called = true; return missing(r) }
+	if err := CheckKernel(spy, ipvsprobe.Request{}, &warn); err != nil || called {
+		t.Errorf("empty request: %v, probe called %v", err, called)
+	}
+	// A probe that cannot run leaves the answer to the kernel, and says so.
+	failing := func(ipvsprobe.Request) (*ipvsprobe.Report, error) {
+		return nil, fmt.Errorf("probing: create a network namespace: %w", os.ErrPermission)
+	}
+	if err := CheckKernel(failing, req, &warn); err != nil {
+		t.Errorf("failed probe: %v", err)
+	}
+	if !strings.Contains(warn.String(), "warning: could not check the kernel's schedulers and tunnel types first (probing: create a network namespace: permission denied)") {
+		t.Errorf("warning %q", warn.String())
 	}
 }

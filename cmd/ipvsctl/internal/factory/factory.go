@@ -11,6 +11,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -44,6 +45,8 @@ type Factory struct {
 	// ConnFile opens /proc/net/NAME (ip_vs_conn, ip_vs_conn_sync) in
 	// Options.NetNS.
 	ProcFile func(name string) (ReadCloser, error)
+	// Probe tries kernel features where kernels differ (ipvsprobe.Probe).
+	Probe cmdutil.ProbeFunc
 
 	// Now and Sleep are the clock (faked in tests).
 	Now   func() time.Time
@@ -93,6 +96,7 @@ func New(version string, ios *iostreams.IOStreams) *Factory {
 	}
 	f.Sysctls = newSysctls(f)
 	f.ProcFile = newProcFile(f)
+	f.Probe = ipvsprobe.Probe
 	return f
 }
 
@@ -104,6 +108,9 @@ func NewTest(ios *iostreams.IOStreams, b backend.IPVS) *Factory {
 		Now:  time.Now, Sleep: func(time.Duration) {}}
 	f.Sysctls = func() (backend.Sysctls, error) { return nil, errors.New("no sysctls in this test") }
 	f.ProcFile = func(string) (ReadCloser, error) { return nil, errors.New("no /proc in this test") }
+	f.Probe = func(req ipvsprobe.Request) (*ipvsprobe.Report, error) {
+		return &ipvsprobe.Report{Kernel: "test", Schedulers: req.Schedulers, Tunnels: req.Tunnels}, nil
+	}
 	return f
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
+	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
@@ -110,6 +111,29 @@ type Plan struct {
 	// DaemonStarts daemons to start.
 	DaemonStops, DaemonStarts []netlinkipvs.Daemon
 	Sysctls                   []SysctlChange
+}
+
+// KernelNeeds returns the schedulers and tunnel types the plan asks the
+// kernel for that it may lack: those of services it adds or whose
+// scheduler it changes, and the non-IPIP encapsulations of tunnelling
+// destinations it adds or changes.
+func (p *Plan) KernelNeeds() ipvsprobe.Request {
+	var req ipvsprobe.Request
+	for _, c := range p.Services.Changes {
+		switch c.Kind {
+		case ipvsplan.AddService, ipvsplan.UpdateService:
+			if c.Kind == ipvsplan.AddService || c.NewService.Scheduler != c.OldService.Scheduler {
+				req.Schedulers = append(req.Schedulers, c.NewService.Scheduler)
+			}
+		case ipvsplan.AddDest, ipvsplan.UpdateDest:
+			d := c.NewDest
+			if d.ForwardMethod == netlinkipvs.FwdTunnel && d.TunnelType != netlinkipvs.TunnelIPIP &&
+				(c.Kind == ipvsplan.AddDest || c.OldDest.TunnelType != d.TunnelType) {
+				req.Tunnels = append(req.Tunnels, d.TunnelType)
+			}
+		}
+	}
+	return req
 }
 
 // Compute returns the plan that turns cur into want.

@@ -9,6 +9,8 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvsplan"
+	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
@@ -183,4 +185,33 @@ func mustScope(t *testing.T, s string) *ipvsconfig.Scope {
 		t.Fatal(err)
 	}
 	return sc
+}
+
+func TestKernelNeeds(t *testing.T) {
+	svc := func(sched string) netlinkipvs.Service {
+		return netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+			Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: sched, Netmask: 0xffffffff}
+	}
+	dest := func(addr string, fwd netlinkipvs.ForwardMethod, tun netlinkipvs.TunnelType) netlinkipvs.Destination {
+		return netlinkipvs.Destination{Address: netip.MustParseAddr(addr), Port: 80, ForwardMethod: fwd, TunnelType: tun, Weight: 1}
+	}
+	k := svc("rr").Key()
+	plan := &Plan{Services: ipvsplan.Plan{Changes: []ipvsplan.Change{
+		{Kind: ipvsplan.AddService, Service: k, NewService: svc("twos")},
+		{Kind: ipvsplan.UpdateService, Service: k, OldService: svc("rr"), NewService: svc("mh")},
+		{Kind: ipvsplan.UpdateService, Service: k, OldService: svc("sh"), NewService: svc("sh")}, // flags only
+		{Kind: ipvsplan.DeleteService, Service: k, OldService: svc("ovf")},
+		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.1", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGRE)},
+		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.2", netlinkipvs.FwdTunnel, netlinkipvs.TunnelIPIP)},
+		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.3", netlinkipvs.FwdMasq, netlinkipvs.TunnelGUE)}, // not a tunnel
+		{Kind: ipvsplan.UpdateDest, Service: k, OldDest: dest("10.1.1.4", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGUE),
+			NewDest: dest("10.1.1.4", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGUE)}, // weight only
+		{Kind: ipvsplan.UpdateDest, Service: k, OldDest: dest("10.1.1.5", netlinkipvs.FwdTunnel, netlinkipvs.TunnelIPIP),
+			NewDest: dest("10.1.1.5", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGUE)},
+	}}}
+	want := ipvsprobe.Request{Schedulers: []string{"twos", "mh"},
+		Tunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGRE, netlinkipvs.TunnelGUE}}
+	if d := cmp.Diff(want, plan.KernelNeeds()); d != "" {
+		t.Errorf("KernelNeeds (-want +got):\n%s", d)
+	}
 }

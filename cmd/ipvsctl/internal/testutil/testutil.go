@@ -8,10 +8,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
+	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -101,4 +103,34 @@ func Sample() *fakeipvs.Fake {
 	f.SetConns(tcp.Key(), k, 7, 3)
 	f.ResetWrites()
 	return f
+}
+
+// Kernel is a fake kernel for probes (factory.Factory.Probe): it lacks the
+// named schedulers and tunnel types and has everything else. It counts the
+// probes.
+type Kernel struct {
+	MissingSchedulers []string
+	MissingTunnels    []netlinkipvs.TunnelType
+	Probes            int
+}
+
+// Probe is Kernel's ipvsprobe.Probe.
+func (k *Kernel) Probe(req ipvsprobe.Request) (*ipvsprobe.Report, error) {
+	k.Probes++
+	rep := &ipvsprobe.Report{Kernel: "6.1.0-test"}
+	for _, s := range req.Schedulers {
+		if slices.Contains(k.MissingSchedulers, s) {
+			rep.MissingSchedulers = append(rep.MissingSchedulers, s)
+		} else {
+			rep.Schedulers = append(rep.Schedulers, s)
+		}
+	}
+	for _, t := range req.Tunnels {
+		if slices.Contains(k.MissingTunnels, t) {
+			rep.MissingTunnels = append(rep.MissingTunnels, t)
+		} else {
+			rep.Tunnels = append(rep.Tunnels, t)
+		}
+	}
+	return rep, nil
 }

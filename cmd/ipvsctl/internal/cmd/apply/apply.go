@@ -30,6 +30,7 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	IPVS    func() (*backend.Counting, error)
 	Sysctls func() (backend.Sysctls, error)
+	Probe   cmdutil.ProbeFunc
 	Now     func() time.Time
 
 	Mode       Mode
@@ -60,7 +61,7 @@ func NewCmdDiff(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 }
 
 func newCmd(f *factory.Factory, runF func(*Options) error, mode Mode) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, Now: f.Now, Mode: mode}
+	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, Probe: f.Probe, Now: f.Now, Mode: mode}
 	var noPrune bool
 	cmd := &cobra.Command{Args: cobra.NoArgs}
 	switch mode {
@@ -182,6 +183,14 @@ func Run(o *Options) error {
 		fmt.Fprintf(o.IO.ErrOut, "%s: read %s (%d services) in %s; live table (%d relevant services) in %s; plan of %d changes in %s\n",
 			verb, o.File, len(want.Services), t1.Sub(t0).Round(time.Microsecond), len(cur.Services),
 			t2.Sub(t1).Round(time.Microsecond), plan.Len(), t3.Sub(t2).Round(time.Microsecond))
+	}
+	if o.Mode != ModeDiff {
+		// A scheduler or tunnel type this kernel lacks would fail (or,
+		// for tunnels, be silently turned into IPIP) half-way: refuse
+		// the whole plan first.
+		if err := cmdutil.CheckKernel(o.Probe, plan.KernelNeeds(), o.IO.ErrOut); err != nil {
+			return fmt.Errorf("%s %s: %w; nothing was applied", verb, o.File, err)
+		}
 	}
 	if o.Mode == ModeDiff || o.DryRun {
 		if err := printPlan(o, plan); err != nil {

@@ -3,6 +3,7 @@ package apply
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +52,7 @@ func TestParseFlags(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		got.IO, got.IPVS, got.Sysctls, got.Now = nil, nil, nil, nil
+		got.IO, got.IPVS, got.Sysctls, got.Probe, got.Now = nil, nil, nil, nil, nil
 		if d := cmp.Diff(tt.want, *got); d != "" {
 			t.Errorf("%v (-want +got):\n%s", tt.args, d)
 		}
@@ -298,6 +299,54 @@ func TestNoRollbackKeepsGoing(t *testing.T) {
 	}
 	if !strings.Contains(e.err.String(), "1 of 2 changes failed; 1 were applied and kept") {
 		t.Errorf("stderr: %s", e.err)
+	}
+}
+
+// TestKernelLacksAFeature: a plan that needs a scheduler or tunnel type the
+// kernel lacks is refused whole before anything is sent, in apply and
+// restore and their dry runs; diff still shows it; what the live table
+// already has is not probed again.
+func TestKernelLacksAFeature(t *testing.T) {
+	const doc = `apiVersion: ipvsctl/v1
+services:
+  - {protocol: tcp, address: 10.9.0.1, port: 80, scheduler: twos, destinations: [{address: 192.168.9.1}]}
+  - {protocol: tcp, address: 10.9.0.2, port: 80, scheduler: rr, destinations: [{address: 10.1.1.9, forward: tunnel, tunnel: {type: gre}}]}
+`
+	for _, c := range []struct {
+		name   string
+		mode   Mode
+		dryRun bool
+	}{{"apply", ModeApply, false}, {"restore", ModeRestore, false}, {"apply dry run", ModeApply, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, fakeipvs.New(), c.mode, doc)
+			k := &testutil.Kernel{MissingSchedulers: []string{"twos"}, MissingTunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGRE}}
+			e.opts.Probe, e.opts.DryRun = k.Probe, c.dryRun
+			err := Run(e.opts)
+			want := "this kernel (6.1.0-test) lacks the twos scheduler (no ip_vs_twos module), gre tunnels (Linux 5.3 and later); nothing was applied"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want one containing %q", err, want)
+			}
+			if len(e.fake.Writes) != 0 || e.out.Len() != 0 {
+				t.Errorf("sent %d requests, printed %q", len(e.fake.Writes), e.out)
+			}
+		})
+	}
+	e := newEnv(t, fakeipvs.New(), ModeDiff, doc)
+	k := &testutil.Kernel{MissingSchedulers: []string{"twos"}}
+	e.opts.Probe = k.Probe
+	if err := Run(e.opts); !errors.As(err, new(*cmdutil.ExitError)) || k.Probes != 0 {
+		t.Errorf("diff: %v, %d probes", err, k.Probes)
+	}
+	// A kernel that has them: applied; the second apply needs no probe.
+	// (The fake kernel is a 6.1 one: it has no twos either.)
+	e = newEnv(t, fakeipvs.New(), ModeApply, strings.Replace(doc, "twos", "sed", 1))
+	k = &testutil.Kernel{}
+	e.opts.Probe = k.Probe
+	if err := Run(e.opts); err != nil || k.Probes != 1 {
+		t.Fatalf("apply: %v, %d probes\n%s", err, k.Probes, e.err)
+	}
+	if err := Run(e.opts); err != nil || k.Probes != 1 {
+		t.Errorf("no-op apply: %v, %d probes", err, k.Probes)
 	}
 }
 

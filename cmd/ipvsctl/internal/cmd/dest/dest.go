@@ -10,6 +10,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -84,6 +85,7 @@ func (t Target) String() string {
 type Options struct {
 	IO     *iostreams.IOStreams
 	IPVS   func() (*backend.Counting, error)
+	Probe  cmdutil.ProbeFunc
 	Target Target
 	Edit   bool
 
@@ -109,7 +111,7 @@ func NewCmdEdit(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 }
 
 func newCmd(f *factory.Factory, runF func(*Options) error, edit bool) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Edit: edit}
+	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Probe: f.Probe, Edit: edit}
 	var sel cmdutil.ServiceSelector
 	var real string
 	var masq, route, tunnel, csum, remcsum, nocsum bool
@@ -267,6 +269,14 @@ func Run(o *Options) error {
 		return cmdutil.FieldErrors("destination "+object, err)
 	}
 	kd := want.Services[0].Destinations[0]
+	if kd.ForwardMethod == netlinkipvs.FwdTunnel && kd.TunnelType != netlinkipvs.TunnelIPIP {
+		// A kernel without this encapsulation would keep the
+		// destination as IPIP without a word.
+		req := ipvsprobe.Request{Tunnels: []netlinkipvs.TunnelType{kd.TunnelType}}
+		if err := cmdutil.CheckKernel(o.Probe, req, o.IO.ErrOut); err != nil {
+			return &cmdutil.OpError{Op: op, Object: object, Err: err}
+		}
+	}
 	if o.Edit {
 		err = b.UpdateDestination(o.Target.Service, kd)
 	} else {

@@ -173,3 +173,31 @@ func TestDrain(t *testing.T) {
 		t.Errorf("--no-delete: %+v", ds)
 	}
 }
+
+// TestTunnelTypeTheKernelLacks: a gue or gre destination is refused before
+// anything is sent when the kernel lacks the encapsulation (it would keep
+// the destination as IPIP without a word); ipip needs no probe.
+func TestTunnelTypeTheKernelLacks(t *testing.T) {
+	fake := fakeipvs.New()
+	fake.NewService(netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
+	fake.ResetWrites()
+	ios, _, _, _ := iostreams.Test()
+	f := factory.NewTest(ios, fake)
+	k := &testutil.Kernel{MissingTunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGUE}}
+	f.Probe = k.Probe
+	err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-i", "--tun-type", "gue", "--tun-port", "6080")
+	want := "add destination 192.168.0.1:80 of tcp:10.0.0.1:80: this kernel (6.1.0-test) lacks gue tunnels (Linux 5.2 and later)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if len(fake.Writes) != 0 {
+		t.Errorf("sent %v", fake.Writes)
+	}
+	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-i", "--tun-type", "gre"); err != nil {
+		t.Fatal(err)
+	}
+	n := k.Probes
+	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.2", "-i"); err != nil || k.Probes != n {
+		t.Errorf("ipip: %v, %d probes", err, k.Probes-n)
+	}
+}

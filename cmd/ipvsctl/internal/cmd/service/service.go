@@ -9,6 +9,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,8 +28,9 @@ func NewCmdService(f *factory.Factory) *cobra.Command {
 
 // Options of service add and edit.
 type Options struct {
-	IO   *iostreams.IOStreams
-	IPVS func() (*backend.Counting, error)
+	IO    *iostreams.IOStreams
+	IPVS  func() (*backend.Counting, error)
+	Probe cmdutil.ProbeFunc
 
 	Service netlinkipvs.ServiceKey
 	Edit    bool
@@ -57,7 +59,7 @@ func NewCmdEdit(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 }
 
 func newCmd(f *factory.Factory, runF func(*Options) error, edit bool) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Edit: edit, PrefixLength: -1}
+	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Probe: f.Probe, Edit: edit, PrefixLength: -1}
 	var sel cmdutil.ServiceSelector
 	cmd := &cobra.Command{
 		Use:   "add SERVICE",
@@ -168,6 +170,14 @@ func Run(o *Options) error {
 	ctx := cmdutil.Context{Op: "add service", Object: name, Scheduler: ks.Scheduler, PE: ks.PEName}
 	if o.Edit {
 		ctx.Op = "edit service"
+	}
+	if !o.Edit || o.Set["scheduler"] {
+		req := ipvsprobe.Request{Schedulers: []string{ks.Scheduler}}
+		if err := cmdutil.CheckKernel(o.Probe, req, o.IO.ErrOut); err != nil {
+			return &cmdutil.OpError{Op: ctx.Op, Object: name, Err: err}
+		}
+	}
+	if o.Edit {
 		err = b.UpdateService(ks)
 	} else {
 		err = b.NewService(ks)

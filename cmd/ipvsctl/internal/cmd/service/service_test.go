@@ -9,6 +9,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
@@ -53,7 +54,7 @@ func TestAddParse(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		got.IO, got.IPVS = nil, nil
+		got.IO, got.IPVS, got.Probe = nil, nil, nil
 		if d := cmp.Diff(tt.want, *got, cmp.Comparer(func(a, b netlinkipvs.ServiceKey) bool { return a == b })); d != "" {
 			t.Errorf("%v (-want +got):\n%s", tt.args, d)
 		}
@@ -114,5 +115,35 @@ func TestAddEditDeleteRun(t *testing.T) {
 	}
 	if _, err := fake.Service(k); err == nil {
 		t.Errorf("service not deleted")
+	}
+}
+
+// TestAddSchedulerTheKernelLacks: add (and edit that changes the scheduler)
+// asks the kernel first and sends nothing for a scheduler it lacks.
+func TestAddSchedulerTheKernelLacks(t *testing.T) {
+	fake := fakeipvs.New()
+	ios, _, _, _ := iostreams.Test()
+	f := factory.NewTest(ios, fake)
+	k := &testutil.Kernel{MissingSchedulers: []string{"twos"}}
+	f.Probe = k.Probe
+	err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
+	want := "add service tcp:10.0.0.1:80: this kernel (6.1.0-test) lacks the twos scheduler (no ip_vs_twos module)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if len(fake.Writes) != 0 {
+		t.Errorf("sent %v", fake.Writes)
+	}
+	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "rr"); err != nil {
+		t.Fatal(err)
+	}
+	err = execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
+	if err == nil || !strings.Contains(err.Error(), "edit service tcp:10.0.0.1:80: this kernel") {
+		t.Errorf("edit: %v", err)
+	}
+	// An edit that leaves the scheduler alone needs no probe.
+	n := k.Probes
+	if err := execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "-p", "60"); err != nil || k.Probes != n {
+		t.Errorf("edit -p: %v, %d probes", err, k.Probes-n)
 	}
 }

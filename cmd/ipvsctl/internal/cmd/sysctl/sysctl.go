@@ -52,7 +52,12 @@ func explain(op string, err error) error {
 	case errors.Is(err, os.ErrNotExist) && name == "":
 		e.Hint = "/proc/sys/net/ipv4/vs is missing: is the ip_vs module loaded (modprobe ip_vs)?"
 	case errors.Is(err, os.ErrNotExist):
-		e.Hint = "this kernel or namespace has no such sysctl; see ipvsctl sysctl list --all"
+		// The library says whether the kernel lacks it (and since when
+		// the known ones exist) or lacks IPVS sysctls altogether.
+		if se != nil && se.Reason != "" {
+			e.Err = errors.New(se.Reason)
+		}
+		e.Hint = "ipvsctl sysctl list shows what this kernel and namespace have; list --all every sysctl known"
 	case errors.Is(err, os.ErrPermission):
 		e.Hint = "read-only here: needs root, and some IPVS sysctls are read-only (or absent) in namespaces of unprivileged containers"
 	}

@@ -1,0 +1,201 @@
+package ipvsprobe
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs/netns"
+)
+
+// Request names the features to try.
+type Request struct {
+	// Schedulers are scheduler names ("rr", "twos", ...).
+	Schedulers []string
+	// Tunnels are encapsulations of tunnelling destinations.
+	Tunnels []netlinkipvs.TunnelType
+}
+
+// Report is what the kernel did with a Request.
+type Report struct {
+	// Kernel is the kernel's release (uname -r).
+	Kernel string
+	// Schedulers and Tunnels are the requested features that the kernel
+	// has, in the order asked.
+	Schedulers []string
+	Tunnels    []netlinkipvs.TunnelType
+	// MissingSchedulers and MissingTunnels are those it lacks.
+	MissingSchedulers []string
+	MissingTunnels    []netlinkipvs.TunnelType
+}
+
+// Err returns an *UnsupportedError naming every missing feature, or nil.
+func (r *Report) Err() error {
+	if len(r.MissingSchedulers) == 0 && len(r.MissingTunnels) == 0 {
+		return nil
+	}
+	e := &UnsupportedError{Kernel: r.Kernel}
+	for _, s := range r.MissingSchedulers {
+		e.Features = append(e.Features, fmt.Sprintf("the %s scheduler (no ip_vs_%s module)", s, s))
+	}
+	for _, t := range r.MissingTunnels {
+		e.Features = append(e.Features, fmt.Sprintf("%s tunnels (%s)", t, tunnelSince[t]))
+	}
+	return e
+}
+
+// tunnelSince says which kernels have each encapsulation.
+var tunnelSince = map[netlinkipvs.TunnelType]string{
+	netlinkipvs.TunnelIPIP: "every kernel",
+	netlinkipvs.TunnelGUE:  "Linux 5.2 and later",
+	netlinkipvs.TunnelGRE:  "Linux 5.3 and later",
+}
+
+// UnsupportedError reports features the running kernel lacks. It matches
+// errors.ErrUnsupported.
+type UnsupportedError struct {
+	// Kernel is the kernel's release (uname -r).
+	Kernel string
+	// Features describe what is missing, e.g. "the twos scheduler (no
+	// ip_vs_twos module)".
+	Features []string
+}
+
+// Error implements error.
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("this kernel (%s) lacks %s", e.Kernel, strings.Join(e.Features, ", "))
+}
+
+// Is makes the error match errors.ErrUnsupported.
+func (e *UnsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }
+
+// Kernel returns the running kernel's release (uname -r).
+func Kernel() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// Probe tries the requested features in a scratch network namespace and
+// reports which the kernel has. Duplicates in the request are tried once.
+// An error means the probe itself failed (no IPVS, no privilege to create
+// a namespace: errors.Is(err, os.ErrPermission)), not that a feature is
+// missing.
+func Probe(req Request) (*Report, error) {
+	rep := &Report{Kernel: Kernel()}
+	scheds := compact(req.Schedulers)
+	tunnels := compact(req.Tunnels)
+	if len(scheds) == 0 && len(tunnels) == 0 {
+		return rep, nil
+	}
+	err := netns.Scratch(func(path string) error {
+		if err := netns.Do(path, loopbackUp); err != nil {
+			return err
+		}
+		c, err := netlinkipvs.New(netlinkipvs.WithNetNS(path))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for i, s := range scheds {
+			svc := probeService(uint16(1+i), s)
+			switch err := c.NewService(svc); {
+			case err == nil:
+				rep.Schedulers = append(rep.Schedulers, s)
+			case errors.Is(err, os.ErrNotExist):
+				rep.MissingSchedulers = append(rep.MissingSchedulers, s)
+			default:
+				return fmt.Errorf("trying the %s scheduler: %w", s, err)
+			}
+		}
+		if len(tunnels) == 0 {
+			return nil
+		}
+		svc := probeService(65000, "rr")
+		if err := c.NewService(svc); err != nil {
+			return fmt.Errorf("trying tunnels: %w", err)
+		}
+		for i, t := range tunnels {
+			if err := c.NewDestination(svc.Key(), probeTunnel(i, t)); err != nil {
+				return fmt.Errorf("trying %s tunnels: %w", t, err)
+			}
+		}
+		// A kernel that does not know the tunnel attributes ignores
+		// them: the destination comes back as IPIP.
+		got, err := c.Destinations(svc.Key())
+		if err != nil {
+			return fmt.Errorf("reading the tunnel destinations back: %w", err)
+		}
+		for i, t := range tunnels {
+			want := probeTunnel(i, t)
+			j := slices.IndexFunc(got, func(d netlinkipvs.Destination) bool { return d.Address == want.Address })
+			if j >= 0 && got[j].TunnelType == t && got[j].TunnelPort == want.TunnelPort {
+				rep.Tunnels = append(rep.Tunnels, t)
+			} else {
+				rep.MissingTunnels = append(rep.MissingTunnels, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("probing the kernel's IPVS features: %w", err)
+	}
+	return rep, nil
+}
+
+// probeService is a TCP service on a documentation address (TEST-NET-1).
+func probeService(port uint16, sched string) netlinkipvs.Service {
+	return netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+		Address: netip.AddrFrom4([4]byte{192, 0, 2, 1}), Port: port, Scheduler: sched, Netmask: 0xffffffff}
+}
+
+// probeTunnel is the i-th tunnel destination tried, of type t.
+func probeTunnel(i int, t netlinkipvs.TunnelType) netlinkipvs.Destination {
+	d := netlinkipvs.Destination{Address: netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), Port: 80,
+		ForwardMethod: netlinkipvs.FwdTunnel, Weight: 1, TunnelType: t}
+	if t == netlinkipvs.TunnelGUE {
+		d.TunnelPort = 6080
+	}
+	return d
+}
+
+// loopbackUp brings lo up in the calling thread's namespace: the kernel
+// refuses destinations while it is down.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	return nil
+}
+
+// compact returns the distinct values of s, in their first order.
+func compact[T comparable](s []T) []T {
+	var out []T
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

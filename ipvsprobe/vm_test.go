@@ -15,7 +15,7 @@ import (
 
 // TestVMProbe asks each pinned kernel for the schedulers and tunnel types
 // and checks the answers against what the kernel really has: twos on 6.12
-// only (Linux 6.5); GUE and GRE on all three (5.2, 5.3). The live table is
+// only (Debian 13; not 5.10 or 6.1); GUE and GRE on all three (5.2, 5.3). The live table is
 // not touched.
 //
 //vmtest:kernels all

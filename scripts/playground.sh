@@ -10,8 +10,8 @@
 # First it installs the Debian packages it needs (scripts/deps.sh, the
 # same as scripts/test.sh; root is needed for that only when something is
 # missing) and, on first use, downloads the kernel into ~/.cache/ipvs-vm.
-# VMRUN-FLAGS are go run ./tools/vmrun's: -mem MB, -ftp, -sip, -kvm, -v,
-# -timeout D. Leave the shell with "poweroff -f".
+# VMRUN-FLAGS are go run ./tools/vmrun's: -kernel 5.10|6.1|6.12, -mem MB,
+# -ftp, -sip, -kvm, -v, -timeout D. Leave the shell with "poweroff -f".
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

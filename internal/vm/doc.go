@@ -1,19 +1,23 @@
-// Package vm boots a throwaway Linux guest with a real IPVS kernel under
-// QEMU and runs commands in it.
+// Package vm boots throwaway Linux guests with real IPVS kernels under
+// QEMU and runs commands in them.
 //
 // The host this project is developed and tested on runs a kernel built
 // without IPVS, so everything that must talk to the real kernel code runs in
-// a small virtual machine instead: a stock Debian 6.1 kernel
-// (linux-image-6.1.0-NN-amd64, fetched with apt-get and cached), an initramfs
-// written by this package (newc cpio + gzip, see [CPIOWriter]) holding
-// busybox, the ip_vs modules, Debian's ipvsadm 1.31 as the reference
+// small virtual machines instead: Debian's 5.10, 6.1 and 6.12 kernels,
+// pinned to exact packages and checksums in kernels.txt ([Kernels],
+// fetched with apt-get and cached by [PrepareAssets]), an initramfs written
+// by this package (newc cpio + gzip, see [CPIOWriter]) holding busybox, the
+// ip_vs modules ([ModuleTree]), Debian's ipvsadm 1.31 as the reference
 // implementation, iproute2 and whatever the caller adds, and a generated
-// /init script that runs a list of [Job] values and powers the machine off.
+// /init script that asks the host for [Job] values to run until it is
+// told to stop, then powers the machine off.
 //
-// The guest console is the serial port, read by [Boot] on QEMU's standard
-// output. The init script frames each job's output with marker lines
-// (@@@VMJOB-BEGIN name, @@@VMJOB-END name rc=N, and @@@VM-DONE at the end),
-// which [ConsoleParser] turns into a [Result].
+// The guest console is the first serial port, read by [Boot] on QEMU's
+// standard output. The init script frames each job's output with marker
+// lines (@@@VMJOB-BEGIN name, @@@VMJOB-END name rc=N, and @@@VM-DONE at the
+// end), which [ConsoleParser] turns into a [Result]. The second serial port
+// is the control channel: the guest asks for its next job there and
+// [Config].Next answers, so several guests can share one queue of work.
 //
 // # Guest layout
 //
@@ -30,7 +34,8 @@
 //   - /run/netns, /tmp: tmpfs mounts
 //
 // The environment of every job contains IPVS_VM=1, which is how tests tell
-// that they run inside the guest.
+// that they run inside the guest, and IPVS_VM_KERNEL, the pinned name of
+// the kernel ("6.1").
 //
 // Nothing in this package prints to standard output or exits the process:
 // progress goes to the io.Writer values in [Config] and [AssetOptions], and

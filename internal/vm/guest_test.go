@@ -110,7 +110,7 @@ func TestWantedModules(t *testing.T) {
 		}
 	}
 	if !slices.Contains(opt, "ip_vs_twos") || slices.Contains(req, "ip_vs_twos") {
-		t.Errorf("ip_vs_twos must be optional (Linux 6.5 on): required %v, optional %v", req, opt)
+		t.Errorf("ip_vs_twos must be optional (6.12 has it, 6.1 not): required %v, optional %v", req, opt)
 	}
 	req, _ = InitOptions{LoadFTP: true, LoadSIP: true, ExtraModules: []string{"x"}}.wantedModules()
 	for _, m := range []string{"ip_vs_ftp", "ip_vs_pe_sip", "x", "ip_vs", "veth"} {

@@ -30,7 +30,7 @@ var DefaultModules = []string{
 // listed because libcrc32c only soft-depends on a crc32c implementation,
 // and without one nf_conntrack fails with "Unknown symbol crc32c" (kernels
 // that build crc32c in need nothing); ip_vs_twos, the "random two choices"
-// scheduler, came with Linux 6.5.
+// scheduler, is in newer kernels only (6.12 has it, 6.1 does not).
 var OptionalModules = []string{"crc32c_generic", "ip_vs_twos"}
 
 // FTPModules are loaded when [InitOptions.LoadFTP] is set. ip_vs_ftp changes

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 
@@ -18,6 +17,8 @@ import (
 type Request struct {
 	// Schedulers are scheduler names ("rr", "twos", ...).
 	Schedulers []string
+	// PEs are persistence engine names ("sip").
+	PEs []string
 	// Tunnels are encapsulations of tunnelling destinations.
 	Tunnels []netlinkipvs.TunnelType
 }
@@ -26,23 +27,28 @@ type Request struct {
 type Report struct {
 	// Kernel is the kernel's release (uname -r).
 	Kernel string
-	// Schedulers and Tunnels are the requested features that the kernel
-	// has, in the order asked.
+	// Schedulers, PEs and Tunnels are the requested features that the
+	// kernel has, in the order asked.
 	Schedulers []string
+	PEs        []string
 	Tunnels    []netlinkipvs.TunnelType
-	// MissingSchedulers and MissingTunnels are those it lacks.
+	// MissingSchedulers, MissingPEs and MissingTunnels are those it lacks.
 	MissingSchedulers []string
+	MissingPEs        []string
 	MissingTunnels    []netlinkipvs.TunnelType
 }
 
 // Err returns an *UnsupportedError naming every missing feature, or nil.
 func (r *Report) Err() error {
-	if len(r.MissingSchedulers) == 0 && len(r.MissingTunnels) == 0 {
+	if len(r.MissingSchedulers)+len(r.MissingPEs)+len(r.MissingTunnels) == 0 {
 		return nil
 	}
 	e := &UnsupportedError{Kernel: r.Kernel}
 	for _, s := range r.MissingSchedulers {
 		e.Features = append(e.Features, fmt.Sprintf("the %s scheduler (no ip_vs_%s module)", s, s))
+	}
+	for _, p := range r.MissingPEs {
+		e.Features = append(e.Features, fmt.Sprintf("the %s persistence engine (no ip_vs_pe_%s module)", p, p))
 	}
 	for _, t := range r.MissingTunnels {
 		e.Features = append(e.Features, fmt.Sprintf("%s tunnels (%s)", t, tunnelSince[t]))
@@ -91,59 +97,26 @@ func Kernel() string {
 // missing.
 func Probe(req Request) (*Report, error) {
 	rep := &Report{Kernel: Kernel()}
-	scheds := compact(req.Schedulers)
-	tunnels := compact(req.Tunnels)
-	if len(scheds) == 0 && len(tunnels) == 0 {
+	scheds, pes, tunnels := compact(req.Schedulers), compact(req.PEs), compact(req.Tunnels)
+	if len(scheds)+len(pes)+len(tunnels) == 0 {
 		return rep, nil
 	}
 	err := netns.Scratch(func(path string) error {
-		if err := netns.Do(path, loopbackUp); err != nil {
-			return err
-		}
 		c, err := netlinkipvs.New(netlinkipvs.WithNetNS(path))
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		for i, s := range scheds {
-			svc := probeService(uint16(1+i), s)
-			switch err := c.NewService(svc); {
-			case err == nil:
-				rep.Schedulers = append(rep.Schedulers, s)
-			case errors.Is(err, os.ErrNotExist):
-				rep.MissingSchedulers = append(rep.MissingSchedulers, s)
-			default:
-				return fmt.Errorf("trying the %s scheduler: %w", s, err)
-			}
+		if err := probeNames(c, rep, scheds, pes); err != nil {
+			return err
 		}
 		if len(tunnels) == 0 {
 			return nil
 		}
-		svc := probeService(65000, "rr")
-		if err := c.NewService(svc); err != nil {
-			return fmt.Errorf("trying tunnels: %w", err)
+		if err := netns.Do(path, loopbackUp); err != nil {
+			return err
 		}
-		for i, t := range tunnels {
-			if err := c.NewDestination(svc.Key(), probeTunnel(i, t)); err != nil {
-				return fmt.Errorf("trying %s tunnels: %w", t, err)
-			}
-		}
-		// A kernel that does not know the tunnel attributes ignores
-		// them: the destination comes back as IPIP.
-		got, err := c.Destinations(svc.Key())
-		if err != nil {
-			return fmt.Errorf("reading the tunnel destinations back: %w", err)
-		}
-		for i, t := range tunnels {
-			want := probeTunnel(i, t)
-			j := slices.IndexFunc(got, func(d netlinkipvs.Destination) bool { return d.Address == want.Address })
-			if j >= 0 && got[j].TunnelType == t && got[j].TunnelPort == want.TunnelPort {
-				rep.Tunnels = append(rep.Tunnels, t)
-			} else {
-				rep.MissingTunnels = append(rep.MissingTunnels, t)
-			}
-		}
-		return nil
+		return probeTunnels(c, rep, tunnels)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("probing the kernel's IPVS features: %w", err)
@@ -151,13 +124,80 @@ func Probe(req Request) (*Report, error) {
 	return rep, nil
 }
 
-// probeService is a TCP service on a documentation address (TEST-NET-1).
-func probeService(port uint16, sched string) netlinkipvs.Service {
-	return netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
-		Address: netip.AddrFrom4([4]byte{192, 0, 2, 1}), Port: port, Scheduler: sched, Netmask: 0xffffffff}
+// probeNames adds one firewall-mark service per scheduler and per
+// persistence engine, in one batch: ENOENT means the kernel has no such
+// module (it loads one it has, as a real request would).
+func probeNames(c *netlinkipvs.Client, rep *Report, scheds, pes []string) error {
+	if len(scheds)+len(pes) == 0 {
+		return nil
+	}
+	var ops []netlinkipvs.Op
+	mark := uint32(1)
+	add := func(s netlinkipvs.Service) {
+		s.Family, s.FWMark, s.Netmask = netlinkipvs.AFInet, mark, 0xffffffff
+		ops = append(ops, netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: s})
+		mark++
+	}
+	for _, s := range scheds {
+		add(netlinkipvs.Service{Scheduler: s})
+	}
+	for _, p := range pes {
+		add(netlinkipvs.Service{Scheduler: "rr", Flags: netlinkipvs.SvcPersistent, Timeout: 300, PEName: p})
+	}
+	errs, err := c.Batch(ops)
+	if err != nil {
+		return fmt.Errorf("trying schedulers and persistence engines: %w", err)
+	}
+	// ENOENT is a missing module; any other refusal (a name the kernel
+	// will not take) marks the name unusable too.
+	record := func(name string, err error, have, missing *[]string) {
+		if err == nil {
+			*have = append(*have, name)
+		} else {
+			*missing = append(*missing, name)
+		}
+	}
+	for i, s := range scheds {
+		record(s, errs[i], &rep.Schedulers, &rep.MissingSchedulers)
+	}
+	for i, p := range pes {
+		record(p, errs[len(scheds)+i], &rep.PEs, &rep.MissingPEs)
+	}
+	return nil
 }
 
-// probeTunnel is the i-th tunnel destination tried, of type t.
+// probeTunnels adds a tunnel destination of each type and reads them
+// back: a kernel that does not know the tunnel attributes ignores them, and
+// the destination comes back as IPIP.
+func probeTunnels(c *netlinkipvs.Client, rep *Report, tunnels []netlinkipvs.TunnelType) error {
+	svc := netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+		Address: netip.AddrFrom4([4]byte{192, 0, 2, 1}), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
+	if err := c.NewService(svc); err != nil {
+		return fmt.Errorf("trying tunnels: %w", err)
+	}
+	for i, t := range tunnels {
+		if err := c.NewDestination(svc.Key(), probeTunnel(i, t)); err != nil {
+			return fmt.Errorf("trying %s tunnels: %w", t, err)
+		}
+	}
+	got, err := c.Destinations(svc.Key())
+	if err != nil {
+		return fmt.Errorf("reading the tunnel destinations back: %w", err)
+	}
+	for i, t := range tunnels {
+		want := probeTunnel(i, t)
+		j := slices.IndexFunc(got, func(d netlinkipvs.Destination) bool { return d.Address == want.Address })
+		if j >= 0 && got[j].TunnelType == t && got[j].TunnelPort == want.TunnelPort {
+			rep.Tunnels = append(rep.Tunnels, t)
+		} else {
+			rep.MissingTunnels = append(rep.MissingTunnels, t)
+		}
+	}
+	return nil
+}
+
+// probeTunnel is the i-th tunnel destination tried, of type t, on a
+// documentation address (TEST-NET-1).
 func probeTunnel(i int, t netlinkipvs.TunnelType) netlinkipvs.Destination {
 	d := netlinkipvs.Destination{Address: netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), Port: 80,
 		ForwardMethod: netlinkipvs.FwdTunnel, Weight: 1, TunnelType: t}

@@ -29,9 +29,12 @@ func TestVMProbe(t *testing.T) {
 	before := vmtest.Ref(t, "-Sn")
 	all := []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf", "twos", "nosuch"}
 	tunnels := []netlinkipvs.TunnelType{netlinkipvs.TunnelIPIP, netlinkipvs.TunnelGUE, netlinkipvs.TunnelGRE}
-	r, err := Probe(Request{Schedulers: all, Tunnels: tunnels})
+	r, err := Probe(Request{Schedulers: all, PEs: []string{"nosuch"}, Tunnels: tunnels})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(r.MissingPEs, []string{"nosuch"}) || len(r.PEs) != 0 {
+		t.Errorf("persistence engines %v, missing %v", r.PEs, r.MissingPEs)
 	}
 	t.Logf("kernel %s (%s): schedulers %v, missing %v; tunnels %v, missing %v", vmtest.Kernel(), r.Kernel,
 		r.Schedulers, r.MissingSchedulers, r.Tunnels, r.MissingTunnels)

@@ -87,11 +87,24 @@ func Do(nameOrPath string, fn func() error) error {
 		return err
 	}
 	defer unix.Close(target)
+	enter := func() error {
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("enter network namespace %q: %w", nameOrPath, err)
+		}
+		return nil
+	}
+	return onThreadIn(enter, fn, fmt.Sprintf("network namespace %q", nameOrPath))
+}
 
+// onThreadIn runs fn on a new goroutine whose thread is locked and switched
+// by enter into another network namespace, and switched back afterwards;
+// what names that namespace in errors. If the thread cannot be switched
+// back, its goroutine exits still locked, so the Go runtime destroys the
+// thread instead of reusing it. A panic in fn is re-raised in the caller.
+func onThreadIn(enter, fn func() error, what string) error {
 	type result struct {
 		err   error
 		panic any
-		ok    bool // fn returned or panicked (false: setup failed)
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -105,9 +118,9 @@ func Do(nameOrPath string, fn func() error) error {
 			return
 		}
 		defer unix.Close(orig)
-		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		if err := enter(); err != nil {
 			runtime.UnlockOSThread()
-			res.err = fmt.Errorf("enter network namespace %q: %w", nameOrPath, err)
+			res.err = err
 			return
 		}
 		func() {
@@ -118,10 +131,9 @@ func Do(nameOrPath string, fn func() error) error {
 			}()
 			res.err = fn()
 		}()
-		res.ok = true
 		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 			// Stay locked: the thread ends with this goroutine.
-			res.err = errors.Join(res.err, fmt.Errorf("leave network namespace %q: %w", nameOrPath, err))
+			res.err = errors.Join(res.err, fmt.Errorf("leave %s: %w", what, err))
 			return
 		}
 		runtime.UnlockOSThread()
@@ -202,42 +214,24 @@ func list(dir string) ([]string, error) {
 // something without touching the caller's namespace. Creating a namespace
 // needs CAP_SYS_ADMIN; without it the error matches os.ErrPermission.
 func Scratch(fn func(path string) error) error {
-	type result struct {
-		fd  int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		res := result{fd: -1}
-		defer func() { done <- res }()
-		orig, err := unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			res.err = fmt.Errorf("network namespace of this thread: %w", err)
-			return
-		}
-		defer unix.Close(orig)
+	fd := -1
+	enter := func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			res.err = fmt.Errorf("create a network namespace: %w", &os.SyscallError{Syscall: "unshare", Err: err})
-			return
+			return fmt.Errorf("create a network namespace: %w", &os.SyscallError{Syscall: "unshare", Err: err})
 		}
-		res.fd, res.err = unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			// Stay locked: the thread ends with this goroutine.
-			res.err = errors.Join(res.err, fmt.Errorf("leave the new network namespace: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	res := <-done
-	if res.err != nil {
-		if res.fd >= 0 {
-			unix.Close(res.fd)
-		}
-		return res.err
+		return nil
 	}
-	defer unix.Close(res.fd)
-	return fn(fmt.Sprintf("/proc/self/fd/%d", res.fd))
+	pin := func() error {
+		var err error
+		fd, err = unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		return err
+	}
+	err := onThreadIn(enter, pin, "the new network namespace")
+	if fd >= 0 {
+		defer unix.Close(fd)
+	}
+	if err != nil {
+		return err
+	}
+	return fn(fmt.Sprintf("/proc/self/fd/%d", fd))
 }

@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,7 +43,7 @@ const tailLines = 60
 type ConsoleParser struct {
 	mu      sync.Mutex
 	now     func() time.Time
-	partial []byte
+	lines   LineWriter
 	res     Result
 	cur     *JobResult
 	out     strings.Builder // output of cur
@@ -61,36 +60,23 @@ func NewConsoleParser(now func() time.Time) *ConsoleParser {
 	if now == nil {
 		now = time.Now
 	}
-	return &ConsoleParser{now: now, started: now()}
+	p := &ConsoleParser{now: now, started: now()}
+	p.lines.Line = p.line
+	return p
 }
 
 // Write feeds console output to the parser. It never fails.
 func (p *ConsoleParser) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := len(b)
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			p.partial = append(p.partial, b...)
-			break
-		}
-		p.partial = append(p.partial, b[:i]...)
-		p.line(string(p.partial))
-		p.partial = p.partial[:0]
-		b = b[i+1:]
-	}
-	return n, nil
+	return p.lines.Write(b)
 }
 
 // Close handles a last line that has no newline.
 func (p *ConsoleParser) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.partial) > 0 {
-		p.line(string(p.partial))
-		p.partial = nil
-	}
+	p.lines.Flush()
 	return nil
 }
 
@@ -213,8 +199,8 @@ func (p *ConsoleParser) Result() *Result {
 	r.KernelErrors = append([]string(nil), p.res.KernelErrors...)
 	r.ModuleFailures = append([]string(nil), p.res.ModuleFailures...)
 	r.Tail = append([]string(nil), p.tail...)
-	if len(p.partial) > 0 {
-		r.Tail = append(r.Tail, strings.ReplaceAll(string(p.partial), "\r", ""))
+	if l := p.lines.Pending(); l != "" {
+		r.Tail = append(r.Tail, strings.ReplaceAll(l, "\r", ""))
 	}
 	return &r
 }

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,21 @@ func TestConsoleCleaner(t *testing.T) {
 		if got := out.String(); got != "SeaBIOS\nok done\n" {
 			t.Errorf("chunk %d: got %q", chunk, got)
 		}
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	var got []string
+	w := &LineWriter{Line: func(l string) { got = append(got, l) }}
+	for _, chunk := range []string{"a", "b\n\nc", "d\ne", ""} {
+		w.Write([]byte(chunk))
+	}
+	if w.Pending() != "e" {
+		t.Errorf("pending %q", w.Pending())
+	}
+	w.Flush()
+	w.Flush()
+	if want := []string{"ab", "", "cd", "e"}; !slices.Equal(got, want) {
+		t.Errorf("lines %q, want %q", got, want)
 	}
 }

@@ -45,7 +45,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -377,7 +376,7 @@ func cmdExec(ctx context.Context, o *options, script, guestFile, hostFile string
 	}
 	const name = "exec"
 	job := vm.Job{Name: name, Argv: []string{"/bin/sh", "-c", script}, Dir: "/tmp"}
-	var console io.Writer = &jobFilter{w: stdout}
+	console := jobFilter(stdout)
 	if o.verbose {
 		console = stdout
 	}
@@ -441,36 +440,22 @@ func cmdKernels(ctx context.Context, o *options, stdout, stderr io.Writer) (int,
 	return 0, nil
 }
 
-// jobFilter passes on only the console lines between a job's begin and
-// end markers, so exec and bench print just the command's output live.
-type jobFilter struct {
-	w       io.Writer
-	partial []byte
-	in      bool
-}
-
-func (f *jobFilter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			f.partial = append(f.partial, p...)
-			break
-		}
-		line := string(append(f.partial, p[:i]...))
-		f.partial = f.partial[:0]
-		p = p[i+1:]
+// jobFilter returns a writer that passes on only the console lines between
+// a job's begin and end markers, so exec and bench print just the
+// command's output live.
+func jobFilter(w io.Writer) io.Writer {
+	in := false
+	return &vm.LineWriter{Line: func(line string) {
 		switch {
 		case strings.Contains(line, vm.MarkerJobBegin):
-			f.in = true
+			in = true
 		case strings.Contains(line, vm.MarkerJobEnd):
-			if before, _, _ := strings.Cut(line, vm.MarkerJobEnd); before != "" && f.in {
-				fmt.Fprintln(f.w, before)
+			if before, _, _ := strings.Cut(line, vm.MarkerJobEnd); before != "" && in {
+				fmt.Fprintln(w, before)
 			}
-			f.in = false
-		case f.in:
-			fmt.Fprintln(f.w, line)
+			in = false
+		case in:
+			fmt.Fprintln(w, line)
 		}
-	}
-	return n, nil
+	}}
 }

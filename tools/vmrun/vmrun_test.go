@@ -214,13 +214,33 @@ func TestJudgeBench(t *testing.T) {
 
 func TestJobFilter(t *testing.T) {
 	var out bytes.Buffer
-	f := &jobFilter{w: &out}
+	f := jobFilter(&out)
 	in := "SeaBIOS\n@@@VM-INIT\n@@@VMJOB-BEGIN exec\nhello\nno newline@@@VMJOB-END exec rc=0\n@@@VM-DONE\n[ 4.3] reboot\n"
 	for i := 0; i < len(in); i += 3 {
 		f.Write([]byte(in[i:min(i+3, len(in))]))
 	}
 	if out.String() != "hello\nno newline\n" {
 		t.Errorf("got %q", out.String())
+	}
+}
+
+func TestPrefixAndProgress(t *testing.T) {
+	var out bytes.Buffer
+	w := prefixWriter(&out, "[g2 6.12] ")
+	for _, chunk := range []string{"one\ntw", "o\n", "three"} {
+		w.Write([]byte(chunk))
+	}
+	if out.String() != "[g2 6.12] one\n[g2 6.12] two\n" {
+		t.Errorf("prefixWriter: %q", out.String())
+	}
+	out.Reset()
+	p := progress(&out, "[g1 6.1]")
+	p.Write([]byte("noise\n@@@VMJOB-BEGIN pkg:TestVMA\n=== RUN TestVMA\n@@@VMJOB-END pkg:TestVMA rc=0\n" +
+		"@@@VMJOB-BEGIN pkg:TestVMB\n@@@VMJOB-END pkg:TestVMB rc=1\n"))
+	got := out.String()
+	if !strings.Contains(got, "vmrun: [g1 6.1] pkg:TestVMA done in ") || !strings.Contains(got, "vmrun: [g1 6.1] pkg:TestVMB FAILED (rc=1) in ") ||
+		strings.Count(got, "\n") != 2 {
+		t.Errorf("progress:\n%s", got)
 	}
 }
 

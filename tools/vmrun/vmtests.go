@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -310,12 +309,12 @@ func (s *session) runGuest(ctx context.Context, g *guestRun, sched *scheduler, k
 		return nil
 	}
 	tag := fmt.Sprintf("[g%d %s]", g.id, g.kernel.Name)
-	var console io.Writer = &progress{w: stderr, tag: tag}
+	console := progress(stderr, tag)
 	if o.verbose {
-		console = &prefixWriter{w: stdout, prefix: tag + " "}
+		console = prefixWriter(stdout, tag+" ")
 	}
 	cfg := s.config(g.kernel, fmt.Sprintf("vm-g%d", g.id), catalogue, console, extra)
-	cfg.Log = &prefixWriter{w: stderr, prefix: "vmrun: " + tag + " "}
+	cfg.Log = prefixWriter(stderr, "vmrun: "+tag+" ")
 	cfg.Next = func() (int, bool) {
 		j, ok := sched.next(g)
 		if !ok {
@@ -513,65 +512,30 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// prefixWriter writes whole lines, each with a prefix (the guest's tag),
-// so that the consoles of several guests can share one output.
-type prefixWriter struct {
-	w       io.Writer
-	prefix  string
-	partial []byte
+// prefixWriter returns a writer that writes whole lines to w, each with a
+// prefix (the guest's tag), so that the consoles of several guests can
+// share one output.
+func prefixWriter(w io.Writer, prefix string) io.Writer {
+	return &vm.LineWriter{Line: func(line string) { io.WriteString(w, prefix+line+"\n") }}
 }
 
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	n := len(b)
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			p.partial = append(p.partial, b...)
-			break
-		}
-		line := append(append([]byte(p.prefix), p.partial...), b[:i+1]...)
-		p.partial = p.partial[:0]
-		b = b[i+1:]
-		if _, err := p.w.Write(line); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// progress reports each job as it ends, for runs without -v.
-type progress struct {
-	w       io.Writer
-	tag     string
-	partial []byte
-	began   time.Time
-}
-
-func (p *progress) Write(b []byte) (int, error) {
-	n := len(b)
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			p.partial = append(p.partial, b...)
-			break
-		}
-		line := string(append(p.partial, b[:i]...))
-		p.partial = p.partial[:0]
-		b = b[i+1:]
-		if _, _, ok := strings.Cut(line, vm.MarkerJobBegin); ok {
-			p.began = time.Now()
+// progress returns a writer that reports each job as it ends, for runs
+// without -v.
+func progress(w io.Writer, tag string) io.Writer {
+	var began time.Time
+	return &vm.LineWriter{Line: func(line string) {
+		if strings.Contains(line, vm.MarkerJobBegin) {
+			began = time.Now()
 		} else if _, rest, ok := strings.Cut(line, vm.MarkerJobEnd); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 {
+			if f := strings.Fields(rest); len(f) == 2 {
 				word := "done"
 				if f[1] != "rc=0" {
 					word = "FAILED (" + f[1] + ")"
 				}
-				fmt.Fprintf(p.w, "vmrun: %s %s %s in %.1fs\n", p.tag, f[0], word, time.Since(p.began).Seconds())
+				fmt.Fprintf(w, "vmrun: %s %s %s in %.1fs\n", tag, f[0], word, time.Since(began).Seconds())
 			}
 		}
-	}
-	return n, nil
+	}}
 }
 
 // firstLine returns s up to its first newline.

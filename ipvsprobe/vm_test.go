@@ -3,7 +3,6 @@ package ipvsprobe
 import (
 	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -105,15 +104,7 @@ func TestVMKernelFeatures(t *testing.T) {
 		vmtest.PrintGolden(path, got)
 		return
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	g, err := vmtest.ParseGolden(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := g.For(vmtest.Kernel()); got != want {
+	if want := vmtest.WantGolden(t, path); got != want {
 		t.Errorf("kernel %s offers other features than %s says:\n--- want\n%s--- got\n%s", vmtest.Kernel(), path, want.Stdout, got.Stdout)
 	}
 }

@@ -172,15 +172,7 @@ func TestVMGolden(t *testing.T) {
 				vmtest.PrintGolden(rel, ref)
 				return
 			}
-			b, err := os.ReadFile(rel)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			g, err := vmtest.ParseGolden(b)
-			if err != nil {
-				t.Fatalf("%s: %v", rel, err)
-			}
-			want := g.For(vmtest.Kernel())
+			want := vmtest.WantGolden(t, rel)
 			if ref != want {
 				t.Errorf("the reference ipvsadm on kernel %s no longer matches %s:\n%s", vmtest.Kernel(), rel, diffResults(want, ref))
 			}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // Golden files hold a command's expected Result. Byte counts make trailing
@@ -199,4 +200,19 @@ func ParseGoldenLine(line string) (path, kernel string, r Result, ok bool, err e
 	}
 	r, err = ParseResult(content)
 	return path, kernel, r, true, err
+}
+
+// WantGolden returns the result the golden file at path expects on the
+// running kernel; a missing or malformed file fails the test.
+func WantGolden(t testing.TB, path string) Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	g, err := ParseGolden(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return g.For(Kernel())
 }

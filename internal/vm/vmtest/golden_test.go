@@ -1,10 +1,13 @@
 package vmtest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs/internal/vm"
 )
 
 func TestGoldenFormat(t *testing.T) {
@@ -86,5 +89,21 @@ func TestGoldenLine(t *testing.T) {
 	corrupt := strings.Replace(line, " 6.12 ", " 6.12 00", 1)
 	if _, _, _, ok, err := ParseGoldenLine(corrupt); !ok || err == nil {
 		t.Errorf("corrupted line: ok=%v err=%v", ok, err)
+	}
+}
+
+func TestWantGolden(t *testing.T) {
+	g := &Golden{}
+	g.Set("6.1", "6.1", Result{Stdout: "default\n"})
+	g.Set("6.12", "6.1", Result{Stdout: "newer\n"})
+	p := filepath.Join(t.TempDir(), "x.golden")
+	if err := os.WriteFile(p, g.Encode(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for kernel, want := range map[string]string{"6.12": "newer\n", "5.10": "default\n", "6.1": "default\n"} {
+		t.Setenv(vm.EnvKernel, kernel)
+		if got := WantGolden(t, p); got.Stdout != want {
+			t.Errorf("kernel %s: %q, want %q", kernel, got.Stdout, want)
+		}
 	}
 }

@@ -302,7 +302,7 @@ func describeStep(st step) string {
 // kernel state after every command, on every pinned kernel.
 //
 //vmtest:kernels all
-//vmtest:budget 5m
+//vmtest:budget 6m
 func TestVMDifferential(t *testing.T) {
 	vmtest.Require(t)
 	guestSetup(t)

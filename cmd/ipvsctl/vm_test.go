@@ -252,23 +252,36 @@ services:
 		t.Errorf("table changed by a rejected file:\nbefore:\n%safter:\n%s", before, after)
 	}
 
-	// A kernel error on the last service (no such scheduler module):
-	// everything applied before it is rolled back.
+	// A kernel error on the last service (a multicast real server, which
+	// only the kernel refuses): everything applied before it is rolled
+	// back.
 	doc2 := `apiVersion: ipvsctl/v1
 services:
   - {protocol: tcp, address: 10.0.0.1, port: 80, scheduler: wrr, destinations: [{address: 192.168.0.1, forward: masq, weight: 4}, {address: 192.168.0.2}]}
   - {protocol: tcp, address: 10.0.0.2, port: 80, destinations: [{address: 192.168.0.7}]}
-  - {protocol: udp, address: 10.0.0.3, port: 53, scheduler: nosuchsched}
+  - {protocol: udp, address: 10.0.0.3, port: 53, destinations: [{address: 224.0.0.9}]}
 `
 	file2 := writeFile(t, "kernel-error.yaml", doc2)
 	r = ctl(t, "restore", "-f", file2)
-	if r.Code != 1 || !strings.Contains(r.Stderr, "modprobe ip_vs_nosuchsched") || !strings.Contains(r.Stderr, "rolled back") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "EINVAL") || !strings.Contains(r.Stderr, "rolled back") {
 		t.Errorf("restore with a kernel error: %s", r)
 	}
 	if after := mustRef(t, "-Sn"); after != before {
 		t.Errorf("rollback did not restore the table:\nbefore:\n%safter:\n%s", before, after)
 	}
 	t.Logf("restore with a kernel error reported:\n%s", r.Stderr)
+
+	// A scheduler the kernel lacks is found before anything is sent.
+	doc3 := strings.Replace(doc2, "{address: 224.0.0.9}", "{address: 192.168.0.9}", 1)
+	doc3 = strings.Replace(doc3, "port: 53,", "port: 53, scheduler: nosuchsched,", 1)
+	r = ctl(t, "restore", "-f", writeFile(t, "no-scheduler.yaml", doc3), "-v")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "lacks the nosuchsched scheduler (no ip_vs_nosuchsched module); nothing was applied") ||
+		strings.Contains(r.Stderr, "requests sent") {
+		t.Errorf("restore with a missing scheduler: %s", r)
+	}
+	if after := mustRef(t, "-Sn"); after != before {
+		t.Errorf("the table changed:\nbefore:\n%safter:\n%s", before, after)
+	}
 }
 
 // TestVMScope: apply --prune and flush with --scope leave rules added by
@@ -402,7 +415,7 @@ func TestVMServiceDestAndDrain(t *testing.T) {
 		t.Errorf("duplicate service: %s", r)
 	}
 	r = ctl(t, "service", "add", "tcp:10.0.0.9:80", "-s", "nosuch")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "modprobe ip_vs_nosuch") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "add service tcp:10.0.0.9:80: this kernel ("+ctlRelease(t)+") lacks the nosuch scheduler (no ip_vs_nosuch module)") {
 		t.Errorf("unknown scheduler: %s", r)
 	}
 	r = ctl(t, "service", "delete", "tcp:10.0.0.9:80")

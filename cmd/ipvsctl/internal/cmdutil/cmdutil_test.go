@@ -165,7 +165,7 @@ func TestCheckKernel(t *testing.T) {
 	if err := CheckKernel(failing, req, &warn); err != nil {
 		t.Errorf("failed probe: %v", err)
 	}
-	if !strings.Contains(warn.String(), "warning: could not check the kernel's schedulers and tunnel types first (probing: create a network namespace: permission denied)") {
+	if !strings.Contains(warn.String(), "warning: could not check the kernel's schedulers, persistence engines and tunnel types first (probing: create a network namespace: permission denied)") {
 		t.Errorf("warning %q", warn.String())
 	}
 }

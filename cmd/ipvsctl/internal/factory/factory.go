@@ -109,7 +109,7 @@ func NewTest(ios *iostreams.IOStreams, b backend.IPVS) *Factory {
 	f.Sysctls = func() (backend.Sysctls, error) { return nil, errors.New("no sysctls in this test") }
 	f.ProcFile = func(string) (ReadCloser, error) { return nil, errors.New("no /proc in this test") }
 	f.Probe = func(req ipvsprobe.Request) (*ipvsprobe.Report, error) {
-		return &ipvsprobe.Report{Kernel: "test", Schedulers: req.Schedulers, Tunnels: req.Tunnels}, nil
+		return &ipvsprobe.Report{Kernel: "test", Schedulers: req.Schedulers, PEs: req.PEs, Tunnels: req.Tunnels}, nil
 	}
 	return f
 }

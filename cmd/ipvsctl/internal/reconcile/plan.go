@@ -113,17 +113,21 @@ type Plan struct {
 	Sysctls                   []SysctlChange
 }
 
-// KernelNeeds returns the schedulers and tunnel types the plan asks the
-// kernel for that it may lack: those of services it adds or whose
-// scheduler it changes, and the non-IPIP encapsulations of tunnelling
-// destinations it adds or changes.
+// KernelNeeds returns the schedulers, persistence engines and tunnel types
+// the plan asks the kernel for that it may lack: those of services it adds
+// or whose scheduler or engine it changes, and the non-IPIP encapsulations
+// of tunnelling destinations it adds or changes.
 func (p *Plan) KernelNeeds() ipvsprobe.Request {
 	var req ipvsprobe.Request
 	for _, c := range p.Services.Changes {
 		switch c.Kind {
 		case ipvsplan.AddService, ipvsplan.UpdateService:
-			if c.Kind == ipvsplan.AddService || c.NewService.Scheduler != c.OldService.Scheduler {
+			add := c.Kind == ipvsplan.AddService
+			if add || c.NewService.Scheduler != c.OldService.Scheduler {
 				req.Schedulers = append(req.Schedulers, c.NewService.Scheduler)
+			}
+			if pe := c.NewService.PEName; pe != "" && (add || pe != c.OldService.PEName) {
+				req.PEs = append(req.PEs, pe)
 			}
 		case ipvsplan.AddDest, ipvsplan.UpdateDest:
 			d := c.NewDest

@@ -195,11 +195,13 @@ func TestKernelNeeds(t *testing.T) {
 	dest := func(addr string, fwd netlinkipvs.ForwardMethod, tun netlinkipvs.TunnelType) netlinkipvs.Destination {
 		return netlinkipvs.Destination{Address: netip.MustParseAddr(addr), Port: 80, ForwardMethod: fwd, TunnelType: tun, Weight: 1}
 	}
+	withPE := func(s netlinkipvs.Service, pe string) netlinkipvs.Service { s.PEName = pe; return s }
 	k := svc("rr").Key()
 	plan := &Plan{Services: ipvsplan.Plan{Changes: []ipvsplan.Change{
 		{Kind: ipvsplan.AddService, Service: k, NewService: svc("twos")},
 		{Kind: ipvsplan.UpdateService, Service: k, OldService: svc("rr"), NewService: svc("mh")},
 		{Kind: ipvsplan.UpdateService, Service: k, OldService: svc("sh"), NewService: svc("sh")}, // flags only
+		{Kind: ipvsplan.UpdateService, Service: k, OldService: svc("sh"), NewService: withPE(svc("sh"), "sip")},
 		{Kind: ipvsplan.DeleteService, Service: k, OldService: svc("ovf")},
 		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.1", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGRE)},
 		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.2", netlinkipvs.FwdTunnel, netlinkipvs.TunnelIPIP)},
@@ -209,7 +211,7 @@ func TestKernelNeeds(t *testing.T) {
 		{Kind: ipvsplan.UpdateDest, Service: k, OldDest: dest("10.1.1.5", netlinkipvs.FwdTunnel, netlinkipvs.TunnelIPIP),
 			NewDest: dest("10.1.1.5", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGUE)},
 	}}}
-	want := ipvsprobe.Request{Schedulers: []string{"twos", "mh"},
+	want := ipvsprobe.Request{Schedulers: []string{"twos", "mh"}, PEs: []string{"sip"},
 		Tunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGRE, netlinkipvs.TunnelGUE}}
 	if d := cmp.Diff(want, plan.KernelNeeds()); d != "" {
 		t.Errorf("KernelNeeds (-want +got):\n%s", d)

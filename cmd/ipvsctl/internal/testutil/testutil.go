@@ -125,6 +125,7 @@ func (k *Kernel) Probe(req ipvsprobe.Request) (*ipvsprobe.Report, error) {
 			rep.Schedulers = append(rep.Schedulers, s)
 		}
 	}
+	rep.PEs = append(rep.PEs, req.PEs...)
 	for _, t := range req.Tunnels {
 		if slices.Contains(k.MissingTunnels, t) {
 			rep.MissingTunnels = append(rep.MissingTunnels, t)

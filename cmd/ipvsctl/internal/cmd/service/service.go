@@ -171,11 +171,15 @@ func Run(o *Options) error {
 	if o.Edit {
 		ctx.Op = "edit service"
 	}
+	var req ipvsprobe.Request
 	if !o.Edit || o.Set["scheduler"] {
-		req := ipvsprobe.Request{Schedulers: []string{ks.Scheduler}}
-		if err := cmdutil.CheckKernel(o.Probe, req, o.IO.ErrOut); err != nil {
-			return &cmdutil.OpError{Op: ctx.Op, Object: name, Err: err}
-		}
+		req.Schedulers = []string{ks.Scheduler}
+	}
+	if ks.PEName != "" && (!o.Edit || o.Set["pe"]) {
+		req.PEs = []string{ks.PEName}
+	}
+	if err := cmdutil.CheckKernel(o.Probe, req, o.IO.ErrOut); err != nil {
+		return &cmdutil.OpError{Op: ctx.Op, Object: name, Err: err}
 	}
 	if o.Edit {
 		err = b.UpdateService(ks)

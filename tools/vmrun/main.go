@@ -29,8 +29,8 @@
 //
 //	-kernel K[,K]  kernels to boot: 5.10, 6.1, 6.12 or all (test: default
 //	               each test's own; others: 6.1)
-//	-timeout D     bound the whole run (default: none for test and bench,
-//	               whose jobs have their own limits; 20m otherwise)
+//	-timeout D     bound the whole run (default for test and bench: 15m
+//	               plus every job's budget; 20m otherwise)
 //	-mem MB        guest memory (default 2048)
 //	-smp N         virtual CPUs per guest (default 1)
 //	-keep          keep the temporary directory (printed)
@@ -103,7 +103,7 @@ func (o *options) register(fs *flag.FlagSet, sub string) {
 		return
 	}
 	fs.StringVar(&o.kernels, "kernel", "", "kernels to boot: "+strings.Join(vm.KernelNames(), ", ")+" or all, comma-separated")
-	fs.DurationVar(&o.timeout, "timeout", 0, "bound the whole run (0: test and bench have per-job limits; others 20m)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound the whole run (0: for test and bench 15m plus every job's budget; 20m otherwise)")
 	fs.IntVar(&o.mem, "mem", vm.DefaultMemoryMB, "guest memory in MB")
 	fs.IntVar(&o.smp, "smp", 1, "virtual CPUs per guest")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")

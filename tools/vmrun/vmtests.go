@@ -22,6 +22,11 @@ import (
 // as a whole.
 const jobGrace = 30 * time.Second
 
+// setupAllowance is what a run of test or bench may take besides its jobs
+// (downloading and extracting kernels, boots) before it is stopped, when
+// -timeout does not say.
+const setupAllowance = 15 * time.Minute
+
 // vmJob is one TestVM (BenchmarkVM) function run in a guest of one kernel.
 type vmJob struct {
 	kernel vm.Kernel
@@ -225,6 +230,17 @@ func cmdTest(ctx context.Context, o *options, patterns []string, bench bool, std
 	if len(jobs) == 0 {
 		fmt.Fprintln(stdout, "vmrun: no test binaries to run")
 		return 0, nil
+	}
+	// The jobs bound the guests; this bounds the rest (downloads, a
+	// guest that never boots), generously: every job one after another.
+	if o.timeout == 0 {
+		limit := setupAllowance
+		for _, j := range jobs {
+			limit += j.fn.Budget + jobGrace
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
 	}
 	// Every kernel is fetched before the first guest boots, one at a
 	// time (they share the cache lock).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -439,7 +440,7 @@ func report(w io.Writer, jobs []*vmJob, runs []*guestRun, bench bool, total time
 	}
 	if bench {
 		for _, j := range jobs {
-			if j.result != nil && j.lost == "" {
+			if j.result != nil && !slices.Contains(failures, j) {
 				fmt.Fprintf(w, "=== %s on kernel %s:\n%s", j.name(), j.kernel, j.result.Output)
 			}
 		}

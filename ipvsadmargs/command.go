@@ -1,8 +1,6 @@
 package ipvsadmargs
 
-import (
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
-)
+import "github.com/ipvs-tools/ipvs"
 
 // Kind is the command of an invocation (ipvsadm's CMD_* plus help and
 // version, which act before any other processing).
@@ -185,15 +183,15 @@ type Command struct {
 	// HasService reports whether a virtual service (-t/-u/--sctp-service/-f)
 	// was given.
 	HasService  bool
-	Service     netlinkipvs.Service
-	Destination netlinkipvs.Destination
-	Timeouts    netlinkipvs.Timeouts
-	Daemon      netlinkipvs.Daemon
+	Service     ipvs.Service
+	Destination ipvs.Destination
+	Timeouts    ipvs.Timeouts
+	Daemon      ipvs.Daemon
 	List        ListOptions
 }
 
 // ServiceKey returns the identity of the command's service.
-func (c *Command) ServiceKey() netlinkipvs.ServiceKey { return c.Service.Key() }
+func (c *Command) ServiceKey() ipvs.ServiceKey { return c.Service.Key() }
 
 // ZeroAll reports whether a -Z command zeroes every service: ipvsadm sends
 // no service when the fwmark, the address and the port are all zero.

@@ -1,5 +1,7 @@
 package ipvsadmargs
 
+import "github.com/ipvs-tools/ipvs"
+
 // commandsVOptions is ipvsadm's table of legal command/option combinations
 // (commands_v_options), one row per command in Kind order, one column per
 // option in Opt order:
@@ -28,13 +30,7 @@ var commandsVOptions = [numberOfCommands]string{
 	KindZero - 1:        "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 }
 
-// Tunnel types (IP_VS_CONN_F_TUNNEL_TYPE_*) and their names.
-const (
-	tunIPIP = 0
-	tunGUE  = 1
-	tunGRE  = 2
-)
-
+// tunNames are the names of the tunnel types, by ipvs.TunnelType.
 var tunNames = [3]string{"ipip", "gue", "gre"}
 
 // tunOpts are the columns of tunnelTypesVOptions.
@@ -43,9 +39,9 @@ var tunOpts = [4]Opt{OptTunPort, OptTunNoCsum, OptTunCsum, OptTunRemCsum}
 // tunnelTypesVOptions is ipvsadm's tunnel_types_v_options: per tunnel
 // type, columns tun-port, tun-nocsum, tun-csum, tun-remcsum.
 var tunnelTypesVOptions = [3]string{
-	tunIPIP: "xxxx",
-	tunGUE:  "+111",
-	tunGRE:  "x11x",
+	ipvs.TunnelIPIP: "xxxx",
+	ipvs.TunnelGUE:  "+111",
+	ipvs.TunnelGRE:  "x11x",
 }
 
 // genericOptCheck is ipvsadm's generic_opt_check: the first violation in

@@ -5,17 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
-)
-
-// Address families and protocols as ipvsadm stores them.
-const (
-	afInet  = 2
-	afInet6 = 10
-
-	protoTCP  = 6
-	protoUDP  = 17
-	protoSCTP = 132
+	"github.com/ipvs-tools/ipvs"
 )
 
 // Defaults and limits of ipvsadm 1.31 (Debian 12).
@@ -25,37 +15,18 @@ const (
 	maxWeight                = math.MaxInt32 // Debian: INT_MAX (upstream 1.31: 65535)
 	defaultScheduler         = "wlc"
 	defaultMcastIfn          = "eth0"
-	schedNameMax             = 15 // IP_VS_SCHEDNAME_MAXLEN - 1
-	peNameMax                = 16 // IP_VS_PENAME_MAXLEN
-	ifNameMax                = 15 // IP_VS_IFNAME_MAXLEN - 1
 	schedFlagsArgMax         = 127
-)
-
-// Service flags.
-const (
-	svcPersistent = 0x0001
-	svcOnePacket  = 0x0004
-	svcSched1     = 0x0008
-	svcSched2     = 0x0010
-	svcSched3     = 0x0020
-)
-
-// Forwarding methods (IP_VS_CONN_F_*).
-const (
-	fwdMasq   = 0
-	fwdTunnel = 2
-	fwdDRoute = 3
 )
 
 // svcState mirrors ipvsadm's ipvs_service_t while options are parsed.
 type svcState struct {
-	af       uint16
-	protocol uint16
+	af       ipvs.AddressFamily
+	protocol ipvs.Protocol
 	addr     [16]byte
 	port     uint16
 	fwmark   uint32
 	sched    string
-	flags    uint32
+	flags    ipvs.ServiceFlags
 	timeout  uint32
 	netmask  uint32
 	pe       string
@@ -63,20 +34,20 @@ type svcState struct {
 
 // destState mirrors ipvsadm's ipvs_dest_t.
 type destState struct {
-	af        uint16
+	af        ipvs.AddressFamily
 	addr      [16]byte
 	port      uint16
-	connFlags uint32
+	connFlags ipvs.ForwardMethod
 	weight    int64
 	uthresh   int64
 	lthresh   int64
-	tunType   int
+	tunType   ipvs.TunnelType
 	tunPort   uint16
-	tunFlags  uint16
+	tunFlags  ipvs.TunnelFlags
 }
 
 type daemonState struct {
-	state   uint32
+	state   ipvs.DaemonState
 	ifn     string
 	syncID  uint32
 	maxLen  uint16
@@ -95,7 +66,7 @@ type parser struct {
 	options Options
 	svc     svcState
 	dest    destState
-	timeout netlinkipvs.Timeouts
+	timeout ipvs.Timeouts
 	daemon  daemonState
 	list    ListOptions
 }
@@ -137,7 +108,7 @@ func parse(out *Command, argv []string, env *Env) *Error {
 	}
 	p := &parser{env: env, argv0: argv0}
 	p.dest.weight = 1
-	p.dest.connFlags = fwdDRoute
+	p.dest.connFlags = ipvs.FwdRoute
 	p.svc.netmask = 0xffffffff
 
 	ctx := newPopt(argv, env.PosixlyCorrect)
@@ -178,9 +149,9 @@ func parse(out *Command, argv []string, env *Env) *Error {
 		}
 		switch ctx.arg {
 		case "master":
-			p.daemon.state = 1
+			p.daemon.state = ipvs.DaemonMaster
 		case "backup":
-			p.daemon.state = 2
+			p.daemon.state = ipvs.DaemonBackup
 		default:
 			if c == tagStartDaemon {
 				return failf("illegal start-daemon parameter specified")
@@ -253,7 +224,7 @@ func parse(out *Command, argv []string, env *Env) *Error {
 		if err != nil {
 			return err
 		}
-		p.svc.flags &^= svcSched1 | svcSched2 | svcSched3
+		p.svc.flags &^= ipvs.SvcSchedFlags
 		p.svc.flags |= flags
 	}
 	if err := p.check(); err != nil {
@@ -276,11 +247,11 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		}
 		switch c {
 		case 't':
-			p.svc.protocol = protoTCP
+			p.svc.protocol = ipvs.ProtoTCP
 		case 'u':
-			p.svc.protocol = protoUDP
+			p.svc.protocol = ipvs.ProtoUDP
 		default:
-			p.svc.protocol = protoSCTP
+			p.svc.protocol = ipvs.ProtoSCTP
 		}
 		if parseService(p.env, val, &p.svc)&serviceAddr == 0 {
 			return failf("illegal virtual server address[:port] specified")
@@ -289,8 +260,8 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		if err := p.setOption(OptService); err != nil {
 			return err
 		}
-		p.svc.af = afInet
-		p.svc.protocol = protoTCP
+		p.svc.af = ipvs.AFInet
+		p.svc.protocol = ipvs.ProtoTCP
 		fw, err := parseFwmark(val)
 		if err != nil {
 			return err
@@ -300,12 +271,12 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		if err := p.setOption(OptScheduler); err != nil {
 			return err
 		}
-		p.svc.sched = truncate(val, schedNameMax)
+		p.svc.sched = truncate(val, ipvs.MaxSchedNameLen)
 	case 'p':
 		if err := p.setOption(OptPersistent); err != nil {
 			return err
 		}
-		p.svc.flags |= svcPersistent
+		p.svc.flags |= ipvs.SvcPersistent
 		t, err := parseTimeout(arg, 1, maxTimeout)
 		if err != nil {
 			return err
@@ -315,7 +286,7 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		if err := p.setOption(OptNetmask); err != nil {
 			return err
 		}
-		if p.svc.af != afInet6 {
+		if p.svc.af != ipvs.AFInet6 {
 			m, ok := parseNetmask(p.env, val)
 			if !ok {
 				return failf("illegal virtual server persistent mask specified")
@@ -348,11 +319,11 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		}
 		switch c {
 		case 'i':
-			p.dest.connFlags = fwdTunnel
+			p.dest.connFlags = ipvs.FwdTunnel
 		case 'g':
-			p.dest.connFlags = fwdDRoute
+			p.dest.connFlags = ipvs.FwdRoute
 		default:
-			p.dest.connFlags = fwdMasq
+			p.dest.connFlags = ipvs.FwdMasq
 		}
 	case 'w':
 		if err := p.setOption(OptWeight); err != nil {
@@ -389,7 +360,7 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		if err := p.setOption(OptMcastInterface); err != nil {
 			return err
 		}
-		p.daemon.ifn = truncate(val, ifNameMax)
+		p.daemon.ifn = truncate(val, ipvs.MaxIfNameLen)
 	case 'I':
 		if err := p.setOption(OptSyncID); err != nil {
 			return err
@@ -443,7 +414,7 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		p.list.Exact = true
 	case '6':
 		if p.svc.fwmark != 0 {
-			p.svc.af = afInet6
+			p.svc.af = ipvs.AFInet6
 			p.svc.netmask = 128
 		} else {
 			return failf("-6 used before -f\n")
@@ -452,12 +423,12 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		if err := p.setOption(OptOnePacket); err != nil {
 			return err
 		}
-		p.svc.flags |= svcOnePacket
+		p.svc.flags |= ipvs.SvcOnePacket
 	case tagPersistenceEngine:
 		if err := p.setOption(OptPersistenceEngine); err != nil {
 			return err
 		}
-		p.svc.pe = truncate(val, peNameMax)
+		p.svc.pe = truncate(val, ipvs.MaxPENameLen)
 	case 'b':
 		if err := p.setOption(OptSchedFlags); err != nil {
 			return err
@@ -526,7 +497,7 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		if t == -1 {
 			return failf("illegal tunnel type specified")
 		}
-		p.dest.tunType = t
+		p.dest.tunType = ipvs.TunnelType(t)
 	case tagTunPort:
 		if err := p.setOption(OptTunPort); err != nil {
 			return err
@@ -544,12 +515,12 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 		if err := p.setOption(OptTunCsum); err != nil {
 			return err
 		}
-		p.dest.tunFlags |= 1
+		p.dest.tunFlags |= ipvs.TunnelCsum
 	case tagTunRemCsum:
 		if err := p.setOption(OptTunRemCsum); err != nil {
 			return err
 		}
-		p.dest.tunFlags |= 2
+		p.dest.tunFlags |= ipvs.TunnelRemCsum
 	default:
 		// A second command, -h or -v after the command.
 		return failf("invalid option `%s'", ctx.badOption())
@@ -560,11 +531,11 @@ func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptCont
 // parseSchedFlags is ipvsadm's parse_sched_flags. ipvsadm crashes when the
 // list holds nothing but commas (strtok returns NULL); this reports
 // "invalid scheduler flag" instead.
-func parseSchedFlags(sched, arg string) (uint32, *Error) {
+func parseSchedFlags(sched, arg string) (ipvs.ServiceFlags, *Error) {
 	if sched == "" {
 		sched = defaultScheduler
 	}
-	var flags uint32
+	var flags ipvs.ServiceFlags
 	any := false
 	for _, flag := range strings.Split(arg, ",") {
 		if flag == "" {
@@ -573,16 +544,16 @@ func parseSchedFlags(sched, arg string) (uint32, *Error) {
 		any = true
 		switch flag {
 		case "flag-1":
-			flags |= svcSched1
+			flags |= ipvs.SvcSched1
 		case "flag-2":
-			flags |= svcSched2
+			flags |= ipvs.SvcSched2
 		case "flag-3":
-			flags |= svcSched3
+			flags |= ipvs.SvcSched3
 		case "sh-fallback", "sh-port", "mh-fallback", "mh-port":
 			if flag[2] == '-' && flag[3] == 'f' {
-				flags |= svcSched1
+				flags |= ipvs.SvcSched1
 			} else {
-				flags |= svcSched2
+				flags |= ipvs.SvcSched2
 			}
 			if sched != flag[:2] {
 				return 0, failf("incompatible scheduler flag `%s'", flag)
@@ -603,10 +574,10 @@ func (p *parser) check() *Error {
 		return err
 	}
 	if p.kind == KindAdd || p.kind == KindEdit {
-		if p.svc.fwmark == 0 && p.svc.port == 0 && p.svc.flags&svcPersistent == 0 {
+		if p.svc.fwmark == 0 && p.svc.port == 0 && p.svc.flags&ipvs.SvcPersistent == 0 {
 			return failf("Zero port specified for non-persistent service")
 		}
-		if p.svc.flags&svcOnePacket != 0 && p.svc.fwmark == 0 && p.svc.protocol != protoUDP {
+		if p.svc.flags&ipvs.SvcOnePacket != 0 && p.svc.fwmark == 0 && p.svc.protocol != ipvs.ProtoUDP {
 			return failf("One-Packet Scheduling is only for UDP virtual services")
 		}
 		if p.svc.sched == "" {
@@ -618,18 +589,18 @@ func (p *parser) check() *Error {
 	}
 	fwd := p.dest.connFlags & 7
 	if p.kind == KindAddDest || p.kind == KindEditDest {
-		if p.svc.fwmark == 0 && (fwd == fwdTunnel || fwd == fwdDRoute) {
+		if p.svc.fwmark == 0 && (fwd == ipvs.FwdTunnel || fwd == ipvs.FwdRoute) {
 			p.dest.port = p.svc.port
 		}
-		if p.dest.af != p.svc.af && fwd != fwdTunnel {
+		if p.dest.af != p.svc.af && fwd != ipvs.FwdTunnel {
 			return failf("Different address family is allowed only for tunneling servers")
 		}
 		tunOpts := p.options.Has(OptTunType) || p.options.Has(OptTunPort) ||
 			p.options.Has(OptTunNoCsum) || p.options.Has(OptTunCsum) || p.options.Has(OptTunRemCsum)
-		if tunOpts && fwd != fwdTunnel {
+		if tunOpts && fwd != ipvs.FwdTunnel {
 			return failf("Tunnel options conflict with forward method")
 		}
-		if err := tunnelOptCheck(p.dest.tunType, p.options); err != nil {
+		if err := tunnelOptCheck(int(p.dest.tunType), p.options); err != nil {
 			return err
 		}
 	}
@@ -644,11 +615,11 @@ func (p *parser) check() *Error {
 	return nil
 }
 
-func addrOf(af uint16, b [16]byte) netip.Addr {
+func addrOf(af ipvs.AddressFamily, b [16]byte) netip.Addr {
 	switch af {
-	case afInet:
+	case ipvs.AFInet:
 		return netip.AddrFrom4([4]byte(b[:4]))
-	case afInet6:
+	case ipvs.AFInet6:
 		return netip.AddrFrom16(b)
 	}
 	return netip.Addr{}
@@ -665,33 +636,33 @@ func (p *parser) command(c *Command) {
 		Timeouts:   p.timeout,
 	}
 	s := &c.Service
-	s.Family = netlinkipvs.AddressFamily(p.svc.af)
-	s.Protocol = netlinkipvs.Protocol(p.svc.protocol)
+	s.Family = p.svc.af
+	s.Protocol = p.svc.protocol
 	s.FWMark = p.svc.fwmark
 	if p.svc.fwmark == 0 {
 		s.Address = addrOf(p.svc.af, p.svc.addr)
 		s.Port = p.svc.port
 	}
 	s.Scheduler = p.svc.sched
-	s.Flags = netlinkipvs.ServiceFlags(p.svc.flags)
+	s.Flags = p.svc.flags
 	s.Timeout = p.svc.timeout
 	s.Netmask = p.svc.netmask
 	s.PEName = p.svc.pe
 
 	d := &c.Destination
-	d.Family = netlinkipvs.AddressFamily(p.dest.af)
+	d.Family = p.dest.af
 	d.Address = addrOf(p.dest.af, p.dest.addr)
 	d.Port = p.dest.port
-	d.ForwardMethod = netlinkipvs.ForwardMethod(p.dest.connFlags & 7)
+	d.ForwardMethod = p.dest.connFlags & ipvs.FwdMask
 	d.Weight = uint32(p.dest.weight)
 	d.UpperThreshold = uint32(p.dest.uthresh)
 	d.LowerThreshold = uint32(p.dest.lthresh)
-	d.TunnelType = netlinkipvs.TunnelType(p.dest.tunType)
+	d.TunnelType = p.dest.tunType
 	d.TunnelPort = p.dest.tunPort
-	d.TunnelFlags = netlinkipvs.TunnelFlags(p.dest.tunFlags)
+	d.TunnelFlags = p.dest.tunFlags
 
-	c.Daemon = netlinkipvs.Daemon{
-		State:      netlinkipvs.DaemonState(p.daemon.state),
+	c.Daemon = ipvs.Daemon{
+		State:      p.daemon.state,
 		Interface:  p.daemon.ifn,
 		SyncID:     p.daemon.syncID,
 		SyncMaxLen: p.daemon.maxLen,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // testEnv knows the names the tests use (like the VM's /etc/hosts and
@@ -217,7 +217,7 @@ func TestTryUsesArgv0(t *testing.T) {
 func a(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func TestParseCommands(t *testing.T) {
-	v4, v6 := netlinkipvs.AFInet, netlinkipvs.AFInet6
+	v4, v6 := ipvs.AFInet, ipvs.AFInet6
 	cases := []struct {
 		args  string
 		check func(c *Command) bool
@@ -311,7 +311,7 @@ func TestParseCommands(t *testing.T) {
 		{"-Z -t 0.0.0.0:0", func(c *Command) bool { return c.ZeroAll() }},
 		{"-Z -t 10.0.0.1:80", func(c *Command) bool { return !c.ZeroAll() }},
 		{"-Z -f 1", func(c *Command) bool { return !c.ZeroAll() }},
-		{"--set 900 120 300", func(c *Command) bool { return c.Timeouts == netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300} }},
+		{"--set 900 120 300", func(c *Command) bool { return c.Timeouts == ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300} }},
 		{"--set 0 0 2678400", func(c *Command) bool { return c.Timeouts.UDP == 2678400 }},
 		{"--set 1 -- 2 3", func(c *Command) bool { return c.Timeouts.TCPFin == 2 }},
 		{"--start-daemon master", func(c *Command) bool {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/netip"
 	"strings"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 func sprintf(format string, a ...any) string {
@@ -252,7 +254,7 @@ const (
 )
 
 // protoName returns the getservbyname protocol name of an IP protocol.
-func protoName(proto uint16) string {
+func protoName(proto ipvs.Protocol) string {
 	switch proto {
 	case 6:
 		return "tcp"
@@ -265,7 +267,7 @@ func protoName(proto uint16) string {
 }
 
 // serviceToPort is ipvsadm's service_to_port.
-func serviceToPort(env *Env, name string, proto uint16) int64 {
+func serviceToPort(env *Env, name string, proto ipvs.Protocol) int64 {
 	p := protoName(proto)
 	if p == "" || env.LookupService == nil {
 		return -1
@@ -307,7 +309,7 @@ func parseService(env *Env, buf string, s *svcState) int {
 	}
 	if a6, ok := InetPton6(host); ok {
 		s.addr = a6
-		s.af = afInet6
+		s.af = ipvs.AFInet6
 		s.netmask = 128
 	} else {
 		portp = nil
@@ -324,7 +326,7 @@ func parseService(env *Env, buf string, s *svcState) int {
 			return 0
 		}
 		copy(s.addr[:4], a4[:])
-		s.af = afInet
+		s.af = ipvs.AFInet
 	}
 	result := serviceAddr
 	if portp != nil {

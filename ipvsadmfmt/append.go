@@ -3,7 +3,7 @@ package ipvsadmfmt
 import (
 	"strconv"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // The append helpers below produce the same bytes as the string helpers
@@ -89,8 +89,8 @@ func appendIPv4Mask(dst []byte, m uint32) []byte {
 }
 
 // appendSchedFlags is ipvsadm's print_sched_flags.
-func appendSchedFlags(dst []byte, s *netlinkipvs.Service) []byte {
-	fl := uint32(s.Flags)
+func appendSchedFlags(dst []byte, s *ipvs.Service) []byte {
+	fl := s.Flags
 	n := 0
 	add := func(parts ...string) {
 		if n > 0 {
@@ -103,20 +103,20 @@ func appendSchedFlags(dst []byte, s *netlinkipvs.Service) []byte {
 	}
 	switch s.Scheduler {
 	case "sh", "mh":
-		if fl&svcSched1 != 0 {
+		if fl&ipvs.SvcSched1 != 0 {
 			add(s.Scheduler, "-fallback")
 		}
-		if fl&svcSched2 != 0 {
+		if fl&ipvs.SvcSched2 != 0 {
 			add(s.Scheduler, "-port")
 		}
 	default:
-		if fl&svcSched1 != 0 {
+		if fl&ipvs.SvcSched1 != 0 {
 			add("flag-1")
 		}
-		if fl&svcSched2 != 0 {
+		if fl&ipvs.SvcSched2 != 0 {
 			add("flag-2")
 		}
-		if fl&svcSched3 != 0 {
+		if fl&ipvs.SvcSched3 != 0 {
 			add("flag-3")
 		}
 	}
@@ -124,7 +124,7 @@ func appendSchedFlags(dst []byte, s *netlinkipvs.Service) []byte {
 }
 
 // appendServiceName is serviceName appended to dst.
-func appendServiceName(dst []byte, s *netlinkipvs.Service, f Format, r Resolver) []byte {
+func appendServiceName(dst []byte, s *ipvs.Service, f Format, r Resolver) []byte {
 	if s.FWMark != 0 {
 		if f.Rule {
 			dst = append(dst, "-f "...)
@@ -132,7 +132,7 @@ func appendServiceName(dst []byte, s *netlinkipvs.Service, f Format, r Resolver)
 			dst = append(dst, "FWM  "...)
 		}
 		dst = strconv.AppendInt(dst, int64(int32(s.FWMark)), 10)
-		if s.Family == afInet6 {
+		if s.Family == ipvs.AFInet6 {
 			if f.Rule {
 				dst = append(dst, " -6"...)
 			} else {
@@ -141,7 +141,7 @@ func appendServiceName(dst []byte, s *netlinkipvs.Service, f Format, r Resolver)
 		}
 		return dst
 	}
-	proto := uint16(s.Protocol)
+	proto := s.Protocol
 	start := len(dst)
 	if f.Rule {
 		dst = append(dst, protocolOption(proto)...)
@@ -150,17 +150,17 @@ func appendServiceName(dst []byte, s *netlinkipvs.Service, f Format, r Resolver)
 		dst = appendPadRight(dst, protocolName(proto), 4)
 		dst = append(dst, ' ')
 	}
-	dst = appendAddrPortName(dst, int(s.Family), addr16(s.Address), s.Port, proto, f.Numeric, r)
-	if !f.Rule && s.Family != afInet6 && len(dst)-start > 33 {
+	dst = appendAddrPortName(dst, s.Family, addr16(s.Address), s.Port, proto, f.Numeric, r)
+	if !f.Rule && s.Family != ipvs.AFInet6 && len(dst)-start > 33 {
 		dst = dst[:start+33]
 	}
 	return dst
 }
 
 // appendInetNtop appends InetNtop's text, or "(null)" for other families.
-func appendInetNtop(dst []byte, af int, b [16]byte) []byte {
+func appendInetNtop(dst []byte, af ipvs.AddressFamily, b [16]byte) []byte {
 	switch af {
-	case afInet:
+	case ipvs.AFInet:
 		for i := 0; i < 4; i++ {
 			if i > 0 {
 				dst = append(dst, '.')
@@ -168,23 +168,23 @@ func appendInetNtop(dst []byte, af int, b [16]byte) []byte {
 			dst = strconv.AppendUint(dst, uint64(b[i]), 10)
 		}
 		return dst
-	case afInet6:
+	case ipvs.AFInet6:
 		return append(dst, inetNtop6(b)...)
 	}
 	return append(dst, "(null)"...)
 }
 
 // appendAddrPortName is addrPortToAnyname appended to dst.
-func appendAddrPortName(dst []byte, af int, b [16]byte, port uint16, proto uint16, numeric bool, r Resolver) []byte {
+func appendAddrPortName(dst []byte, af ipvs.AddressFamily, b [16]byte, port uint16, proto ipvs.Protocol, numeric bool, r Resolver) []byte {
 	if !numeric {
 		return append(dst, addrPortToAnyname(af, b, port, proto, numeric, r)...)
 	}
 	start := len(dst)
-	if af != afInet {
+	if af != ipvs.AFInet {
 		dst = append(dst, '[')
 	}
 	dst = appendInetNtop(dst, af, b)
-	if af != afInet {
+	if af != ipvs.AFInet {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, ':')

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // randomEntry returns a service with destinations drawn from the corners
@@ -30,15 +30,15 @@ func randomEntry(r *rand.Rand) ServiceEntry {
 	big := func() uint64 {
 		return pick(0, 7, 99999999, 100000000, 999999999, 1e9, 99999999999, 1e11, 1e14, 1<<40|5, 1<<63)
 	}
-	stats := func() netlinkipvs.Stats {
-		return netlinkipvs.Stats{Conns: big(), InPkts: big(), OutPkts: big(), InBytes: big(), OutBytes: big(),
+	stats := func() ipvs.Stats {
+		return ipvs.Stats{Conns: big(), InPkts: big(), OutPkts: big(), InBytes: big(), OutBytes: big(),
 			CPS: big(), InPPS: big(), OutPPS: big(), InBPS: big(), OutBPS: big()}
 	}
 	v6 := r.IntN(3) == 0
-	s := netlinkipvs.Service{Family: netlinkipvs.AFInet, Scheduler: []string{"wlc", "rr", "sh", "mh", "none", "verylongschedxx"}[r.IntN(6)],
-		Flags: netlinkipvs.ServiceFlags(r.IntN(64) &^ 2), Timeout: uint32(pick(0, 1, 360, 2678400)), Stats: stats()}
+	s := ipvs.Service{Family: ipvs.AFInet, Scheduler: []string{"wlc", "rr", "sh", "mh", "none", "verylongschedxx"}[r.IntN(6)],
+		Flags: ipvs.ServiceFlags(r.IntN(64) &^ 2), Timeout: uint32(pick(0, 1, 360, 2678400)), Stats: stats()}
 	if v6 {
-		s.Family = netlinkipvs.AFInet6
+		s.Family = ipvs.AFInet6
 		s.Netmask = uint32(pick(128, 64, 1))
 	} else {
 		s.Netmask = uint32(pick(0xffffffff, 0xffffff00, 16, 0))
@@ -46,7 +46,7 @@ func randomEntry(r *rand.Rand) ServiceEntry {
 	if r.IntN(4) == 0 {
 		s.FWMark = uint32(pick(1, 7, 2147483647, 2147483648, 2882430849, 4294967295))
 	} else {
-		s.Protocol = netlinkipvs.Protocol(pick(6, 17, 132, 0, 50))
+		s.Protocol = ipvs.Protocol(pick(6, 17, 132, 0, 50))
 		s.Address = addr(v6)
 		s.Port = uint16(pick(0, 80, 65535))
 	}
@@ -59,13 +59,13 @@ func randomEntry(r *rand.Rand) ServiceEntry {
 		if r.IntN(5) == 0 {
 			dv6 = !dv6
 		}
-		d := netlinkipvs.Destination{Family: netlinkipvs.AFInet, Address: addr(dv6), Port: uint16(pick(0, 8080, 65535)),
-			ForwardMethod: netlinkipvs.ForwardMethod(r.IntN(8)), Weight: uint32(pick(0, 1, 2147483647, 4294967295)),
+		d := ipvs.Destination{Family: ipvs.AFInet, Address: addr(dv6), Port: uint16(pick(0, 8080, 65535)),
+			ForwardMethod: ipvs.ForwardMethod(r.IntN(8)), Weight: uint32(pick(0, 1, 2147483647, 4294967295)),
 			UpperThreshold: uint32(pick(0, 10, 4294967295)), LowerThreshold: uint32(pick(0, 5)),
-			TunnelType: netlinkipvs.TunnelType(r.IntN(4)), TunnelPort: uint16(pick(0, 6080)), TunnelFlags: netlinkipvs.TunnelFlags(r.IntN(4)),
+			TunnelType: ipvs.TunnelType(r.IntN(4)), TunnelPort: uint16(pick(0, 6080)), TunnelFlags: ipvs.TunnelFlags(r.IntN(4)),
 			ActiveConns: uint32(big()), InactiveConns: uint32(big()), PersistConns: uint32(big()), Stats: stats()}
 		if dv6 {
-			d.Family = netlinkipvs.AFInet6
+			d.Family = ipvs.AFInet6
 		}
 		e.Dests = append(e.Dests, d)
 	}
@@ -117,9 +117,9 @@ func TestAppendServiceAllocations(t *testing.T) {
 	for len(e.Dests) < 5 {
 		e = randomEntry(r)
 	}
-	e.Service.Family, e.Service.FWMark, e.Service.Address = netlinkipvs.AFInet, 0, netip.MustParseAddr("10.0.0.1")
+	e.Service.Family, e.Service.FWMark, e.Service.Address = ipvs.AFInet, 0, netip.MustParseAddr("10.0.0.1")
 	for i := range e.Dests {
-		e.Dests[i].Family, e.Dests[i].Address = netlinkipvs.AFInet, netip.AddrFrom4([4]byte{192, 168, 0, byte(i)})
+		e.Dests[i].Family, e.Dests[i].Address = ipvs.AFInet, netip.AddrFrom4([4]byte{192, 168, 0, byte(i)})
 	}
 	var sc Scratch
 	buf := make([]byte, 0, 4096)
@@ -134,12 +134,12 @@ func TestAppendServiceAllocations(t *testing.T) {
 func TestSortedOrderMatchesSortServices(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for n := 0; n < 200; n++ {
-		var svcs []netlinkipvs.Service
+		var svcs []ipvs.Service
 		for i := r.IntN(40); i > 0; i-- {
 			svcs = append(svcs, randomEntry(r).Service)
 		}
 		order := SortedOrder(svcs)
-		sorted := append([]netlinkipvs.Service(nil), svcs...)
+		sorted := append([]ipvs.Service(nil), svcs...)
 		SortServices(sorted)
 		for i, j := range order {
 			if svcs[j].Key() != sorted[i].Key() {

@@ -5,18 +5,18 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // bigSnapshot is 10,000 services with 10 destinations each (110,000 rows).
 func bigSnapshot() []ServiceEntry {
 	out := make([]ServiceEntry, 10000)
 	for i := range out {
-		s := netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+		s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP,
 			Address: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff}
-		ds := make([]netlinkipvs.Destination, 10)
+		ds := make([]ipvs.Destination, 10)
 		for j := range ds {
-			ds[j] = netlinkipvs.Destination{Family: netlinkipvs.AFInet, Address: netip.AddrFrom4([4]byte{192, 168, byte(9 - j), 1}),
+			ds[j] = ipvs.Destination{Family: ipvs.AFInet, Address: netip.AddrFrom4([4]byte{192, 168, byte(9 - j), 1}),
 				Port: 8080, Weight: 1, ActiveConns: uint32(j), InactiveConns: uint32(i)}
 		}
 		out[i] = ServiceEntry{Service: s, Dests: ds}
@@ -26,7 +26,7 @@ func bigSnapshot() []ServiceEntry {
 
 func benchmarkListing(b *testing.B, f Format) {
 	entries := bigSnapshot()
-	svcs := make([]netlinkipvs.Service, len(entries))
+	svcs := make([]ipvs.Service, len(entries))
 	for i := range entries {
 		svcs[i] = entries[i].Service
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
 )
 
@@ -113,22 +114,22 @@ func (st *connState) printConn(w io.Writer, buf []byte, f Format, res Resolver) 
 	if n == -1 {
 		return &ListError{Status: 1}
 	}
-	var proto uint16
+	var proto ipvs.Protocol
 	switch st.protocol {
 	case "TCP":
-		proto = protoTCP
+		proto = ipvs.ProtoTCP
 	case "UDP":
-		proto = protoUDP
+		proto = ipvs.ProtoUDP
 	case "SCTP":
-		proto = protoSCTP
+		proto = ipvs.ProtoSCTP
 	}
-	af, daf := afInet, afInet
+	af, daf := ipvs.AFInet, ipvs.AFInet
 	if a, ok := pton6(st.temp1); ok {
 		st.caddr = a
 		if v, ok := pton6(st.temp2); ok {
 			st.vaddr = v
 		}
-		af = afInet6
+		af = ipvs.AFInet6
 	} else if a, ok := pton4(st.temp1); ok {
 		copy(st.caddr[:4], a[:])
 		if v, ok := pton4(st.temp2); ok {
@@ -140,7 +141,7 @@ func (st *connState) printConn(w io.Writer, buf []byte, f Format, res Resolver) 
 	}
 	if a, ok := pton6(st.temp3); ok {
 		st.daddr = a
-		daf = afInet6
+		daf = ipvs.AFInet6
 	} else if a, ok := pton4(st.temp3); ok {
 		copy(st.daddr[:4], a[:])
 	} else {
@@ -182,8 +183,8 @@ func (st *connState) printConn(w io.Writer, buf []byte, f Format, res Resolver) 
 
 // appendAddrPort appends addrport_to_anyname's result; the numeric IPv4
 // case, nearly every row, is formatted in place.
-func appendAddrPort(b []byte, af int, a [16]byte, port uint16, proto uint16, numeric bool, res Resolver) []byte {
-	if numeric && af == afInet {
+func appendAddrPort(b []byte, af ipvs.AddressFamily, a [16]byte, port uint16, proto ipvs.Protocol, numeric bool, res Resolver) []byte {
+	if numeric && af == ipvs.AFInet {
 		for i := 0; i < 4; i++ {
 			if i > 0 {
 				b = append(b, '.')

@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // Format selects a listing format (ipvsadm's FMT_* flags).
@@ -40,27 +40,18 @@ func FormatFor(l ipvsadmargs.ListOptions, save bool) Format {
 // ServiceEntry is a service with its destinations as fetched from the
 // kernel (kernel order).
 type ServiceEntry struct {
-	Service netlinkipvs.Service
-	Dests   []netlinkipvs.Destination
+	Service ipvs.Service
+	Dests   []ipvs.Destination
 }
 
 // Snapshot is everything a full listing prints.
 type Snapshot struct {
-	Info     netlinkipvs.Info
+	Info     ipvs.Info
 	Services []ServiceEntry
 }
 
-// Service flags.
-const (
-	svcPersistent = 0x0001
-	svcOnePacket  = 0x0004
-	svcSched1     = 0x0008
-	svcSched2     = 0x0010
-	svcSched3     = 0x0020
-)
-
 // WriteVersionLine writes "IP Virtual Server version X.Y.Z (size=N)".
-func WriteVersionLine(w io.Writer, info netlinkipvs.Info) {
+func WriteVersionLine(w io.Writer, info ipvs.Info) {
 	io.WriteString(w, "IP Virtual Server version "+info.Version.String()+
 		" (size="+strconv.Itoa(int(int32(info.ConnTableSize)))+")\n")
 }
@@ -117,50 +108,50 @@ func largenum(i uint64, f Format) string {
 }
 
 // schedFlags is ipvsadm's print_sched_flags.
-func schedFlags(s *netlinkipvs.Service) string {
+func schedFlags(s *ipvs.Service) string {
 	var parts []string
-	fl := uint32(s.Flags)
+	fl := s.Flags
 	switch s.Scheduler {
 	case "sh", "mh":
-		if fl&svcSched1 != 0 {
+		if fl&ipvs.SvcSched1 != 0 {
 			parts = append(parts, s.Scheduler+"-fallback")
 		}
-		if fl&svcSched2 != 0 {
+		if fl&ipvs.SvcSched2 != 0 {
 			parts = append(parts, s.Scheduler+"-port")
 		}
 	default:
-		if fl&svcSched1 != 0 {
+		if fl&ipvs.SvcSched1 != 0 {
 			parts = append(parts, "flag-1")
 		}
-		if fl&svcSched2 != 0 {
+		if fl&ipvs.SvcSched2 != 0 {
 			parts = append(parts, "flag-2")
 		}
-		if fl&svcSched3 != 0 {
+		if fl&ipvs.SvcSched3 != 0 {
 			parts = append(parts, "flag-3")
 		}
 	}
 	return strings.Join(parts, ",")
 }
 
-func protocolName(proto uint16) string {
+func protocolName(proto ipvs.Protocol) string {
 	switch proto {
-	case protoTCP:
+	case ipvs.ProtoTCP:
 		return "TCP"
-	case protoUDP:
+	case ipvs.ProtoUDP:
 		return "UDP"
-	case protoSCTP:
+	case ipvs.ProtoSCTP:
 		return "SCTP"
 	}
 	return "?"
 }
 
-func protocolOption(proto uint16) string {
+func protocolOption(proto ipvs.Protocol) string {
 	switch proto {
-	case protoTCP:
+	case ipvs.ProtoTCP:
 		return "-t"
-	case protoUDP:
+	case ipvs.ProtoUDP:
 		return "-u"
-	case protoSCTP:
+	case ipvs.ProtoSCTP:
 		return "--sctp-service"
 	}
 	return "--xxx-service"
@@ -179,7 +170,7 @@ func index3(a [3]string, i uint16) string {
 }
 
 // tunInfo is ipvsadm's fwd_tun_info ("" when it would be NULL).
-func tunInfo(d *netlinkipvs.Destination) string {
+func tunInfo(d *ipvs.Destination) string {
 	if d.ForwardMethod&7 != 2 {
 		return ""
 	}
@@ -198,27 +189,27 @@ func tunInfo(d *netlinkipvs.Destination) string {
 }
 
 // serviceName is the svc_name of print_service_entry.
-func serviceName(s *netlinkipvs.Service, f Format, r Resolver) string {
+func serviceName(s *ipvs.Service, f Format, r Resolver) string {
 	if s.FWMark != 0 {
 		mark := strconv.Itoa(int(int32(s.FWMark)))
 		if f.Rule {
-			if s.Family == afInet6 {
+			if s.Family == ipvs.AFInet6 {
 				return "-f " + mark + " -6"
 			}
 			return "-f " + mark
 		}
-		if s.Family == afInet6 {
+		if s.Family == ipvs.AFInet6 {
 			return "FWM  " + mark + " IPv6"
 		}
 		return "FWM  " + mark
 	}
-	proto := uint16(s.Protocol)
-	vname := addrPortToAnyname(int(s.Family), addr16(s.Address), s.Port, proto, f.Numeric, r)
+	proto := s.Protocol
+	vname := addrPortToAnyname(s.Family, addr16(s.Address), s.Port, proto, f.Numeric, r)
 	if f.Rule {
 		return protocolOption(proto) + " " + vname
 	}
 	name := padRight(protocolName(proto), 4) + " " + vname
-	if s.Family != afInet6 {
+	if s.Family != ipvs.AFInet6 {
 		name = cut(name, 33)
 	}
 	return name
@@ -257,21 +248,21 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 	s := &e.Service
 	sc.name = appendServiceName(sc.name[:0], s, f, r)
 	name := sc.name
-	fl := uint32(s.Flags)
+	fl := s.Flags
 	switch {
 	case f.Rule:
 		dst = append(dst, "-A "...)
 		dst = append(dst, name...)
 		dst = append(dst, " -s "...)
 		dst = append(dst, s.Scheduler...)
-		if fl&svcPersistent != 0 {
+		if fl&ipvs.SvcPersistent != 0 {
 			dst = append(dst, " -p "...)
 			dst = strconv.AppendUint(dst, uint64(s.Timeout), 10)
-			if s.Family == afInet && s.Netmask != 0xffffffff {
+			if s.Family == ipvs.AFInet && s.Netmask != 0xffffffff {
 				dst = append(dst, " -M "...)
 				dst = appendIPv4Mask(dst, s.Netmask)
 			}
-			if s.Family == afInet6 && s.Netmask != 128 {
+			if s.Family == ipvs.AFInet6 && s.Netmask != 128 {
 				dst = append(dst, " -M "...)
 				dst = strconv.AppendInt(dst, int64(int32(s.Netmask)), 10)
 			}
@@ -280,10 +271,10 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 			dst = append(dst, " --pe "...)
 			dst = append(dst, s.PEName...)
 		}
-		if fl&svcOnePacket != 0 {
+		if fl&ipvs.SvcOnePacket != 0 {
 			dst = append(dst, " -o"...)
 		}
-		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
+		if fl&(ipvs.SvcSched1|ipvs.SvcSched2|ipvs.SvcSched3) != 0 {
 			dst = append(dst, " -b "...)
 			dst = appendSchedFlags(dst, s)
 		}
@@ -307,19 +298,19 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 		dst = append(dst, name...)
 		dst = append(dst, ' ')
 		dst = append(dst, s.Scheduler...)
-		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
+		if fl&(ipvs.SvcSched1|ipvs.SvcSched2|ipvs.SvcSched3) != 0 {
 			dst = append(dst, " ("...)
 			dst = appendSchedFlags(dst, s)
 			dst = append(dst, ')')
 		}
-		if fl&svcPersistent != 0 {
+		if fl&ipvs.SvcPersistent != 0 {
 			dst = append(dst, " persistent "...)
 			dst = strconv.AppendUint(dst, uint64(s.Timeout), 10)
-			if s.Family == afInet && s.Netmask != 0xffffffff {
+			if s.Family == ipvs.AFInet && s.Netmask != 0xffffffff {
 				dst = append(dst, " mask "...)
 				dst = appendIPv4Mask(dst, s.Netmask)
 			}
-			if s.Family == afInet6 && s.Netmask != 128 {
+			if s.Family == ipvs.AFInet6 && s.Netmask != 128 {
 				dst = append(dst, " mask "...)
 				dst = strconv.AppendInt(dst, int64(int32(s.Netmask)), 10)
 			}
@@ -328,7 +319,7 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 				dst = append(dst, s.PEName...)
 			}
 		}
-		if fl&svcOnePacket != 0 {
+		if fl&ipvs.SvcOnePacket != 0 {
 			dst = append(dst, " ops"...)
 		}
 	}
@@ -346,7 +337,7 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 		}
 		msortRec(sc.idx, sc.sortTmp[:len(dests)], func(x, y *int32) int32 { return CompareDests(&dests[*x], &dests[*y]) })
 	}
-	proto := uint16(s.Protocol)
+	proto := s.Protocol
 	if s.FWMark != 0 {
 		proto = 0
 	}
@@ -357,10 +348,10 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 }
 
 // appendDest appends one destination row of format f.
-func appendDest(dst, name []byte, d *netlinkipvs.Destination, proto uint16, f Format, r Resolver, sc *Scratch) []byte {
-	sc.tmp = appendAddrPortName(sc.tmp[:0], int(d.Family), addr16(d.Address), d.Port, proto, f.Numeric, r)
+func appendDest(dst, name []byte, d *ipvs.Destination, proto ipvs.Protocol, f Format, r Resolver, sc *Scratch) []byte {
+	sc.tmp = appendAddrPortName(sc.tmp[:0], d.Family, addr16(d.Address), d.Port, proto, f.Numeric, r)
 	dname := sc.tmp
-	if !f.Rule && d.Family != afInet6 && len(dname) > 28 {
+	if !f.Rule && d.Family != ipvs.AFInet6 && len(dname) > 28 {
 		dname = dname[:28]
 	}
 	fwd := d.ForwardMethod & 7
@@ -491,15 +482,15 @@ func SortEntries(entries []ServiceEntry) []ServiceEntry {
 }
 
 // WriteTimeouts writes the -L --timeout line.
-func WriteTimeouts(w io.Writer, t netlinkipvs.Timeouts) {
+func WriteTimeouts(w io.Writer, t ipvs.Timeouts) {
 	io.WriteString(w, "Timeout (tcp tcpfin udp): "+strconv.Itoa(int(int32(t.TCP)))+" "+
 		strconv.Itoa(int(int32(t.TCPFin)))+" "+strconv.Itoa(int(int32(t.UDP)))+"\n")
 }
 
 // WriteDaemons writes the -L --daemon lines. ipvsadm keeps at most two
 // daemons: the first reply in slot 0, every later one in slot 1.
-func WriteDaemons(w io.Writer, ds []netlinkipvs.Daemon) {
-	var slots [2]*netlinkipvs.Daemon
+func WriteDaemons(w io.Writer, ds []ipvs.Daemon) {
+	var slots [2]*ipvs.Daemon
 	for i := range ds {
 		if slots[0] != nil && slots[0].State != 0 {
 			slots[1] = &ds[i]
@@ -527,7 +518,7 @@ func WriteDaemons(w io.Writer, ds []netlinkipvs.Daemon) {
 		if d.Group.IsValid() {
 			var g string
 			if d.Group.Is4() {
-				g, _ = InetNtop(afInet, addr16(d.Group))
+				g, _ = InetNtop(ipvs.AFInet, addr16(d.Group))
 			} else {
 				g = inetNtop6(d.Group.As16())
 			}

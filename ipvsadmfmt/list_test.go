@@ -5,39 +5,39 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // referenceSnapshot is the kernel state of §8.14 of the ipvsadm reference,
 // in the kernel order given there.
 func referenceSnapshot() Snapshot {
 	a := netip.MustParseAddr
-	v4 := netlinkipvs.AFInet
-	v6 := netlinkipvs.AFInet6
+	v4 := ipvs.AFInet
+	v6 := ipvs.AFInet6
 	return Snapshot{
-		Info: netlinkipvs.Info{Version: netlinkipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096},
+		Info: ipvs.Info{Version: ipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096},
 		Services: []ServiceEntry{
 			{
-				Service: netlinkipvs.Service{Family: v4, Protocol: 6, Address: a("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff,
-					Stats: netlinkipvs.Stats{Conns: 1234, InPkts: 56789, OutPkts: 45678, InBytes: 123456789, OutBytes: 9876543210,
+				Service: ipvs.Service{Family: v4, Protocol: 6, Address: a("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff,
+					Stats: ipvs.Stats{Conns: 1234, InPkts: 56789, OutPkts: 45678, InBytes: 123456789, OutBytes: 9876543210,
 						CPS: 5, InPPS: 100, OutPPS: 90, InBPS: 12000, OutBPS: 900000}},
-				Dests: []netlinkipvs.Destination{
+				Dests: []ipvs.Destination{
 					{Family: v4, Address: a("192.168.0.2"), Port: 80, ForwardMethod: 0, Weight: 1, ActiveConns: 3, InactiveConns: 10,
-						Stats: netlinkipvs.Stats{Conns: 600, InPkts: 30000, OutPkts: 20000, InBytes: 60000000, OutBytes: 5000000000}},
+						Stats: ipvs.Stats{Conns: 600, InPkts: 30000, OutPkts: 20000, InBytes: 60000000, OutBytes: 5000000000}},
 					{Family: v4, Address: a("192.168.0.1"), Port: 8080, ForwardMethod: 0, Weight: 2, ActiveConns: 7, InactiveConns: 2,
 						UpperThreshold: 100, LowerThreshold: 10, PersistConns: 1,
-						Stats: netlinkipvs.Stats{Conns: 634, InPkts: 26789, OutPkts: 25678, InBytes: 63456789, OutBytes: 4876543210}},
+						Stats: ipvs.Stats{Conns: 634, InPkts: 26789, OutPkts: 25678, InBytes: 63456789, OutBytes: 4876543210}},
 				},
 			},
 			{
-				Service: netlinkipvs.Service{Family: v4, Protocol: 17, Address: a("10.0.0.1"), Port: 53, Scheduler: "sh", Netmask: 0xffffffff,
+				Service: ipvs.Service{Family: v4, Protocol: 17, Address: a("10.0.0.1"), Port: 53, Scheduler: "sh", Netmask: 0xffffffff,
 					Flags: 0x4 | 0x8 | 0x10},
-				Dests: []netlinkipvs.Destination{{Family: v4, Address: a("192.168.0.3"), Port: 53, ForwardMethod: 3, Weight: 1}},
+				Dests: []ipvs.Destination{{Family: v4, Address: a("192.168.0.3"), Port: 53, ForwardMethod: 3, Weight: 1}},
 			},
 			{
-				Service: netlinkipvs.Service{Family: v4, Protocol: 6, Address: a("10.0.0.1"), Port: 443, Scheduler: "rr",
+				Service: ipvs.Service{Family: v4, Protocol: 6, Address: a("10.0.0.1"), Port: 443, Scheduler: "rr",
 					Flags: 1, Timeout: 360, Netmask: 0xffffff00, PEName: "sip"},
-				Dests: []netlinkipvs.Destination{
+				Dests: []ipvs.Destination{
 					{Family: v4, Address: a("192.168.0.4"), Port: 443, ForwardMethod: 2, Weight: 100, TunnelType: 1, TunnelPort: 6080, TunnelFlags: 1},
 					{Family: v4, Address: a("192.168.0.5"), Port: 443, ForwardMethod: 2, Weight: 100, TunnelType: 2, TunnelFlags: 0},
 					{Family: v4, Address: a("192.168.0.6"), Port: 443, ForwardMethod: 2, Weight: 100, TunnelType: 0},
@@ -45,23 +45,23 @@ func referenceSnapshot() Snapshot {
 				},
 			},
 			{
-				Service: netlinkipvs.Service{Family: v4, FWMark: 2882430849, Scheduler: "wlc", Flags: 1, Timeout: 300, Netmask: 0xffffffff},
-				Dests:   []netlinkipvs.Destination{{Family: v4, Address: a("192.168.0.9"), Port: 0, ForwardMethod: 0, Weight: 1}},
+				Service: ipvs.Service{Family: v4, FWMark: 2882430849, Scheduler: "wlc", Flags: 1, Timeout: 300, Netmask: 0xffffffff},
+				Dests:   []ipvs.Destination{{Family: v4, Address: a("192.168.0.9"), Port: 0, ForwardMethod: 0, Weight: 1}},
 			},
 			{
-				Service: netlinkipvs.Service{Family: v6, FWMark: 7, Scheduler: "mh", Flags: 0x8 | 0x10, Timeout: 1800, Netmask: 64},
-				Dests:   []netlinkipvs.Destination{{Family: v6, Address: a("2001:db8::10"), Port: 0, ForwardMethod: 0, Weight: 1}},
+				Service: ipvs.Service{Family: v6, FWMark: 7, Scheduler: "mh", Flags: 0x8 | 0x10, Timeout: 1800, Netmask: 64},
+				Dests:   []ipvs.Destination{{Family: v6, Address: a("2001:db8::10"), Port: 0, ForwardMethod: 0, Weight: 1}},
 			},
 			{
-				Service: netlinkipvs.Service{Family: v6, Protocol: 6, Address: a("2001:db8::1"), Port: 443, Scheduler: "wlc", Flags: 1, Timeout: 600, Netmask: 96},
-				Dests: []netlinkipvs.Destination{
+				Service: ipvs.Service{Family: v6, Protocol: 6, Address: a("2001:db8::1"), Port: 443, Scheduler: "wlc", Flags: 1, Timeout: 600, Netmask: 96},
+				Dests: []ipvs.Destination{
 					{Family: v6, Address: a("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"), Port: 8443, ForwardMethod: 0, Weight: 3, ActiveConns: 1, InactiveConns: 1},
 					{Family: v4, Address: a("10.9.9.9"), Port: 443, ForwardMethod: 2, Weight: 1},
 				},
 			},
-			{Service: netlinkipvs.Service{Family: v4, Protocol: 132, Address: a("10.0.0.2"), Port: 3868, Scheduler: "rr", Netmask: 0xffffffff}},
-			{Service: netlinkipvs.Service{Family: v4, Protocol: 6, Address: a("10.0.0.1"), Port: 0, Scheduler: "lc", Flags: 1, Timeout: 100, Netmask: 0xffffffff}},
-			{Service: netlinkipvs.Service{Family: v4, Protocol: 6, Address: a("9.0.0.1"), Port: 21, Scheduler: "wrr", Netmask: 0xffffffff}},
+			{Service: ipvs.Service{Family: v4, Protocol: 132, Address: a("10.0.0.2"), Port: 3868, Scheduler: "rr", Netmask: 0xffffffff}},
+			{Service: ipvs.Service{Family: v4, Protocol: 6, Address: a("10.0.0.1"), Port: 0, Scheduler: "lc", Flags: 1, Timeout: 100, Netmask: 0xffffffff}},
+			{Service: ipvs.Service{Family: v4, Protocol: 6, Address: a("9.0.0.1"), Port: 21, Scheduler: "wrr", Netmask: 0xffffffff}},
 		},
 	}
 }
@@ -268,10 +268,10 @@ func TestLargeNumbers(t *testing.T) {
 
 func TestDestStatsTruncation(t *testing.T) {
 	snap := Snapshot{Info: referenceSnapshot().Info, Services: []ServiceEntry{{
-		Service: netlinkipvs.Service{Family: 2, Protocol: 6, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc",
-			Stats: netlinkipvs.Stats{Conns: 5000000000}, Stats64: true},
-		Dests: []netlinkipvs.Destination{{Family: 2, Address: netip.MustParseAddr("10.0.0.2"), Port: 80, Weight: 1,
-			Stats: netlinkipvs.Stats{Conns: 5000000000, CPS: 1215752192 + 1<<32}, Stats64: true}},
+		Service: ipvs.Service{Family: 2, Protocol: 6, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc",
+			Stats: ipvs.Stats{Conns: 5000000000}, Stats64: true},
+		Dests: []ipvs.Destination{{Family: 2, Address: netip.MustParseAddr("10.0.0.2"), Port: 80, Weight: 1,
+			Stats: ipvs.Stats{Conns: 5000000000, CPS: 1215752192 + 1<<32}, Stats64: true}},
 	}}}
 	var b strings.Builder
 	WriteListing(&b, snap, Format{Numeric: true, Stats: true}, nil)
@@ -287,10 +287,10 @@ func TestDestStatsTruncation(t *testing.T) {
 }
 
 func TestSortQuirks(t *testing.T) {
-	mk := func(addrs ...string) []netlinkipvs.Service {
-		var s []netlinkipvs.Service
+	mk := func(addrs ...string) []ipvs.Service {
+		var s []ipvs.Service
 		for _, a := range addrs {
-			s = append(s, netlinkipvs.Service{Family: 2, Protocol: 6, Address: netip.MustParseAddr(a), Port: 80})
+			s = append(s, ipvs.Service{Family: 2, Protocol: 6, Address: netip.MustParseAddr(a), Port: 80})
 		}
 		return s
 	}
@@ -311,7 +311,7 @@ func TestSortQuirks(t *testing.T) {
 		}
 	}
 	// fwmark >= 2^31 sorts before everything else.
-	s := []netlinkipvs.Service{
+	s := []ipvs.Service{
 		{Family: 2, Protocol: 6, Address: netip.MustParseAddr("10.0.0.1"), Port: 80},
 		{Family: 2, FWMark: 2882430849},
 		{Family: 2, FWMark: 5},
@@ -321,7 +321,7 @@ func TestSortQuirks(t *testing.T) {
 		t.Errorf("fwmark order: %+v", s)
 	}
 	// Destinations are sorted the same way.
-	d := []netlinkipvs.Destination{
+	d := []ipvs.Destination{
 		{Family: 2, Address: netip.MustParseAddr("200.0.0.1")},
 		{Family: 2, Address: netip.MustParseAddr("100.0.0.1")},
 		{Family: 2, Address: netip.MustParseAddr("1.0.0.1")},
@@ -336,8 +336,8 @@ func TestNames(t *testing.T) {
 	long := "vip-frontend-number-one.example.com"
 	r := hostsResolver{"10.0.0.1": long}
 	snap := Snapshot{Info: referenceSnapshot().Info, Services: []ServiceEntry{{
-		Service: netlinkipvs.Service{Family: 2, Protocol: 6, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc"},
-		Dests:   []netlinkipvs.Destination{{Family: 2, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Weight: 1, ForwardMethod: 3}},
+		Service: ipvs.Service{Family: 2, Protocol: 6, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc"},
+		Dests:   []ipvs.Destination{{Family: 2, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Weight: 1, ForwardMethod: 3}},
 	}}}
 	var b strings.Builder
 	WriteListing(&b, snap, Format{}, r)
@@ -383,12 +383,12 @@ func TestInetNtop6(t *testing.T) {
 
 func TestTimeoutsDaemons(t *testing.T) {
 	var b strings.Builder
-	WriteTimeouts(&b, netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300})
+	WriteTimeouts(&b, ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300})
 	if b.String() != "Timeout (tcp tcpfin udp): 900 120 300\n" {
 		t.Errorf("timeouts: %q", b.String())
 	}
 	b.Reset()
-	WriteDaemons(&b, []netlinkipvs.Daemon{
+	WriteDaemons(&b, []ipvs.Daemon{
 		{State: 1, Interface: "eth0", SyncID: 0},
 		{State: 2, Interface: "eth1", SyncID: 7, SyncMaxLen: 1400, Group: netip.MustParseAddr("239.1.2.3"), Port: 9000, TTL: 3},
 	})
@@ -398,7 +398,7 @@ func TestTimeoutsDaemons(t *testing.T) {
 		t.Errorf("daemons: %q", b.String())
 	}
 	b.Reset()
-	WriteDaemons(&b, []netlinkipvs.Daemon{{State: 1, Interface: "eth0", Group: netip.MustParseAddr("ff02::1:2")}})
+	WriteDaemons(&b, []ipvs.Daemon{{State: 1, Interface: "eth0", Group: netip.MustParseAddr("ff02::1:2")}})
 	if b.String() != "master sync daemon (mcast=eth0, syncid=0, group=ff02::1:2)\n" {
 		t.Errorf("daemons v6: %q", b.String())
 	}

@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 // Resolver supplies name lookups for listings without -n.
@@ -34,26 +36,13 @@ func (NoNames) HostByAddr(netip.Addr) (string, bool) { return "", false }
 // ServByPort implements Resolver.
 func (NoNames) ServByPort(uint16, string) (string, bool) { return "", false }
 
-// Address families as ipvsadm stores them.
-const (
-	afInet  = 2
-	afInet6 = 10
-)
-
-// IP protocols.
-const (
-	protoTCP  = 6
-	protoUDP  = 17
-	protoSCTP = 132
-)
-
-func protoName(proto uint16) string {
+func protoName(proto ipvs.Protocol) string {
 	switch proto {
-	case protoTCP:
+	case ipvs.ProtoTCP:
 		return "tcp"
-	case protoUDP:
+	case ipvs.ProtoUDP:
 		return "udp"
-	case protoSCTP:
+	case ipvs.ProtoSCTP:
 		return "sctp"
 	}
 	return ""
@@ -75,12 +64,12 @@ func addr16(a netip.Addr) [16]byte {
 
 // InetNtop is glibc's inet_ntop for af AF_INET (2) or AF_INET6 (10) on the
 // 16-byte address b; ok is false for other families.
-func InetNtop(af int, b [16]byte) (string, bool) {
+func InetNtop(af ipvs.AddressFamily, b [16]byte) (string, bool) {
 	switch af {
-	case afInet:
+	case ipvs.AFInet:
 		return strconv.Itoa(int(b[0])) + "." + strconv.Itoa(int(b[1])) + "." +
 			strconv.Itoa(int(b[2])) + "." + strconv.Itoa(int(b[3])), true
-	case afInet6:
+	case ipvs.AFInet6:
 		return inetNtop6(b), true
 	}
 	return "", false
@@ -142,16 +131,16 @@ func inetNtop6(b [16]byte) string {
 }
 
 // addrFromBytes converts ipvsadm's union to a netip.Addr for lookups.
-func addrFromBytes(af int, b [16]byte) netip.Addr {
-	if af == afInet {
+func addrFromBytes(af ipvs.AddressFamily, b [16]byte) netip.Addr {
+	if af == ipvs.AFInet {
 		return netip.AddrFrom4([4]byte(b[:4]))
 	}
 	return netip.AddrFrom16(b)
 }
 
 // addrToAnyname is ipvsadm's addr_to_anyname.
-func addrToAnyname(af int, b [16]byte, r Resolver) string {
-	if af == afInet || af == afInet6 {
+func addrToAnyname(af ipvs.AddressFamily, b [16]byte, r Resolver) string {
+	if af == ipvs.AFInet || af == ipvs.AFInet6 {
 		if name, ok := r.HostByAddr(addrFromBytes(af, b)); ok {
 			return name
 		}
@@ -164,7 +153,7 @@ func addrToAnyname(af int, b [16]byte, r Resolver) string {
 }
 
 // portToAnyname is ipvsadm's port_to_anyname.
-func portToAnyname(port uint16, proto uint16, r Resolver) string {
+func portToAnyname(port uint16, proto ipvs.Protocol, r Resolver) string {
 	if p := protoName(proto); p != "" {
 		if name, ok := r.ServByPort(port, p); ok {
 			return name
@@ -175,9 +164,9 @@ func portToAnyname(port uint16, proto uint16, r Resolver) string {
 
 // addrPortToAnyname is ipvsadm's addrport_to_anyname: "a.b.c.d:port" or
 // "[v6]:port", names unless numeric, cut to 59 bytes (a 60-byte buffer).
-func addrPortToAnyname(af int, b [16]byte, port uint16, proto uint16, numeric bool, r Resolver) string {
+func addrPortToAnyname(af ipvs.AddressFamily, b [16]byte, port uint16, proto ipvs.Protocol, numeric bool, r Resolver) string {
 	open, close := "[", "]"
-	if af == afInet {
+	if af == ipvs.AFInet {
 		open, close = "", ""
 	}
 	var s string

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // This is the string-building WriteService that AppendService replaced,
@@ -19,27 +19,27 @@ func originalWriteService(w io.Writer, e ServiceEntry, f Format, r Resolver) {
 	}
 	s := &e.Service
 	name := serviceName(s, f, r)
-	fl := uint32(s.Flags)
+	fl := s.Flags
 	var b strings.Builder
 	switch {
 	case f.Rule:
 		b.WriteString("-A " + name + " -s " + s.Scheduler)
-		if fl&svcPersistent != 0 {
+		if fl&ipvs.SvcPersistent != 0 {
 			b.WriteString(" -p " + strconv.FormatUint(uint64(s.Timeout), 10))
-			if s.Family == afInet && s.Netmask != 0xffffffff {
+			if s.Family == ipvs.AFInet && s.Netmask != 0xffffffff {
 				b.WriteString(" -M " + ipv4Mask(s.Netmask))
 			}
-			if s.Family == afInet6 && s.Netmask != 128 {
+			if s.Family == ipvs.AFInet6 && s.Netmask != 128 {
 				b.WriteString(" -M " + strconv.Itoa(int(int32(s.Netmask))))
 			}
 		}
 		if s.PEName != "" {
 			b.WriteString(" --pe " + s.PEName)
 		}
-		if fl&svcOnePacket != 0 {
+		if fl&ipvs.SvcOnePacket != 0 {
 			b.WriteString(" -o")
 		}
-		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
+		if fl&(ipvs.SvcSched1|ipvs.SvcSched2|ipvs.SvcSched3) != 0 {
 			b.WriteString(" -b " + schedFlags(s))
 		}
 	case f.Stats:
@@ -52,22 +52,22 @@ func originalWriteService(w io.Writer, e ServiceEntry, f Format, r Resolver) {
 			largenum(st.OutPPS, f) + largenum(st.InBPS, f) + largenum(st.OutBPS, f))
 	default:
 		b.WriteString(name + " " + s.Scheduler)
-		if fl&(svcSched1|svcSched2|svcSched3) != 0 {
+		if fl&(ipvs.SvcSched1|ipvs.SvcSched2|ipvs.SvcSched3) != 0 {
 			b.WriteString(" (" + schedFlags(s) + ")")
 		}
-		if fl&svcPersistent != 0 {
+		if fl&ipvs.SvcPersistent != 0 {
 			b.WriteString(" persistent " + strconv.FormatUint(uint64(s.Timeout), 10))
-			if s.Family == afInet && s.Netmask != 0xffffffff {
+			if s.Family == ipvs.AFInet && s.Netmask != 0xffffffff {
 				b.WriteString(" mask " + ipv4Mask(s.Netmask))
 			}
-			if s.Family == afInet6 && s.Netmask != 128 {
+			if s.Family == ipvs.AFInet6 && s.Netmask != 128 {
 				b.WriteString(" mask " + strconv.Itoa(int(int32(s.Netmask))))
 			}
 			if s.PEName != "" {
 				b.WriteString(" pe " + s.PEName)
 			}
 		}
-		if fl&svcOnePacket != 0 {
+		if fl&ipvs.SvcOnePacket != 0 {
 			b.WriteString(" ops")
 		}
 	}
@@ -75,17 +75,17 @@ func originalWriteService(w io.Writer, e ServiceEntry, f Format, r Resolver) {
 
 	dests := e.Dests
 	if !f.NoSort {
-		dests = append([]netlinkipvs.Destination(nil), dests...)
+		dests = append([]ipvs.Destination(nil), dests...)
 		SortDests(dests)
 	}
-	proto := uint16(s.Protocol)
+	proto := s.Protocol
 	if s.FWMark != 0 {
 		proto = 0
 	}
 	for i := range dests {
 		d := &dests[i]
-		dname := addrPortToAnyname(int(d.Family), addr16(d.Address), d.Port, proto, f.Numeric, r)
-		if !f.Rule && d.Family != afInet6 {
+		dname := addrPortToAnyname(d.Family, addr16(d.Address), d.Port, proto, f.Numeric, r)
+		if !f.Rule && d.Family != ipvs.AFInet6 {
 			dname = cut(dname, 28)
 		}
 		fwd := d.ForwardMethod & 7

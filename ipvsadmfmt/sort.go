@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // msort sorts a[0:n] the way glibc 2.36's qsort does for arrays that fit
@@ -58,11 +58,11 @@ func word(b *[16]byte, i int) uint32 {
 // CompareServices is libipvs' ipvs_cmp_services: every difference is an
 // unsigned subtraction converted to a 32-bit int, so differences of 2^31 or
 // more change sign (a fwmark >= 2^31 sorts before everything else).
-func CompareServices(s1, s2 *netlinkipvs.Service) int32 {
+func CompareServices(s1, s2 *ipvs.Service) int32 {
 	a1, a2 := svcAddr(s1), svcAddr(s2)
 	return CompareServiceFields(
-		ServiceFields{FWMark: s1.FWMark, Family: uint16(s1.Family), Protocol: svcProtocol(s1), Addr: &a1, Port: svcPort(s1)},
-		ServiceFields{FWMark: s2.FWMark, Family: uint16(s2.Family), Protocol: svcProtocol(s2), Addr: &a2, Port: svcPort(s2)})
+		ServiceFields{FWMark: s1.FWMark, Family: s1.Family, Protocol: svcProtocol(s1), Addr: &a1, Port: svcPort(s1)},
+		ServiceFields{FWMark: s2.FWMark, Family: s2.Family, Protocol: svcProtocol(s2), Addr: &a2, Port: svcPort(s2)})
 }
 
 // ServiceFields are the fields of a service that ipvsadm sorts by, as
@@ -70,8 +70,8 @@ func CompareServices(s1, s2 *netlinkipvs.Service) int32 {
 // services, IPv4 addresses in the first four bytes.
 type ServiceFields struct {
 	FWMark   uint32
-	Family   uint16
-	Protocol uint16
+	Family   ipvs.AddressFamily
+	Protocol ipvs.Protocol
 	Addr     *[16]byte
 	Port     uint16
 }
@@ -89,7 +89,7 @@ func CompareServiceFields(s1, s2 ServiceFields) int32 {
 		return r
 	}
 	var r int32
-	if s1.Family == afInet6 {
+	if s1.Family == ipvs.AFInet6 {
 		for i := 0; r == 0 && i < 4; i++ {
 			r = int32(word(s1.Addr, i) - word(s2.Addr, i))
 		}
@@ -104,9 +104,9 @@ func CompareServiceFields(s1, s2 ServiceFields) int32 {
 
 // CompareDests is libipvs' ipvs_cmp_dests: all four address words when the
 // left operand is IPv6, else only the first, then the port.
-func CompareDests(d1, d2 *netlinkipvs.Destination) int32 {
+func CompareDests(d1, d2 *ipvs.Destination) int32 {
 	var r int32
-	if d1.Family == afInet6 {
+	if d1.Family == ipvs.AFInet6 {
 		a1, a2 := addr16(d1.Address), addr16(d2.Address)
 		for i := 0; r == 0 && i < 4; i++ {
 			r = int32(word(&a1, i) - word(&a2, i))
@@ -134,32 +134,32 @@ func firstWord(a netip.Addr) uint32 {
 }
 
 // SortServices sorts services in place as ipvsadm does.
-func SortServices(svcs []netlinkipvs.Service) {
+func SortServices(svcs []ipvs.Service) {
 	msort(svcs, CompareServices)
 }
 
 // SortDests sorts destinations in place as ipvsadm does.
-func SortDests(dests []netlinkipvs.Destination) {
+func SortDests(dests []ipvs.Destination) {
 	msort(dests, CompareDests)
 }
 
 // The kernel sends no protocol, address or port for fwmark services, so
 // ipvsadm holds zeros there.
-func svcProtocol(s *netlinkipvs.Service) uint16 {
+func svcProtocol(s *ipvs.Service) ipvs.Protocol {
 	if s.FWMark != 0 {
 		return 0
 	}
-	return uint16(s.Protocol)
+	return s.Protocol
 }
 
-func svcAddr(s *netlinkipvs.Service) [16]byte {
+func svcAddr(s *ipvs.Service) [16]byte {
 	if s.FWMark != 0 {
 		return [16]byte{}
 	}
 	return addr16(s.Address)
 }
 
-func svcPort(s *netlinkipvs.Service) uint16 {
+func svcPort(s *ipvs.Service) uint16 {
 	if s.FWMark != 0 {
 		return 0
 	}
@@ -168,7 +168,7 @@ func svcPort(s *netlinkipvs.Service) uint16 {
 
 // SortedOrder returns the indexes of svcs in the order SortServices would
 // put them, without moving the services (cheaper for large tables).
-func SortedOrder(svcs []netlinkipvs.Service) []int32 {
+func SortedOrder(svcs []ipvs.Service) []int32 {
 	idx := make([]int32, len(svcs))
 	for i := range idx {
 		idx[i] = int32(i)

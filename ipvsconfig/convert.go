@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // Defaults applied when a document leaves a value out.
@@ -19,7 +19,7 @@ const (
 	DefaultScheduler          = "wlc"
 	DefaultPersistenceTimeout = 360 // seconds, as ipvsadm -p without a value
 	DefaultWeight             = 1
-	DefaultForward            = netlinkipvs.FwdRoute
+	DefaultForward            = ipvs.FwdRoute
 	// MaxTimeout is the largest timeout accepted (31 days, as ipvsadm).
 	MaxTimeout = 2678400
 	maxInt32   = 1<<31 - 1
@@ -28,12 +28,12 @@ const (
 // Desired is the kernel-level content of a validated document.
 type Desired struct {
 	// Services with their destinations, in document order.
-	Services []netlinkipvs.VirtualServer
+	Services []ipvs.VirtualServer
 	// Timeouts to set, or nil.
-	Timeouts *netlinkipvs.Timeouts
+	Timeouts *ipvs.Timeouts
 	// Daemons that should run, or nil when the document does not manage
 	// daemons.
-	Daemons []netlinkipvs.Daemon
+	Daemons []ipvs.Daemon
 	// ManageDaemons reports whether the document has a daemons section.
 	ManageDaemons bool
 	// Sysctls to set, or nil.
@@ -72,12 +72,12 @@ func (d *Document) Desired() (*Desired, error) {
 				c.add(Path{"timeouts", f.name}, "%d is too large (at most %d seconds)", f.v, MaxTimeout)
 			}
 		}
-		out.Timeouts = &netlinkipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}
+		out.Timeouts = &ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}
 	}
 	if d.Daemons != nil {
 		out.ManageDaemons = true
-		out.Daemons = []netlinkipvs.Daemon{}
-		seen := map[netlinkipvs.DaemonState]int{}
+		out.Daemons = []ipvs.Daemon{}
+		seen := map[ipvs.DaemonState]int{}
 		for i, dm := range *d.Daemons {
 			p := Path{"daemons", i}
 			kd, ok := convertDaemon(&c, p, dm)
@@ -116,8 +116,8 @@ func (d *Document) Desired() (*Desired, error) {
 			out.Sysctls[k] = strings.TrimSpace(string(v))
 		}
 	}
-	seen := make(map[netlinkipvs.ServiceKey]int, len(d.Services))
-	out.Services = make([]netlinkipvs.VirtualServer, 0, len(d.Services))
+	seen := make(map[ipvs.ServiceKey]int, len(d.Services))
+	out.Services = make([]ipvs.VirtualServer, 0, len(d.Services))
 	for i := range d.Services {
 		p := Path{"services", i}
 		vs, ok := convertService(&c, p, &d.Services[i])
@@ -139,9 +139,9 @@ func (d *Document) Desired() (*Desired, error) {
 	return out, nil
 }
 
-func convertDaemon(c *errs, p Path, dm Daemon) (netlinkipvs.Daemon, bool) {
+func convertDaemon(c *errs, p Path, dm Daemon) (ipvs.Daemon, bool) {
 	n := len(c.list)
-	var kd netlinkipvs.Daemon
+	var kd ipvs.Daemon
 	st, err := ParseDaemonState(dm.State)
 	if err != nil {
 		c.add(p.with("state"), "%v", err)
@@ -150,8 +150,8 @@ func convertDaemon(c *errs, p Path, dm Daemon) (netlinkipvs.Daemon, bool) {
 	switch {
 	case dm.Interface == "":
 		c.add(p.with("interface"), "missing: the multicast interface, e.g. eth0")
-	case len(dm.Interface) > netlinkipvs.MaxIfNameLen:
-		c.add(p.with("interface"), "%q is longer than %d bytes", dm.Interface, netlinkipvs.MaxIfNameLen)
+	case len(dm.Interface) > ipvs.MaxIfNameLen:
+		c.add(p.with("interface"), "%q is longer than %d bytes", dm.Interface, ipvs.MaxIfNameLen)
 	}
 	kd.Interface = dm.Interface
 	if dm.SyncID > 255 {
@@ -173,9 +173,9 @@ func convertDaemon(c *errs, p Path, dm Daemon) (netlinkipvs.Daemon, bool) {
 	return kd, len(c.list) == n
 }
 
-func convertService(c *errs, p Path, s *Service) (netlinkipvs.VirtualServer, bool) {
+func convertService(c *errs, p Path, s *Service) (ipvs.VirtualServer, bool) {
 	n := len(c.list)
-	var ks netlinkipvs.Service
+	var ks ipvs.Service
 	if s.FWMark != 0 {
 		if s.Protocol != "" {
 			c.add(p.with("protocol"), "a firewall-mark service has no protocol (the mark selects the packets)")
@@ -190,8 +190,8 @@ func convertService(c *errs, p Path, s *Service) (netlinkipvs.VirtualServer, boo
 		if err != nil {
 			c.add(p.with("family"), "%v", err)
 		}
-		if f == netlinkipvs.AFUnspec {
-			f = netlinkipvs.AFInet
+		if f == ipvs.AFUnspec {
+			f = ipvs.AFInet
 		}
 		ks.Family, ks.FWMark = f, s.FWMark
 	} else {
@@ -221,7 +221,7 @@ func convertService(c *errs, p Path, s *Service) (netlinkipvs.VirtualServer, boo
 			f, err := parseFamily(s.Family)
 			if err != nil {
 				c.add(p.with("family"), "%v", err)
-			} else if ks.Family != netlinkipvs.AFUnspec && f != ks.Family {
+			} else if ks.Family != ipvs.AFUnspec && f != ks.Family {
 				c.add(p.with("family"), "%s does not match the address %s", s.Family, ks.Address)
 			}
 		}
@@ -246,19 +246,19 @@ func convertService(c *errs, p Path, s *Service) (netlinkipvs.VirtualServer, boo
 		ks.Flags |= f
 	}
 	if s.OnePacket {
-		if ks.Protocol != netlinkipvs.ProtoUDP && ks.FWMark == 0 {
+		if ks.Protocol != ipvs.ProtoUDP && ks.FWMark == 0 {
 			c.add(p.with("onePacket"), "one-packet scheduling is only for UDP (and fwmark) services")
 		}
-		ks.Flags |= netlinkipvs.SvcOnePacket
+		ks.Flags |= ipvs.SvcOnePacket
 	}
 	// Netmask: the kernel keeps one even without persistence.
-	if ks.Family == netlinkipvs.AFInet6 {
+	if ks.Family == ipvs.AFInet6 {
 		ks.Netmask = 128
 	} else {
 		ks.Netmask = 0xffffffff
 	}
 	if pr := s.Persistence; pr != nil {
-		ks.Flags |= netlinkipvs.SvcPersistent
+		ks.Flags |= ipvs.SvcPersistent
 		ks.Timeout = pr.Timeout
 		if ks.Timeout == 0 {
 			ks.Timeout = DefaultPersistenceTimeout
@@ -268,11 +268,11 @@ func convertService(c *errs, p Path, s *Service) (netlinkipvs.VirtualServer, boo
 		if pr.PrefixLength != nil {
 			pl := *pr.PrefixLength
 			switch {
-			case ks.Family == netlinkipvs.AFInet6 && (pl < 1 || pl > 128):
+			case ks.Family == ipvs.AFInet6 && (pl < 1 || pl > 128):
 				c.add(p.with("persistence", "prefixLength"), "%d is out of range 1..128 for IPv6", pl)
-			case ks.Family != netlinkipvs.AFInet6 && (pl < 0 || pl > 32):
+			case ks.Family != ipvs.AFInet6 && (pl < 0 || pl > 32):
 				c.add(p.with("persistence", "prefixLength"), "%d is out of range 0..32 for IPv4", pl)
-			case ks.Family == netlinkipvs.AFInet6:
+			case ks.Family == ipvs.AFInet6:
 				ks.Netmask = uint32(pl)
 			default:
 				ks.Netmask = ^uint32(0) << (32 - pl)
@@ -284,7 +284,7 @@ func convertService(c *errs, p Path, s *Service) (netlinkipvs.VirtualServer, boo
 		if pr.Netmask != "" {
 			m, err := netip.ParseAddr(pr.Netmask)
 			switch {
-			case ks.Family == netlinkipvs.AFInet6:
+			case ks.Family == ipvs.AFInet6:
 				c.add(p.with("persistence", "netmask"), "IPv6 services take prefixLength, not a netmask")
 			case err != nil || !m.Is4():
 				c.add(p.with("persistence", "netmask"), "%q is not an IPv4 netmask", pr.Netmask)
@@ -300,8 +300,8 @@ func convertService(c *errs, p Path, s *Service) (netlinkipvs.VirtualServer, boo
 		}
 		ks.PEName = s.PE
 	}
-	vs := netlinkipvs.VirtualServer{Service: ks, Destinations: make([]netlinkipvs.Destination, 0, len(s.Destinations))}
-	seen := make(map[netlinkipvs.DestKey]int, len(s.Destinations))
+	vs := ipvs.VirtualServer{Service: ks, Destinations: make([]ipvs.Destination, 0, len(s.Destinations))}
+	seen := make(map[ipvs.DestKey]int, len(s.Destinations))
 	for i := range s.Destinations {
 		dp := p.with("destinations", i)
 		d, ok := convertDest(c, dp, &ks, &s.Destinations[i])
@@ -330,9 +330,9 @@ func parseAddr(s string) (netip.Addr, error) {
 	return a.Unmap(), nil
 }
 
-func convertDest(c *errs, p Path, svc *netlinkipvs.Service, d *Destination) (netlinkipvs.Destination, bool) {
+func convertDest(c *errs, p Path, svc *ipvs.Service, d *Destination) (ipvs.Destination, bool) {
 	n := len(c.list)
-	var kd netlinkipvs.Destination
+	var kd ipvs.Destination
 	if d.Address == "" {
 		c.add(p.with("address"), "missing: the real server's IP address")
 	} else if a, err := parseAddr(d.Address); err != nil {
@@ -344,7 +344,7 @@ func convertDest(c *errs, p Path, svc *netlinkipvs.Service, d *Destination) (net
 		f, err := parseFamily(d.Family)
 		if err != nil {
 			c.add(p.with("family"), "%v", err)
-		} else if kd.Family != netlinkipvs.AFUnspec && f != kd.Family {
+		} else if kd.Family != ipvs.AFUnspec && f != kd.Family {
 			c.add(p.with("family"), "%s does not match the address %s", d.Family, kd.Address)
 		}
 	}
@@ -360,8 +360,8 @@ func convertDest(c *errs, p Path, svc *netlinkipvs.Service, d *Destination) (net
 		}
 		kd.ForwardMethod = m
 	}
-	if kd.Family != netlinkipvs.AFUnspec && svc.Family != netlinkipvs.AFUnspec && kd.Family != svc.Family &&
-		kd.ForwardMethod != netlinkipvs.FwdTunnel {
+	if kd.Family != ipvs.AFUnspec && svc.Family != ipvs.AFUnspec && kd.Family != svc.Family &&
+		kd.ForwardMethod != ipvs.FwdTunnel {
 		c.add(p.with("address"), "an %s destination in an %s service needs forward: tunnel (the kernel allows mixed address families only for tunnelling)",
 			kd.Family, svc.Family)
 	}
@@ -380,7 +380,7 @@ func convertDest(c *errs, p Path, svc *netlinkipvs.Service, d *Destination) (net
 		c.add(p.with("lowerThreshold"), "%d is above upperThreshold %d", kd.LowerThreshold, kd.UpperThreshold)
 	}
 	if t := d.Tunnel; t != nil {
-		if kd.ForwardMethod != netlinkipvs.FwdTunnel {
+		if kd.ForwardMethod != ipvs.FwdTunnel {
 			c.add(p.with("tunnel"), "tunnel options need forward: tunnel")
 		}
 		tt, err := ParseTunnelType(t.Type)
@@ -390,9 +390,9 @@ func convertDest(c *errs, p Path, svc *netlinkipvs.Service, d *Destination) (net
 		kd.TunnelType = tt
 		kd.TunnelPort = t.Port
 		switch {
-		case tt == netlinkipvs.TunnelGUE && t.Port == 0:
+		case tt == ipvs.TunnelGUE && t.Port == 0:
 			c.add(p.with("tunnel", "port"), "missing: a gue tunnel needs the remote UDP port")
-		case tt != netlinkipvs.TunnelGUE && t.Port != 0:
+		case tt != ipvs.TunnelGUE && t.Port != 0:
 			c.add(p.with("tunnel", "port"), "only gue tunnels have a port")
 		}
 		cs, err := ParseChecksum(t.Checksum)
@@ -401,9 +401,9 @@ func convertDest(c *errs, p Path, svc *netlinkipvs.Service, d *Destination) (net
 		}
 		kd.TunnelFlags = cs
 		switch {
-		case tt == netlinkipvs.TunnelIPIP && cs != netlinkipvs.TunnelNoCsum:
+		case tt == ipvs.TunnelIPIP && cs != ipvs.TunnelNoCsum:
 			c.add(p.with("tunnel", "checksum"), "ipip tunnels have no checksum option")
-		case tt == netlinkipvs.TunnelGRE && cs == netlinkipvs.TunnelRemCsum:
+		case tt == ipvs.TunnelGRE && cs == ipvs.TunnelRemCsum:
 			c.add(p.with("tunnel", "checksum"), "remcsum is only for gue tunnels")
 		}
 	}
@@ -419,7 +419,7 @@ type FromOptions struct {
 // FromKernel converts kernel objects to document services, writing every
 // setting explicitly (defaults included) so that the result reads back to
 // the same objects.
-func FromKernel(vss []netlinkipvs.VirtualServer, opts FromOptions) []Service {
+func FromKernel(vss []ipvs.VirtualServer, opts FromOptions) []Service {
 	out := make([]Service, len(vss))
 	for i, vs := range vss {
 		out[i] = FromKernelService(vs.Service, opts)
@@ -432,18 +432,18 @@ func FromKernel(vss []netlinkipvs.VirtualServer, opts FromOptions) []Service {
 }
 
 // FromKernelService converts one service (without destinations).
-func FromKernelService(ks netlinkipvs.Service, opts FromOptions) Service {
+func FromKernelService(ks ipvs.Service, opts FromOptions) Service {
 	s := Service{Family: FamilyName(ks.Family), Scheduler: ks.Scheduler, PE: ks.PEName,
-		SchedFlags: SchedFlagNames(ks.Flags), OnePacket: ks.Flags&netlinkipvs.SvcOnePacket != 0,
+		SchedFlags: SchedFlagNames(ks.Flags), OnePacket: ks.Flags&ipvs.SvcOnePacket != 0,
 		Destinations: []Destination{}}
 	if ks.FWMark != 0 {
 		s.FWMark = ks.FWMark
 	} else {
 		s.Protocol, s.Address, s.Port = ProtocolName(ks.Protocol), ks.Address.String(), ks.Port
 	}
-	if ks.Flags&netlinkipvs.SvcPersistent != 0 {
+	if ks.Flags&ipvs.SvcPersistent != 0 {
 		pr := &Persistence{Timeout: ks.Timeout}
-		if ks.Family == netlinkipvs.AFInet6 {
+		if ks.Family == ipvs.AFInet6 {
 			pl := int(ks.Netmask)
 			pr.PrefixLength = &pl
 		} else if pl := bits.LeadingZeros32(^ks.Netmask); ks.Netmask == ^uint32(0)<<(32-pl) || (pl == 0 && ks.Netmask == 0) {
@@ -461,16 +461,16 @@ func FromKernelService(ks netlinkipvs.Service, opts FromOptions) Service {
 }
 
 // FromKernelDest converts one destination.
-func FromKernelDest(d netlinkipvs.Destination, opts FromOptions) Destination {
+func FromKernelDest(d ipvs.Destination, opts FromOptions) Destination {
 	port, w := d.Port, d.Weight
 	fam := d.Family
-	if fam == netlinkipvs.AFUnspec {
+	if fam == ipvs.AFUnspec {
 		fam = FamilyOf(d.Address)
 	}
 	out := Destination{Address: d.Address.String(), Port: &port, Family: FamilyName(fam),
 		Forward: ForwardName(d.ForwardMethod), Weight: &w,
 		UpperThreshold: d.UpperThreshold, LowerThreshold: d.LowerThreshold}
-	if d.ForwardMethod == netlinkipvs.FwdTunnel {
+	if d.ForwardMethod == ipvs.FwdTunnel {
 		out.Tunnel = &Tunnel{Type: d.TunnelType.String(), Port: d.TunnelPort, Checksum: ChecksumName(d.TunnelFlags)}
 	}
 	if opts.Stats {
@@ -480,18 +480,18 @@ func FromKernelDest(d netlinkipvs.Destination, opts FromOptions) Destination {
 	return out
 }
 
-func stats(s netlinkipvs.Stats) (*Stats, *Rates) {
+func stats(s ipvs.Stats) (*Stats, *Rates) {
 	return &Stats{Conns: s.Conns, InPackets: s.InPkts, OutPackets: s.OutPkts, InBytes: s.InBytes, OutBytes: s.OutBytes},
 		&Rates{CPS: s.CPS, InPPS: s.InPPS, OutPPS: s.OutPPS, InBPS: s.InBPS, OutBPS: s.OutBPS}
 }
 
 // FromKernelTimeouts converts timeouts.
-func FromKernelTimeouts(t netlinkipvs.Timeouts) *Timeouts {
+func FromKernelTimeouts(t ipvs.Timeouts) *Timeouts {
 	return &Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}
 }
 
 // FromKernelDaemons converts running daemons (an empty list when none).
-func FromKernelDaemons(ds []netlinkipvs.Daemon) *[]Daemon {
+func FromKernelDaemons(ds []ipvs.Daemon) *[]Daemon {
 	out := make([]Daemon, 0, len(ds))
 	for _, d := range ds {
 		dm := Daemon{State: d.State.String(), Interface: d.Interface, SyncID: d.SyncID,

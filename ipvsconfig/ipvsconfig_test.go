@@ -7,22 +7,22 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 func TestParseServiceKey(t *testing.T) {
 	tests := []struct {
 		in   string
-		want netlinkipvs.ServiceKey
+		want ipvs.ServiceKey
 		out  string
 	}{
-		{"tcp:10.0.0.1:80", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80}, ""},
-		{"UDP:[2001:db8::1]:53", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, Protocol: netlinkipvs.ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53}, "udp:[2001:db8::1]:53"},
-		{"sctp:10.0.0.1", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoSCTP, Address: netip.MustParseAddr("10.0.0.1")}, "sctp:10.0.0.1:0"},
-		{"tcp:2001:db8::1", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("2001:db8::1")}, "tcp:[2001:db8::1]:0"},
-		{"fwmark:7", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet, FWMark: 7}, ""},
-		{"fwmark:7:v6", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, FWMark: 7}, ""},
-		{"fwmark:4294967295:inet6", netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, FWMark: 4294967295}, "fwmark:4294967295:v6"},
+		{"tcp:10.0.0.1:80", ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80}, ""},
+		{"UDP:[2001:db8::1]:53", ipvs.ServiceKey{Family: ipvs.AFInet6, Protocol: ipvs.ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53}, "udp:[2001:db8::1]:53"},
+		{"sctp:10.0.0.1", ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoSCTP, Address: netip.MustParseAddr("10.0.0.1")}, "sctp:10.0.0.1:0"},
+		{"tcp:2001:db8::1", ipvs.ServiceKey{Family: ipvs.AFInet6, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("2001:db8::1")}, "tcp:[2001:db8::1]:0"},
+		{"fwmark:7", ipvs.ServiceKey{Family: ipvs.AFInet, FWMark: 7}, ""},
+		{"fwmark:7:v6", ipvs.ServiceKey{Family: ipvs.AFInet6, FWMark: 7}, ""},
+		{"fwmark:4294967295:inet6", ipvs.ServiceKey{Family: ipvs.AFInet6, FWMark: 4294967295}, "fwmark:4294967295:v6"},
 	}
 	for _, tt := range tests {
 		got, err := ParseServiceKey(tt.in)
@@ -89,21 +89,21 @@ func TestDesiredDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Desired{
-		Timeouts:      &netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300},
+		Timeouts:      &ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300},
 		ManageDaemons: true,
-		Daemons:       []netlinkipvs.Daemon{{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 7}},
+		Daemons:       []ipvs.Daemon{{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 7}},
 		Sysctls:       map[string]string{"drop_entry": "1", "sync_threshold": "3 50"},
-		Services: []netlinkipvs.VirtualServer{
-			{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff},
-				Destinations: []netlinkipvs.Destination{
-					{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 80, ForwardMethod: netlinkipvs.FwdRoute, Weight: 1},
-					{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.2"), Port: 8080, ForwardMethod: netlinkipvs.FwdMasq, Weight: 0},
+		Services: []ipvs.VirtualServer{
+			{Service: ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff},
+				Destinations: []ipvs.Destination{
+					{Family: ipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 80, ForwardMethod: ipvs.FwdRoute, Weight: 1},
+					{Family: ipvs.AFInet, Address: netip.MustParseAddr("192.168.0.2"), Port: 8080, ForwardMethod: ipvs.FwdMasq, Weight: 0},
 				}},
-			{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet6, FWMark: 7, Scheduler: "sh", Flags: netlinkipvs.SvcSched2 | netlinkipvs.SvcPersistent, Timeout: 60, Netmask: 64},
-				Destinations: []netlinkipvs.Destination{
-					{Family: netlinkipvs.AFInet6, Address: netip.MustParseAddr("2001:db8::10"), ForwardMethod: netlinkipvs.FwdRoute, Weight: 1},
-					{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("10.1.1.1"), ForwardMethod: netlinkipvs.FwdTunnel, Weight: 1,
-						TunnelType: netlinkipvs.TunnelGUE, TunnelPort: 6080, TunnelFlags: netlinkipvs.TunnelRemCsum},
+			{Service: ipvs.Service{Family: ipvs.AFInet6, FWMark: 7, Scheduler: "sh", Flags: ipvs.SvcSched2 | ipvs.SvcPersistent, Timeout: 60, Netmask: 64},
+				Destinations: []ipvs.Destination{
+					{Family: ipvs.AFInet6, Address: netip.MustParseAddr("2001:db8::10"), ForwardMethod: ipvs.FwdRoute, Weight: 1},
+					{Family: ipvs.AFInet, Address: netip.MustParseAddr("10.1.1.1"), ForwardMethod: ipvs.FwdTunnel, Weight: 1,
+						TunnelType: ipvs.TunnelGUE, TunnelPort: 6080, TunnelFlags: ipvs.TunnelRemCsum},
 				}},
 		},
 	}
@@ -124,9 +124,9 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A non-prefix IPv4 mask must survive too.
-	des.Services = append(des.Services, netlinkipvs.VirtualServer{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet,
-		Protocol: netlinkipvs.ProtoUDP, Address: netip.MustParseAddr("10.0.0.9"), Port: 53, Scheduler: "rr",
-		Flags: netlinkipvs.SvcPersistent | netlinkipvs.SvcOnePacket, Timeout: 10, Netmask: 0xff00ff00, PEName: "sip"}})
+	des.Services = append(des.Services, ipvs.VirtualServer{Service: ipvs.Service{Family: ipvs.AFInet,
+		Protocol: ipvs.ProtoUDP, Address: netip.MustParseAddr("10.0.0.9"), Port: 53, Scheduler: "rr",
+		Flags: ipvs.SvcPersistent | ipvs.SvcOnePacket, Timeout: 10, Netmask: 0xff00ff00, PEName: "sip"}})
 	for _, f := range []Format{FormatJSON, FormatYAML} {
 		doc := &Document{Services: FromKernel(des.Services, FromOptions{Stats: true}),
 			Timeouts: FromKernelTimeouts(*des.Timeouts), Daemons: FromKernelDaemons(des.Daemons)}
@@ -245,16 +245,16 @@ func TestParseRules(t *testing.T) {
 		t.Fatalf("services: %+v", want.Services)
 	}
 	s := want.Services[0].Service
-	if s.Scheduler != "rr" || s.Flags != netlinkipvs.SvcPersistent || s.Timeout != 300 || s.Port != 80 {
+	if s.Scheduler != "rr" || s.Flags != ipvs.SvcPersistent || s.Timeout != 300 || s.Port != 80 {
 		t.Errorf("service 0: %+v", s)
 	}
-	if d1 := want.Services[0].Destinations[1]; d1.TunnelType != netlinkipvs.TunnelGUE || d1.TunnelPort != 6080 || d1.TunnelFlags != netlinkipvs.TunnelCsum {
+	if d1 := want.Services[0].Destinations[1]; d1.TunnelType != ipvs.TunnelGUE || d1.TunnelPort != 6080 || d1.TunnelFlags != ipvs.TunnelCsum {
 		t.Errorf("tunnel destination: %+v", d1)
 	}
-	if f := want.Services[1].Service; f.FWMark != 7 || f.Family != netlinkipvs.AFInet6 || f.Flags != netlinkipvs.SvcSched2 {
+	if f := want.Services[1].Service; f.FWMark != 7 || f.Family != ipvs.AFInet6 || f.Flags != ipvs.SvcSched2 {
 		t.Errorf("fwmark service: %+v", f)
 	}
-	if want.Timeouts == nil || *want.Timeouts != (netlinkipvs.Timeouts{TCP: 900, TCPFin: 60, UDP: 300}) {
+	if want.Timeouts == nil || *want.Timeouts != (ipvs.Timeouts{TCP: 900, TCPFin: 60, UDP: 300}) {
 		t.Errorf("timeouts: %+v", want.Timeouts)
 	}
 	if !want.ManageDaemons || len(want.Daemons) != 1 || want.Daemons[0].SyncID != 9 || want.Daemons[0].Interface != "eth0" {
@@ -304,7 +304,7 @@ func TestDetectFormat(t *testing.T) {
 }
 
 func TestScope(t *testing.T) {
-	k := func(s string) netlinkipvs.ServiceKey {
+	k := func(s string) ipvs.ServiceKey {
 		key, err := ParseServiceKey(s)
 		if err != nil {
 			t.Fatal(err)

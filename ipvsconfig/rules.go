@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/ipvs-tools/ipvs/rulesfile"
 )
 
@@ -21,7 +21,7 @@ func parseRules(name string, data []byte) (*Document, error) {
 	}
 	d := &Document{APIVersion: APIVersion}
 	table := &rulesfile.File{Name: name}
-	var daemons []netlinkipvs.Daemon
+	var daemons []ipvs.Daemon
 	for _, r := range f.Rules {
 		switch c := r.Command; c.Kind {
 		case ipvsadmargs.KindAdd, ipvsadmargs.KindAddDest:

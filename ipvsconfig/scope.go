@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // Scope limits which services a command may create, change or delete, so
@@ -32,9 +32,9 @@ import (
 type Scope struct {
 	VIPs     []netip.Prefix
 	Ports    []Range
-	Protos   []netlinkipvs.Protocol
+	Protos   []ipvs.Protocol
 	FWMarks  []Range
-	Families []netlinkipvs.AddressFamily
+	Families []ipvs.AddressFamily
 	text     string
 }
 
@@ -95,7 +95,7 @@ func ParseScope(s string) (*Scope, error) {
 			sc.FWMarks = append(sc.FWMarks, r)
 		case "family", "af":
 			f, err := parseFamily(v)
-			if err != nil || f == netlinkipvs.AFUnspec {
+			if err != nil || f == ipvs.AFUnspec {
 				return nil, fmt.Errorf("scope term %q: want inet or inet6", term)
 			}
 			sc.Families = append(sc.Families, f)
@@ -139,7 +139,7 @@ func (s *Scope) String() string {
 }
 
 // Match reports whether service k is in scope.
-func (s *Scope) Match(k netlinkipvs.ServiceKey) bool {
+func (s *Scope) Match(k ipvs.ServiceKey) bool {
 	if s.IsZero() {
 		return true
 	}
@@ -204,7 +204,7 @@ func contains[T comparable](list []T, v T) bool {
 
 // Func returns s as a predicate for ipvsplan.Options.Scope (nil for the
 // zero scope).
-func (s *Scope) Func() func(netlinkipvs.ServiceKey) bool {
+func (s *Scope) Func() func(ipvs.ServiceKey) bool {
 	if s.IsZero() {
 		return nil
 	}

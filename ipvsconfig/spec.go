@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // ParseServiceKey parses the service syntax of ipvsctl:
@@ -18,9 +18,9 @@ import (
 //	fwmark:7:v6              IPv6 firewall-mark service (also :inet6)
 //
 // Protocol and family words are case-insensitive.
-func ParseServiceKey(s string) (netlinkipvs.ServiceKey, error) {
-	bad := func(why string) (netlinkipvs.ServiceKey, error) {
-		return netlinkipvs.ServiceKey{}, fmt.Errorf("invalid service %q: %s (want tcp:ADDR:PORT, udp:[V6ADDR]:PORT, sctp:ADDR:PORT or fwmark:MARK[:v6])", s, why)
+func ParseServiceKey(s string) (ipvs.ServiceKey, error) {
+	bad := func(why string) (ipvs.ServiceKey, error) {
+		return ipvs.ServiceKey{}, fmt.Errorf("invalid service %q: %s (want tcp:ADDR:PORT, udp:[V6ADDR]:PORT, sctp:ADDR:PORT or fwmark:MARK[:v6])", s, why)
 	}
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok {
@@ -37,10 +37,10 @@ func ParseServiceKey(s string) (netlinkipvs.ServiceKey, error) {
 		if err != nil {
 			return bad(err.Error())
 		}
-		if f == netlinkipvs.AFUnspec {
-			f = netlinkipvs.AFInet
+		if f == ipvs.AFUnspec {
+			f = ipvs.AFInet
 		}
-		return netlinkipvs.ServiceKey{Family: f, FWMark: uint32(mark)}, nil
+		return ipvs.ServiceKey{Family: f, FWMark: uint32(mark)}, nil
 	}
 	proto, err := ParseProtocol(kind)
 	if err != nil {
@@ -50,7 +50,7 @@ func ParseServiceKey(s string) (netlinkipvs.ServiceKey, error) {
 	if err != nil {
 		return bad(err.Error())
 	}
-	return netlinkipvs.ServiceKey{Family: FamilyOf(addr), Protocol: proto, Address: addr, Port: port}, nil
+	return ipvs.ServiceKey{Family: FamilyOf(addr), Protocol: proto, Address: addr, Port: port}, nil
 }
 
 // ParseAddrPort parses "ADDR:PORT", "[V6]:PORT", or, if portOptional,
@@ -102,9 +102,9 @@ func cutLast(s, sep string) (string, string, bool) {
 }
 
 // FormatServiceKey writes k in the syntax ParseServiceKey reads.
-func FormatServiceKey(k netlinkipvs.ServiceKey) string {
+func FormatServiceKey(k ipvs.ServiceKey) string {
 	if k.IsFWMark() {
-		if k.Family == netlinkipvs.AFInet6 {
+		if k.Family == ipvs.AFInet6 {
 			return fmt.Sprintf("fwmark:%d:v6", k.FWMark)
 		}
 		return fmt.Sprintf("fwmark:%d", k.FWMark)
@@ -113,66 +113,66 @@ func FormatServiceKey(k netlinkipvs.ServiceKey) string {
 }
 
 // FamilyOf returns the IPVS family of a.
-func FamilyOf(a netip.Addr) netlinkipvs.AddressFamily {
+func FamilyOf(a netip.Addr) ipvs.AddressFamily {
 	if a.Is4() || a.Is4In6() {
-		return netlinkipvs.AFInet
+		return ipvs.AFInet
 	}
 	if a.Is6() {
-		return netlinkipvs.AFInet6
+		return ipvs.AFInet6
 	}
-	return netlinkipvs.AFUnspec
+	return ipvs.AFUnspec
 }
 
 // parseFamily reads "", "v4", "inet", "ipv4", "v6", "inet6", "ipv6".
-func parseFamily(s string) (netlinkipvs.AddressFamily, error) {
+func parseFamily(s string) (ipvs.AddressFamily, error) {
 	switch strings.ToLower(s) {
 	case "":
-		return netlinkipvs.AFUnspec, nil
+		return ipvs.AFUnspec, nil
 	case "v4", "4", "inet", "ipv4":
-		return netlinkipvs.AFInet, nil
+		return ipvs.AFInet, nil
 	case "v6", "6", "inet6", "ipv6":
-		return netlinkipvs.AFInet6, nil
+		return ipvs.AFInet6, nil
 	}
-	return netlinkipvs.AFUnspec, fmt.Errorf("unknown address family %q (want inet or inet6)", s)
+	return ipvs.AFUnspec, fmt.Errorf("unknown address family %q (want inet or inet6)", s)
 }
 
 // FamilyName returns "inet" or "inet6".
-func FamilyName(f netlinkipvs.AddressFamily) string { return f.String() }
+func FamilyName(f ipvs.AddressFamily) string { return f.String() }
 
 // ParseProtocol reads "tcp", "udp" or "sctp" (any case).
-func ParseProtocol(s string) (netlinkipvs.Protocol, error) {
+func ParseProtocol(s string) (ipvs.Protocol, error) {
 	switch strings.ToLower(s) {
 	case "tcp":
-		return netlinkipvs.ProtoTCP, nil
+		return ipvs.ProtoTCP, nil
 	case "udp":
-		return netlinkipvs.ProtoUDP, nil
+		return ipvs.ProtoUDP, nil
 	case "sctp":
-		return netlinkipvs.ProtoSCTP, nil
+		return ipvs.ProtoSCTP, nil
 	}
 	return 0, fmt.Errorf("unknown protocol %q (want tcp, udp or sctp)", s)
 }
 
 // ProtocolName returns "tcp", "udp", "sctp" or "proto(N)".
-func ProtocolName(p netlinkipvs.Protocol) string {
+func ProtocolName(p ipvs.Protocol) string {
 	switch p {
-	case netlinkipvs.ProtoTCP, netlinkipvs.ProtoUDP, netlinkipvs.ProtoSCTP:
+	case ipvs.ProtoTCP, ipvs.ProtoUDP, ipvs.ProtoSCTP:
 		return strings.ToLower(p.String())
 	}
 	return p.String()
 }
 
 // Forwarding method names in documents.
-var forwardNames = map[string]netlinkipvs.ForwardMethod{
-	"masq": netlinkipvs.FwdMasq, "nat": netlinkipvs.FwdMasq,
-	"local":  netlinkipvs.FwdLocal,
-	"tunnel": netlinkipvs.FwdTunnel, "ipip": netlinkipvs.FwdTunnel,
-	"route": netlinkipvs.FwdRoute, "dr": netlinkipvs.FwdRoute, "gate": netlinkipvs.FwdRoute,
-	"bypass": netlinkipvs.FwdBypass,
+var forwardNames = map[string]ipvs.ForwardMethod{
+	"masq": ipvs.FwdMasq, "nat": ipvs.FwdMasq,
+	"local":  ipvs.FwdLocal,
+	"tunnel": ipvs.FwdTunnel, "ipip": ipvs.FwdTunnel,
+	"route": ipvs.FwdRoute, "dr": ipvs.FwdRoute, "gate": ipvs.FwdRoute,
+	"bypass": ipvs.FwdBypass,
 }
 
 // ParseForward reads a forwarding method: masq (nat), route (dr, gate),
 // tunnel, local or bypass.
-func ParseForward(s string) (netlinkipvs.ForwardMethod, error) {
+func ParseForward(s string) (ipvs.ForwardMethod, error) {
 	if m, ok := forwardNames[strings.ToLower(s)]; ok {
 		return m, nil
 	}
@@ -180,78 +180,78 @@ func ParseForward(s string) (netlinkipvs.ForwardMethod, error) {
 }
 
 // ForwardName returns the document name of m.
-func ForwardName(m netlinkipvs.ForwardMethod) string {
+func ForwardName(m ipvs.ForwardMethod) string {
 	switch m {
-	case netlinkipvs.FwdMasq:
+	case ipvs.FwdMasq:
 		return "masq"
-	case netlinkipvs.FwdLocal:
+	case ipvs.FwdLocal:
 		return "local"
-	case netlinkipvs.FwdTunnel:
+	case ipvs.FwdTunnel:
 		return "tunnel"
-	case netlinkipvs.FwdRoute:
+	case ipvs.FwdRoute:
 		return "route"
-	case netlinkipvs.FwdBypass:
+	case ipvs.FwdBypass:
 		return "bypass"
 	}
 	return fmt.Sprintf("fwd(%d)", uint32(m))
 }
 
 // ParseTunnelType reads ipip, gue or gre.
-func ParseTunnelType(s string) (netlinkipvs.TunnelType, error) {
+func ParseTunnelType(s string) (ipvs.TunnelType, error) {
 	switch strings.ToLower(s) {
 	case "", "ipip":
-		return netlinkipvs.TunnelIPIP, nil
+		return ipvs.TunnelIPIP, nil
 	case "gue":
-		return netlinkipvs.TunnelGUE, nil
+		return ipvs.TunnelGUE, nil
 	case "gre":
-		return netlinkipvs.TunnelGRE, nil
+		return ipvs.TunnelGRE, nil
 	}
 	return 0, fmt.Errorf("unknown tunnel type %q (want ipip, gue or gre)", s)
 }
 
 // ParseChecksum reads nocsum, csum or remcsum.
-func ParseChecksum(s string) (netlinkipvs.TunnelFlags, error) {
+func ParseChecksum(s string) (ipvs.TunnelFlags, error) {
 	switch strings.ToLower(s) {
 	case "", "nocsum", "none":
-		return netlinkipvs.TunnelNoCsum, nil
+		return ipvs.TunnelNoCsum, nil
 	case "csum":
-		return netlinkipvs.TunnelCsum, nil
+		return ipvs.TunnelCsum, nil
 	case "remcsum":
-		return netlinkipvs.TunnelRemCsum, nil
+		return ipvs.TunnelRemCsum, nil
 	}
 	return 0, fmt.Errorf("unknown tunnel checksum %q (want nocsum, csum or remcsum)", s)
 }
 
 // ChecksumName returns the document name of f.
-func ChecksumName(f netlinkipvs.TunnelFlags) string {
+func ChecksumName(f ipvs.TunnelFlags) string {
 	switch f {
-	case netlinkipvs.TunnelNoCsum:
+	case ipvs.TunnelNoCsum:
 		return "nocsum"
-	case netlinkipvs.TunnelCsum:
+	case ipvs.TunnelCsum:
 		return "csum"
-	case netlinkipvs.TunnelRemCsum:
+	case ipvs.TunnelRemCsum:
 		return "remcsum"
 	}
 	return fmt.Sprintf("%d", uint16(f))
 }
 
 // ParseSchedFlag reads a scheduler flag name.
-func ParseSchedFlag(s string) (netlinkipvs.ServiceFlags, error) {
+func ParseSchedFlag(s string) (ipvs.ServiceFlags, error) {
 	switch strings.ToLower(s) {
 	case "flag-1", "sh-fallback", "mh-fallback":
-		return netlinkipvs.SvcSched1, nil
+		return ipvs.SvcSched1, nil
 	case "flag-2", "sh-port", "mh-port":
-		return netlinkipvs.SvcSched2, nil
+		return ipvs.SvcSched2, nil
 	case "flag-3":
-		return netlinkipvs.SvcSched3, nil
+		return ipvs.SvcSched3, nil
 	}
 	return 0, fmt.Errorf("unknown scheduler flag %q (want flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port)", s)
 }
 
 // SchedFlagNames returns the flag-N names of the scheduler flags in f.
-func SchedFlagNames(f netlinkipvs.ServiceFlags) []string {
+func SchedFlagNames(f ipvs.ServiceFlags) []string {
 	var out []string
-	for i, b := range []netlinkipvs.ServiceFlags{netlinkipvs.SvcSched1, netlinkipvs.SvcSched2, netlinkipvs.SvcSched3} {
+	for i, b := range []ipvs.ServiceFlags{ipvs.SvcSched1, ipvs.SvcSched2, ipvs.SvcSched3} {
 		if f&b != 0 {
 			out = append(out, fmt.Sprintf("flag-%d", i+1))
 		}
@@ -260,12 +260,12 @@ func SchedFlagNames(f netlinkipvs.ServiceFlags) []string {
 }
 
 // ParseDaemonState reads master or backup.
-func ParseDaemonState(s string) (netlinkipvs.DaemonState, error) {
+func ParseDaemonState(s string) (ipvs.DaemonState, error) {
 	switch strings.ToLower(s) {
 	case "master":
-		return netlinkipvs.DaemonMaster, nil
+		return ipvs.DaemonMaster, nil
 	case "backup":
-		return netlinkipvs.DaemonBackup, nil
+		return ipvs.DaemonBackup, nil
 	}
 	return 0, fmt.Errorf("unknown sync daemon state %q (want master or backup)", s)
 }

@@ -17,7 +17,7 @@ package ipvsplan
 import (
 	"fmt"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // Kind is the kind of a change.
@@ -47,14 +47,14 @@ func (k Kind) String() string {
 // and after (Old is the zero value for additions, New for deletions).
 type Change struct {
 	Kind    Kind
-	Service netlinkipvs.ServiceKey
+	Service ipvs.ServiceKey
 	// OldService and NewService are set for service changes.
-	OldService, NewService netlinkipvs.Service
+	OldService, NewService ipvs.Service
 	// OldDest and NewDest are set for destination changes.
-	OldDest, NewDest netlinkipvs.Destination
+	OldDest, NewDest ipvs.Destination
 	// Dests are the destinations removed with a deleted service (for its
 	// undo).
-	Dests []netlinkipvs.Destination
+	Dests []ipvs.Destination
 }
 
 // String describes the change for people, e.g.
@@ -74,21 +74,21 @@ func (c Change) String() string {
 }
 
 // Op returns the request that carries the change out.
-func (c Change) Op() netlinkipvs.Op {
+func (c Change) Op() ipvs.Op {
 	svc := keyService(c.Service)
 	switch c.Kind {
 	case AddService:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: c.NewService}
+		return ipvs.Op{Cmd: ipvs.CmdNewService, Service: c.NewService}
 	case UpdateService:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdSetService, Service: c.NewService}
+		return ipvs.Op{Cmd: ipvs.CmdSetService, Service: c.NewService}
 	case DeleteService:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdDelService, Service: svc}
+		return ipvs.Op{Cmd: ipvs.CmdDelService, Service: svc}
 	case AddDest:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDest, Service: svc, Destination: c.NewDest}
+		return ipvs.Op{Cmd: ipvs.CmdNewDest, Service: svc, Destination: c.NewDest}
 	case UpdateDest:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdSetDest, Service: svc, Destination: c.NewDest}
+		return ipvs.Op{Cmd: ipvs.CmdSetDest, Service: svc, Destination: c.NewDest}
 	case DeleteDest:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdDelDest, Service: svc, Destination: c.OldDest}
+		return ipvs.Op{Cmd: ipvs.CmdDelDest, Service: svc, Destination: c.OldDest}
 	}
 	panic(fmt.Sprintf("ipvsplan: unknown change kind %d", c.Kind))
 }
@@ -118,7 +118,7 @@ func (c Change) Inverse() []Change {
 
 // Scope selects the services a plan may add, change or delete; nil means
 // every service.
-type Scope func(netlinkipvs.ServiceKey) bool
+type Scope func(ipvs.ServiceKey) bool
 
 // Options tune Diff.
 type Options struct {
@@ -139,8 +139,8 @@ func (p Plan) Empty() bool { return len(p.Changes) == 0 }
 
 // Ops returns the requests for the changes, in order (ops[i] carries out
 // Changes[i]).
-func (p Plan) Ops() []netlinkipvs.Op {
-	ops := make([]netlinkipvs.Op, len(p.Changes))
+func (p Plan) Ops() []ipvs.Op {
+	ops := make([]ipvs.Op, len(p.Changes))
 	for i, c := range p.Changes {
 		ops[i] = c.Op()
 	}
@@ -171,13 +171,13 @@ func (p Plan) Counts() map[Kind]int {
 // destinations before removed ones, so a service being changed keeps
 // serving), then deletions of whole services. It fails if desired lists a
 // service or a destination twice, or a service outside opts.Scope.
-func Diff(current, desired []netlinkipvs.VirtualServer, opts Options) (Plan, error) {
-	inScope := func(k netlinkipvs.ServiceKey) bool { return opts.Scope == nil || opts.Scope(k) }
-	cur := make(map[netlinkipvs.ServiceKey]*netlinkipvs.VirtualServer, len(current))
+func Diff(current, desired []ipvs.VirtualServer, opts Options) (Plan, error) {
+	inScope := func(k ipvs.ServiceKey) bool { return opts.Scope == nil || opts.Scope(k) }
+	cur := make(map[ipvs.ServiceKey]*ipvs.VirtualServer, len(current))
 	for i := range current {
 		cur[current[i].Service.Key()] = &current[i]
 	}
-	want := make(map[netlinkipvs.ServiceKey]bool, len(desired))
+	want := make(map[ipvs.ServiceKey]bool, len(desired))
 	for _, vs := range desired {
 		k := vs.Service.Key()
 		if want[k] {
@@ -187,7 +187,7 @@ func Diff(current, desired []netlinkipvs.VirtualServer, opts Options) (Plan, err
 		if !inScope(k) {
 			return Plan{}, fmt.Errorf("service %s is outside the scope", k)
 		}
-		seen := make(map[netlinkipvs.DestKey]bool, len(vs.Destinations))
+		seen := make(map[ipvs.DestKey]bool, len(vs.Destinations))
 		for _, d := range vs.Destinations {
 			if seen[d.Key()] {
 				return Plan{}, fmt.Errorf("destination %s of service %s is listed twice", d.Key(), k)
@@ -241,11 +241,11 @@ func Diff(current, desired []netlinkipvs.VirtualServer, opts Options) (Plan, err
 
 // appendUpdates appends the changes that turn the existing old into vs:
 // its settings, then new and changed destinations, then removed ones.
-func appendUpdates(out []Change, k netlinkipvs.ServiceKey, old *netlinkipvs.VirtualServer, vs netlinkipvs.VirtualServer) []Change {
+func appendUpdates(out []Change, k ipvs.ServiceKey, old *ipvs.VirtualServer, vs ipvs.VirtualServer) []Change {
 	if !SameService(old.Service, vs.Service) {
 		out = append(out, Change{Kind: UpdateService, Service: k, OldService: old.Service, NewService: vs.Service})
 	}
-	oldDests := make(map[netlinkipvs.DestKey]netlinkipvs.Destination, len(old.Destinations))
+	oldDests := make(map[ipvs.DestKey]ipvs.Destination, len(old.Destinations))
 	for _, d := range old.Destinations {
 		oldDests[d.Key()] = d
 	}
@@ -269,19 +269,19 @@ func appendUpdates(out []Change, k netlinkipvs.ServiceKey, old *netlinkipvs.Virt
 
 // SameService reports whether two services with the same identity have the
 // same settings (everything SET_SERVICE can change).
-func SameService(a, b netlinkipvs.Service) bool {
-	return a.Scheduler == b.Scheduler && a.Flags&^netlinkipvs.SvcHashed == b.Flags&^netlinkipvs.SvcHashed &&
+func SameService(a, b ipvs.Service) bool {
+	return a.Scheduler == b.Scheduler && a.Flags&^ipvs.SvcHashed == b.Flags&^ipvs.SvcHashed &&
 		a.Timeout == b.Timeout && a.Netmask == b.Netmask && a.PEName == b.PEName
 }
 
 // SameDest reports whether two destinations with the same identity have
 // the same settings (everything SET_DEST can change).
-func SameDest(a, b netlinkipvs.Destination) bool {
+func SameDest(a, b ipvs.Destination) bool {
 	return a.ForwardMethod == b.ForwardMethod && a.Weight == b.Weight &&
 		a.UpperThreshold == b.UpperThreshold && a.LowerThreshold == b.LowerThreshold &&
 		a.TunnelType == b.TunnelType && a.TunnelPort == b.TunnelPort && a.TunnelFlags == b.TunnelFlags
 }
 
-func keyService(k netlinkipvs.ServiceKey) netlinkipvs.Service {
-	return netlinkipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
+func keyService(k ipvs.ServiceKey) ipvs.Service {
+	return ipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
 }

@@ -6,20 +6,20 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
-func svc(addr string, port uint16, sched string) netlinkipvs.Service {
-	return netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+func svc(addr string, port uint16, sched string) ipvs.Service {
+	return ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP,
 		Address: netip.MustParseAddr(addr), Port: port, Scheduler: sched, Netmask: 0xffffffff}
 }
 
-func dst(addr string, w uint32) netlinkipvs.Destination {
-	return netlinkipvs.Destination{Address: netip.MustParseAddr(addr), Port: 80, Weight: w, ForwardMethod: netlinkipvs.FwdMasq}
+func dst(addr string, w uint32) ipvs.Destination {
+	return ipvs.Destination{Address: netip.MustParseAddr(addr), Port: 80, Weight: w, ForwardMethod: ipvs.FwdMasq}
 }
 
-func vs(s netlinkipvs.Service, ds ...netlinkipvs.Destination) netlinkipvs.VirtualServer {
-	return netlinkipvs.VirtualServer{Service: s, Destinations: ds}
+func vs(s ipvs.Service, ds ...ipvs.Destination) ipvs.VirtualServer {
+	return ipvs.VirtualServer{Service: s, Destinations: ds}
 }
 
 func describe(p Plan) []string {
@@ -31,15 +31,15 @@ func describe(p Plan) []string {
 }
 
 func TestDiffNoChange(t *testing.T) {
-	cur := []netlinkipvs.VirtualServer{
+	cur := []ipvs.VirtualServer{
 		vs(svc("10.0.0.1", 80, "rr"), dst("192.168.0.1", 1), dst("192.168.0.2", 2)),
-		vs(netlinkipvs.Service{Family: netlinkipvs.AFInet6, FWMark: 5, Scheduler: "wlc", Netmask: 128}),
+		vs(ipvs.Service{Family: ipvs.AFInet6, FWMark: 5, Scheduler: "wlc", Netmask: 128}),
 	}
 	// Same content in another order, as a dump may return it; kernel
 	// replies carry HASHED and a family on destinations.
-	want := []netlinkipvs.VirtualServer{cur[1], vs(cur[0].Service, cur[0].Destinations[1], cur[0].Destinations[0])}
-	cur[0].Service.Flags |= netlinkipvs.SvcHashed
-	cur[0].Destinations[0].Family = netlinkipvs.AFInet
+	want := []ipvs.VirtualServer{cur[1], vs(cur[0].Service, cur[0].Destinations[1], cur[0].Destinations[0])}
+	cur[0].Service.Flags |= ipvs.SvcHashed
+	cur[0].Destinations[0].Family = ipvs.AFInet
 	p, err := Diff(cur, want, Options{Prune: true})
 	if err != nil {
 		t.Fatal(err)
@@ -50,12 +50,12 @@ func TestDiffNoChange(t *testing.T) {
 }
 
 func TestDiffOrderAndKinds(t *testing.T) {
-	cur := []netlinkipvs.VirtualServer{
+	cur := []ipvs.VirtualServer{
 		vs(svc("10.0.0.1", 80, "rr"), dst("192.168.0.1", 1), dst("192.168.0.2", 1)),
 		vs(svc("10.0.0.2", 80, "rr"), dst("192.168.0.1", 1)),
 		vs(svc("10.0.0.3", 80, "rr")),
 	}
-	want := []netlinkipvs.VirtualServer{
+	want := []ipvs.VirtualServer{
 		vs(svc("10.0.0.1", 80, "wlc"), dst("192.168.0.2", 5), dst("192.168.0.3", 1)),
 		vs(svc("10.0.0.4", 443, "rr"), dst("192.168.0.9", 1)),
 		vs(svc("10.0.0.3", 80, "rr")),
@@ -77,8 +77,8 @@ func TestDiffOrderAndKinds(t *testing.T) {
 		t.Errorf("plan (-want +got):\n%s", d)
 	}
 	ops := p.Ops()
-	wantCmds := []netlinkipvs.Command{netlinkipvs.CmdNewService, netlinkipvs.CmdNewDest, netlinkipvs.CmdSetService,
-		netlinkipvs.CmdSetDest, netlinkipvs.CmdNewDest, netlinkipvs.CmdDelDest, netlinkipvs.CmdDelService}
+	wantCmds := []ipvs.Command{ipvs.CmdNewService, ipvs.CmdNewDest, ipvs.CmdSetService,
+		ipvs.CmdSetDest, ipvs.CmdNewDest, ipvs.CmdDelDest, ipvs.CmdDelService}
 	for i, op := range ops {
 		if op.Cmd != wantCmds[i] {
 			t.Errorf("op %d: %s, want %s", i, op.Cmd, wantCmds[i])
@@ -97,8 +97,8 @@ func TestDiffOrderAndKinds(t *testing.T) {
 }
 
 func TestDiffScope(t *testing.T) {
-	cur := []netlinkipvs.VirtualServer{vs(svc("10.0.0.1", 80, "rr")), vs(svc("172.16.0.1", 80, "rr"))}
-	scope := func(k netlinkipvs.ServiceKey) bool { return strings.HasPrefix(k.Address.String(), "10.") }
+	cur := []ipvs.VirtualServer{vs(svc("10.0.0.1", 80, "rr")), vs(svc("172.16.0.1", 80, "rr"))}
+	scope := func(k ipvs.ServiceKey) bool { return strings.HasPrefix(k.Address.String(), "10.") }
 	p, err := Diff(cur, nil, Options{Prune: true, Scope: scope})
 	if err != nil {
 		t.Fatal(err)
@@ -106,29 +106,29 @@ func TestDiffScope(t *testing.T) {
 	if got := describe(p); len(got) != 1 || got[0] != "delete service TCP 10.0.0.1:80" {
 		t.Errorf("prune in scope: %v", got)
 	}
-	if _, err := Diff(nil, []netlinkipvs.VirtualServer{vs(svc("172.16.0.2", 80, "rr"))}, Options{Scope: scope}); err == nil {
+	if _, err := Diff(nil, []ipvs.VirtualServer{vs(svc("172.16.0.2", 80, "rr"))}, Options{Scope: scope}); err == nil {
 		t.Error("a desired service outside the scope was accepted")
 	}
 }
 
 func TestDiffDuplicates(t *testing.T) {
 	s := svc("10.0.0.1", 80, "rr")
-	if _, err := Diff(nil, []netlinkipvs.VirtualServer{vs(s), vs(s)}, Options{}); err == nil {
+	if _, err := Diff(nil, []ipvs.VirtualServer{vs(s), vs(s)}, Options{}); err == nil {
 		t.Error("duplicate service accepted")
 	}
-	if _, err := Diff(nil, []netlinkipvs.VirtualServer{vs(s, dst("192.168.0.1", 1), dst("192.168.0.1", 2))}, Options{}); err == nil {
+	if _, err := Diff(nil, []ipvs.VirtualServer{vs(s, dst("192.168.0.1", 1), dst("192.168.0.1", 2))}, Options{}); err == nil {
 		t.Error("duplicate destination accepted")
 	}
 }
 
 // apply runs a plan against an in-memory table, the way the kernel would.
-func apply(t *testing.T, table []netlinkipvs.VirtualServer, p Plan) []netlinkipvs.VirtualServer {
+func apply(t *testing.T, table []ipvs.VirtualServer, p Plan) []ipvs.VirtualServer {
 	t.Helper()
-	m := map[netlinkipvs.ServiceKey]*netlinkipvs.VirtualServer{}
-	var order []netlinkipvs.ServiceKey
+	m := map[ipvs.ServiceKey]*ipvs.VirtualServer{}
+	var order []ipvs.ServiceKey
 	for _, v := range table {
 		v := v
-		v.Destinations = append([]netlinkipvs.Destination(nil), v.Destinations...)
+		v.Destinations = append([]ipvs.Destination(nil), v.Destinations...)
 		m[v.Service.Key()] = &v
 		order = append(order, v.Service.Key())
 	}
@@ -139,7 +139,7 @@ func apply(t *testing.T, table []netlinkipvs.VirtualServer, p Plan) []netlinkipv
 			if v != nil {
 				t.Fatalf("%s: exists", c)
 			}
-			m[c.Service] = &netlinkipvs.VirtualServer{Service: c.NewService}
+			m[c.Service] = &ipvs.VirtualServer{Service: c.NewService}
 			order = append(order, c.Service)
 		case UpdateService:
 			v.Service = c.NewService
@@ -160,7 +160,7 @@ func apply(t *testing.T, table []netlinkipvs.VirtualServer, p Plan) []netlinkipv
 			}
 		}
 	}
-	var out []netlinkipvs.VirtualServer
+	var out []ipvs.VirtualServer
 	for _, k := range order {
 		if v, ok := m[k]; ok {
 			out = append(out, *v)
@@ -171,11 +171,11 @@ func apply(t *testing.T, table []netlinkipvs.VirtualServer, p Plan) []netlinkipv
 }
 
 func TestUndoRestoresPreImage(t *testing.T) {
-	cur := []netlinkipvs.VirtualServer{
+	cur := []ipvs.VirtualServer{
 		vs(svc("10.0.0.1", 80, "rr"), dst("192.168.0.1", 1), dst("192.168.0.2", 1)),
 		vs(svc("10.0.0.2", 80, "rr"), dst("192.168.0.1", 1)),
 	}
-	want := []netlinkipvs.VirtualServer{
+	want := []ipvs.VirtualServer{
 		vs(svc("10.0.0.1", 80, "wlc"), dst("192.168.0.2", 5), dst("192.168.0.3", 1)),
 		vs(svc("10.0.0.4", 443, "rr"), dst("192.168.0.9", 1)),
 	}
@@ -198,13 +198,13 @@ func TestUndoRestoresPreImage(t *testing.T) {
 }
 
 func BenchmarkDiff(b *testing.B) {
-	var cur, want []netlinkipvs.VirtualServer
+	var cur, want []ipvs.VirtualServer
 	for i := 0; i < 10000; i++ {
 		a := netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})
-		s := netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: a, Port: 80, Scheduler: "wlc", Netmask: 0xffffffff}
-		var ds []netlinkipvs.Destination
+		s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: a, Port: 80, Scheduler: "wlc", Netmask: 0xffffffff}
+		var ds []ipvs.Destination
 		for j := 0; j < 5; j++ {
-			ds = append(ds, netlinkipvs.Destination{Address: netip.AddrFrom4([4]byte{192, 168, byte(j), 1}), Port: 80, Weight: 1})
+			ds = append(ds, ipvs.Destination{Address: netip.AddrFrom4([4]byte{192, 168, byte(j), 1}), Port: 80, Weight: 1})
 		}
 		want = append(want, vs(s, ds...))
 		if i%2 == 0 {

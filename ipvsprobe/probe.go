@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/ipvs-tools/ipvs/netns"
 )
@@ -20,7 +21,7 @@ type Request struct {
 	// PEs are persistence engine names ("sip").
 	PEs []string
 	// Tunnels are encapsulations of tunnelling destinations.
-	Tunnels []netlinkipvs.TunnelType
+	Tunnels []ipvs.TunnelType
 }
 
 // Report is what the kernel did with a Request.
@@ -31,11 +32,11 @@ type Report struct {
 	// kernel has, in the order asked.
 	Schedulers []string
 	PEs        []string
-	Tunnels    []netlinkipvs.TunnelType
+	Tunnels    []ipvs.TunnelType
 	// MissingSchedulers, MissingPEs and MissingTunnels are those it lacks.
 	MissingSchedulers []string
 	MissingPEs        []string
-	MissingTunnels    []netlinkipvs.TunnelType
+	MissingTunnels    []ipvs.TunnelType
 }
 
 // Err returns an *UnsupportedError naming every missing feature, or nil.
@@ -57,10 +58,10 @@ func (r *Report) Err() error {
 }
 
 // tunnelSince says which kernels have each encapsulation.
-var tunnelSince = map[netlinkipvs.TunnelType]string{
-	netlinkipvs.TunnelIPIP: "every kernel",
-	netlinkipvs.TunnelGUE:  "Linux 5.2 and later",
-	netlinkipvs.TunnelGRE:  "Linux 5.3 and later",
+var tunnelSince = map[ipvs.TunnelType]string{
+	ipvs.TunnelIPIP: "every kernel",
+	ipvs.TunnelGUE:  "Linux 5.2 and later",
+	ipvs.TunnelGRE:  "Linux 5.3 and later",
 }
 
 // UnsupportedError reports features the running kernel lacks. It matches
@@ -131,18 +132,18 @@ func probeNames(c *netlinkipvs.Client, rep *Report, scheds, pes []string) error 
 	if len(scheds)+len(pes) == 0 {
 		return nil
 	}
-	var ops []netlinkipvs.Op
+	var ops []ipvs.Op
 	mark := uint32(1)
-	add := func(s netlinkipvs.Service) {
-		s.Family, s.FWMark, s.Netmask = netlinkipvs.AFInet, mark, 0xffffffff
-		ops = append(ops, netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: s})
+	add := func(s ipvs.Service) {
+		s.Family, s.FWMark, s.Netmask = ipvs.AFInet, mark, 0xffffffff
+		ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
 		mark++
 	}
 	for _, s := range scheds {
-		add(netlinkipvs.Service{Scheduler: s})
+		add(ipvs.Service{Scheduler: s})
 	}
 	for _, p := range pes {
-		add(netlinkipvs.Service{Scheduler: "rr", Flags: netlinkipvs.SvcPersistent, Timeout: 300, PEName: p})
+		add(ipvs.Service{Scheduler: "rr", Flags: ipvs.SvcPersistent, Timeout: 300, PEName: p})
 	}
 	errs, err := c.Batch(ops)
 	if err != nil {
@@ -169,8 +170,8 @@ func probeNames(c *netlinkipvs.Client, rep *Report, scheds, pes []string) error 
 // probeTunnels adds a tunnel destination of each type and reads them
 // back: a kernel that does not know the tunnel attributes ignores them, and
 // the destination comes back as IPIP.
-func probeTunnels(c *netlinkipvs.Client, rep *Report, tunnels []netlinkipvs.TunnelType) error {
-	svc := netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+func probeTunnels(c *netlinkipvs.Client, rep *Report, tunnels []ipvs.TunnelType) error {
+	svc := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP,
 		Address: netip.AddrFrom4([4]byte{192, 0, 2, 1}), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
 	if err := c.NewService(svc); err != nil {
 		return fmt.Errorf("trying tunnels: %w", err)
@@ -186,7 +187,7 @@ func probeTunnels(c *netlinkipvs.Client, rep *Report, tunnels []netlinkipvs.Tunn
 	}
 	for i, t := range tunnels {
 		want := probeTunnel(i, t)
-		j := slices.IndexFunc(got, func(d netlinkipvs.Destination) bool { return d.Address == want.Address })
+		j := slices.IndexFunc(got, func(d ipvs.Destination) bool { return d.Address == want.Address })
 		if j >= 0 && got[j].TunnelType == t && got[j].TunnelPort == want.TunnelPort {
 			rep.Tunnels = append(rep.Tunnels, t)
 		} else {
@@ -198,10 +199,10 @@ func probeTunnels(c *netlinkipvs.Client, rep *Report, tunnels []netlinkipvs.Tunn
 
 // probeTunnel is the i-th tunnel destination tried, of type t, on a
 // documentation address (TEST-NET-1).
-func probeTunnel(i int, t netlinkipvs.TunnelType) netlinkipvs.Destination {
-	d := netlinkipvs.Destination{Address: netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), Port: 80,
-		ForwardMethod: netlinkipvs.FwdTunnel, Weight: 1, TunnelType: t}
-	if t == netlinkipvs.TunnelGUE {
+func probeTunnel(i int, t ipvs.TunnelType) ipvs.Destination {
+	d := ipvs.Destination{Address: netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), Port: 80,
+		ForwardMethod: ipvs.FwdTunnel, Weight: 1, TunnelType: t}
+	if t == ipvs.TunnelGUE {
 		d.TunnelPort = 6080
 	}
 	return d

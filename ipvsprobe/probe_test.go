@@ -5,17 +5,17 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 func TestReportErr(t *testing.T) {
-	r := &Report{Kernel: "6.1.0-57-amd64", Schedulers: []string{"rr"}, Tunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGUE}}
+	r := &Report{Kernel: "6.1.0-57-amd64", Schedulers: []string{"rr"}, Tunnels: []ipvs.TunnelType{ipvs.TunnelGUE}}
 	if err := r.Err(); err != nil {
 		t.Errorf("nothing missing: %v", err)
 	}
 	r.MissingSchedulers = []string{"twos"}
-	r.MissingTunnels = []netlinkipvs.TunnelType{netlinkipvs.TunnelGRE}
+	r.MissingTunnels = []ipvs.TunnelType{ipvs.TunnelGRE}
 	err := r.Err()
 	want := "this kernel (6.1.0-57-amd64) lacks the twos scheduler (no ip_vs_twos module), gre tunnels (Linux 5.3 and later)"
 	if err == nil || err.Error() != want {

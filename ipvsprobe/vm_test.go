@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // TestVMProbe asks each pinned kernel for the schedulers and tunnel types
@@ -26,8 +26,8 @@ func TestVMProbe(t *testing.T) {
 		t.Fatalf("setup: %s", r)
 	}
 	before := vmtest.Ref(t, "-Sn")
-	all := []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf", "twos", "nosuch"}
-	tunnels := []netlinkipvs.TunnelType{netlinkipvs.TunnelIPIP, netlinkipvs.TunnelGUE, netlinkipvs.TunnelGRE}
+	all := append(ipvs.Schedulers(), "nosuch")
+	tunnels := []ipvs.TunnelType{ipvs.TunnelIPIP, ipvs.TunnelGUE, ipvs.TunnelGRE}
 	r, err := Probe(Request{Schedulers: all, PEs: []string{"nosuch"}, Tunnels: tunnels})
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +77,8 @@ var update = flag.Bool("update", false, "print the kernel features for tools/gol
 func TestVMKernelFeatures(t *testing.T) {
 	vmtest.Require(t)
 	vmtest.Reset(t)
-	all := []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf", "twos"}
-	r, err := Probe(Request{Schedulers: all, Tunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelIPIP, netlinkipvs.TunnelGUE, netlinkipvs.TunnelGRE}})
+	all := ipvs.Schedulers()
+	r, err := Probe(Request{Schedulers: all, Tunnels: []ipvs.TunnelType{ipvs.TunnelIPIP, ipvs.TunnelGUE, ipvs.TunnelGRE}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +87,8 @@ func TestVMKernelFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "schedulers: %s\n", strings.Join(r.Schedulers, " "))
-	fmt.Fprintf(&b, "schedulers missing: %s\n", strings.Join(r.MissingSchedulers, " "))
+	fmt.Fprintf(&b, "schedulers: %s\n", strings.Join(slices.Sorted(slices.Values(r.Schedulers)), " "))
+	fmt.Fprintf(&b, "schedulers missing: %s\n", strings.Join(slices.Sorted(slices.Values(r.MissingSchedulers)), " "))
 	fmt.Fprintf(&b, "tunnels: %v\n", r.Tunnels)
 	fmt.Fprintf(&b, "tunnels missing: %v\n", r.MissingTunnels)
 	for _, s := range sysctls {

@@ -8,10 +8,12 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 // Family is an address family with the kernel's values, equal to
-// netlinkipvs.AddressFamily's.
+// ipvs.AddressFamily's.
 type Family uint16
 
 // Address families.
@@ -366,9 +368,11 @@ func parseProcAddrPort(b []byte) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(a, port), true
 }
 
+// schedulers interns the scheduler names a listing repeats: the kernel's,
+// and "none" (services without a scheduler).
 var schedulers = func() map[string]string {
-	m := map[string]string{}
-	for _, s := range []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf", "twos", "none"} {
+	m := map[string]string{"none": "none"}
+	for _, s := range ipvs.Schedulers() {
 		m[s] = s
 	}
 	return m

@@ -8,7 +8,7 @@ import (
 )
 
 // Protocol is an IP protocol number as the IPVS /proc files name it.
-// Its values are the IPPROTO_* numbers, so netlinkipvs.Protocol(p) converts
+// Its values are the IPPROTO_* numbers, so ipvs.Protocol(p) converts
 // it for the netlink client.
 type Protocol uint8
 
@@ -68,7 +68,7 @@ func parseProtocol(b []byte) (Protocol, bool) {
 }
 
 // ForwardMethod is a destination's forwarding method as /proc/net/ip_vs
-// names it. The values equal netlinkipvs.ForwardMethod's.
+// names it. The values equal ipvs.ForwardMethod's.
 type ForwardMethod uint8
 
 // Forwarding methods.

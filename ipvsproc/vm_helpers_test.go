@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/ipvs-tools/ipvs/netns"
@@ -219,9 +220,9 @@ func refStats(t *testing.T, out string) map[string][5]uint64 {
 }
 
 // statsKey formats a netlink service key as ipvsadm -n prints it.
-func statsKey(s netlinkipvs.Service) string {
+func statsKey(s ipvs.Service) string {
 	if s.FWMark != 0 {
-		if s.Family == netlinkipvs.AFInet6 {
+		if s.Family == ipvs.AFInet6 {
 			return fmt.Sprintf("FWM %d IPv6", s.FWMark)
 		}
 		return fmt.Sprintf("FWM %d", s.FWMark)
@@ -229,7 +230,7 @@ func statsKey(s netlinkipvs.Service) string {
 	return fmt.Sprintf("%s %s", s.Protocol, netip.AddrPortFrom(s.Address, s.Port))
 }
 
-func statNums(s netlinkipvs.Stats) [5]uint64 {
+func statNums(s ipvs.Stats) [5]uint64 {
 	return [5]uint64{s.Conns, s.InPkts, s.OutPkts, s.InBytes, s.OutBytes}
 }
 

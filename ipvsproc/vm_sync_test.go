@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // daemonLine formats a daemon the way "ipvsadm -L --daemon" prints it.
-func daemonLine(d netlinkipvs.Daemon) string {
+func daemonLine(d ipvs.Daemon) string {
 	s := fmt.Sprintf("%s sync daemon (mcast=%s, syncid=%d", d.State, d.Interface, d.SyncID)
 	if d.SyncMaxLen != 0 {
 		s += fmt.Sprintf(", maxlen=%d", d.SyncMaxLen)
@@ -32,7 +33,7 @@ func daemonLine(d netlinkipvs.Daemon) string {
 
 // compareDaemonsWithRef checks the library's daemon list in namespace ns
 // against "ipvsadm -L --daemon" there and returns it.
-func compareDaemonsWithRef(t *testing.T, c *netlinkipvs.Client, ns string) []netlinkipvs.Daemon {
+func compareDaemonsWithRef(t *testing.T, c *netlinkipvs.Client, ns string) []ipvs.Daemon {
 	t.Helper()
 	ds, err := c.Daemons()
 	if err != nil {
@@ -95,20 +96,20 @@ func TestVMSyncDaemon(t *testing.T) {
 
 	cases := []struct {
 		name           string
-		master, backup netlinkipvs.Daemon
+		master, backup ipvs.Daemon
 	}{
 		{"defaults",
-			netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "syncd"},
-			netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "syncb"}},
+			ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "syncd"},
+			ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "syncb"}},
 		{"options-v4",
-			netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "syncd", SyncID: 42, SyncMaxLen: 1000,
+			ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "syncd", SyncID: 42, SyncMaxLen: 1000,
 				Group: netip.MustParseAddr("239.7.7.7"), Port: 9100, TTL: 2},
-			netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "syncb", SyncID: 42, SyncMaxLen: 1000,
+			ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "syncb", SyncID: 42, SyncMaxLen: 1000,
 				Group: netip.MustParseAddr("239.7.7.7"), Port: 9100, TTL: 2}},
 		{"options-v6",
-			netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "syncd", SyncID: 7, SyncMaxLen: 1200,
+			ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "syncd", SyncID: 7, SyncMaxLen: 1200,
 				Group: netip.MustParseAddr("ff02::1:7"), Port: 9200, TTL: 3},
-			netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "syncb", SyncID: 7,
+			ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "syncb", SyncID: 7,
 				Group: netip.MustParseAddr("ff02::1:7"), Port: 9200}},
 	}
 	for _, tc := range cases {
@@ -116,11 +117,11 @@ func TestVMSyncDaemon(t *testing.T) {
 			if err := master.NewDaemon(tc.master); err != nil {
 				t.Fatalf("master NewDaemon(%+v): %v", tc.master, err)
 			}
-			defer master.DeleteDaemon(netlinkipvs.DaemonMaster)
+			defer master.DeleteDaemon(ipvs.DaemonMaster)
 			if err := backup.NewDaemon(tc.backup); err != nil {
 				t.Fatalf("backup NewDaemon(%+v): %v", tc.backup, err)
 			}
-			defer backup.DeleteDaemon(netlinkipvs.DaemonBackup)
+			defer backup.DeleteDaemon(ipvs.DaemonBackup)
 
 			// Listing: the library against the reference, and the options
 			// read back.
@@ -206,18 +207,18 @@ func TestVMSyncDaemon(t *testing.T) {
 
 	// Master and backup in one namespace, listed together.
 	t.Run("master+backup", func(t *testing.T) {
-		m := netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "syncd", SyncID: 9, Group: netip.MustParseAddr("239.1.1.9")}
-		b := netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "c0", SyncID: 10, Port: 9999, TTL: 4}
+		m := ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "syncd", SyncID: 9, Group: netip.MustParseAddr("239.1.1.9")}
+		b := ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "c0", SyncID: 10, Port: 9999, TTL: 4}
 		if err := master.NewDaemon(m); err != nil {
 			t.Fatal(err)
 		}
-		defer master.DeleteDaemon(netlinkipvs.DaemonMaster)
+		defer master.DeleteDaemon(ipvs.DaemonMaster)
 		if err := master.NewDaemon(b); err != nil {
 			t.Fatal(err)
 		}
-		defer master.DeleteDaemon(netlinkipvs.DaemonBackup)
+		defer master.DeleteDaemon(ipvs.DaemonBackup)
 		ds := compareDaemonsWithRef(t, master, "sd")
-		if len(ds) != 2 || ds[0].State != netlinkipvs.DaemonMaster || ds[1].State != netlinkipvs.DaemonBackup {
+		if len(ds) != 2 || ds[0].State != ipvs.DaemonMaster || ds[1].State != ipvs.DaemonBackup {
 			t.Fatalf("daemons %+v", ds)
 		}
 		checkDaemon(t, ds[0], m)
@@ -228,7 +229,7 @@ func TestVMSyncDaemon(t *testing.T) {
 // checkDaemon compares what the kernel reports with what was asked for;
 // unset options must read back as the kernel defaults (group 224.0.0.81,
 // port 8848, ttl 1, maxlen from the MTU).
-func checkDaemon(t *testing.T, got, asked netlinkipvs.Daemon) {
+func checkDaemon(t *testing.T, got, asked ipvs.Daemon) {
 	t.Helper()
 	want := asked
 	if !want.Group.IsValid() {
@@ -245,7 +246,7 @@ func checkDaemon(t *testing.T, got, asked netlinkipvs.Daemon) {
 	}
 	// For a backup the kernel sizes its receive buffer from maxlen and
 	// reports the adjusted size (1000 reads back as 1024 in the 6.1 VM).
-	if asked.State == netlinkipvs.DaemonBackup && asked.SyncMaxLen != 0 && got.SyncMaxLen >= asked.SyncMaxLen {
+	if asked.State == ipvs.DaemonBackup && asked.SyncMaxLen != 0 && got.SyncMaxLen >= asked.SyncMaxLen {
 		want.SyncMaxLen = got.SyncMaxLen
 	}
 	if got != want {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 // This file holds a small allocation-free netlink attribute codec. The
@@ -113,14 +115,14 @@ func (it *attrIter) str() string {
 
 // inetAddr decodes a union nf_inet_addr for family af: IPv4 takes the first
 // four bytes, IPv6 all sixteen.
-func inetAddr(b []byte, af AddressFamily) (netip.Addr, error) {
+func inetAddr(b []byte, af ipvs.AddressFamily) (netip.Addr, error) {
 	switch af {
-	case AFInet:
+	case ipvs.AFInet:
 		if len(b) < 4 {
 			return netip.Addr{}, errBadAttr
 		}
 		return netip.AddrFrom4([4]byte(b[:4])), nil
-	case AFInet6:
+	case ipvs.AFInet6:
 		if len(b) < 16 {
 			return netip.Addr{}, errBadAttr
 		}

@@ -4,63 +4,43 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/mdlayher/netlink"
 )
 
-// Op is one write request of a batch. Which fields are used depends on Cmd:
-//
-//	CmdNewService, CmdSetService  Service (all settings)
-//	CmdDelService                 Service (identity)
-//	CmdNewDest, CmdSetDest        Service (identity), Destination (all)
-//	CmdDelDest                    Service (identity), Destination (identity)
-//	CmdZero                       Service (identity), or nothing if AllServices
-//	CmdFlush                      nothing
-//	CmdSetConfig                  Timeouts
-//	CmdNewDaemon                  Daemon
-//	CmdDelDaemon                  Daemon.State
-type Op struct {
-	Cmd         Command
-	Service     Service
-	Destination Destination
-	Timeouts    Timeouts
-	Daemon      Daemon
-	// AllServices makes a CmdZero zero every service.
-	AllServices bool
-}
-
 // encodeOp returns the attributes of the request for op.
-func encodeOp(op Op) []byte {
+func encodeOp(op ipvs.Op) []byte {
 	var e attrEncoder
 	switch op.Cmd {
-	case CmdNewService, CmdSetService:
+	case ipvs.CmdNewService, ipvs.CmdSetService:
 		encodeService(&e, &op.Service)
-	case CmdDelService:
+	case ipvs.CmdDelService:
 		encodeServiceID(&e, &op.Service)
-	case CmdNewDest, CmdSetDest:
+	case ipvs.CmdNewDest, ipvs.CmdSetDest:
 		encodeServiceID(&e, &op.Service)
 		encodeDest(&e, &op.Destination)
-	case CmdDelDest:
+	case ipvs.CmdDelDest:
 		encodeServiceID(&e, &op.Service)
 		encodeDestID(&e, &op.Destination)
-	case CmdZero:
+	case ipvs.CmdZero:
 		if !op.AllServices {
 			encodeServiceID(&e, &op.Service)
 		}
-	case CmdSetConfig:
+	case ipvs.CmdSetConfig:
 		encodeTimeouts(&e, &op.Timeouts)
-	case CmdNewDaemon:
+	case ipvs.CmdNewDaemon:
 		encodeDaemon(&e, &op.Daemon)
-	case CmdDelDaemon:
+	case ipvs.CmdDelDaemon:
 		encodeDaemonState(&e, op.Daemon.State)
 	}
 	return e.b
 }
 
 // isWrite reports whether cmd can be batched.
-func isWrite(cmd Command) bool {
+func isWrite(cmd ipvs.Command) bool {
 	switch cmd {
-	case CmdNewService, CmdSetService, CmdDelService, CmdNewDest, CmdSetDest, CmdDelDest,
-		CmdZero, CmdFlush, CmdSetConfig, CmdNewDaemon, CmdDelDaemon:
+	case ipvs.CmdNewService, ipvs.CmdSetService, ipvs.CmdDelService, ipvs.CmdNewDest, ipvs.CmdSetDest, ipvs.CmdDelDest,
+		ipvs.CmdZero, ipvs.CmdFlush, ipvs.CmdSetConfig, ipvs.CmdNewDaemon, ipvs.CmdDelDaemon:
 		return true
 	}
 	return false
@@ -81,7 +61,7 @@ const maxBatchBytes = 200 << 10
 // every earlier error has been received. The second result reports a
 // failure of the socket itself; the ops without an answer then carry it as
 // their error, since their outcome is unknown.
-func (c *Client) Batch(ops []Op) ([]error, error) {
+func (c *Client) Batch(ops []ipvs.Op) ([]error, error) {
 	errs := make([]error, len(ops))
 	for i, op := range ops {
 		if !isWrite(op.Cmd) {
@@ -123,7 +103,7 @@ func (c *Client) Batch(ops []Op) ([]error, error) {
 
 // sendWindow sends one sendmsg worth of requests and collects their
 // answers into errs.
-func (c *Client) sendWindow(ops []Op, msgs []netlink.Message, errs []error) error {
+func (c *Client) sendWindow(ops []ipvs.Op, msgs []netlink.Message, errs []error) error {
 	c.t.setDeadline(time.Now().Add(c.timeout))
 	if err := c.t.send(msgs); err != nil {
 		return &Error{Op: ops[0].Cmd, Err: err}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -14,13 +15,13 @@ import (
 
 func TestBatchMatchesAcks(t *testing.T) {
 	var (
-		seen    []Command
+		seen    []ipvs.Command
 		acked   []bool
 		failing = map[int]unix.Errno{3: unix.EEXIST, 7: unix.ESRCH, 9: unix.EINVAL}
 	)
 	c, fs := newFakeClient(t, func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
 		i := len(seen)
-		seen = append(seen, Command(greq.Header.Command))
+		seen = append(seen, ipvs.Command(greq.Header.Command))
 		acked = append(acked, nreq.Header.Flags&netlink.Acknowledge != 0)
 		if e, ok := failing[i]; ok {
 			return nil, e
@@ -29,14 +30,14 @@ func TestBatchMatchesAcks(t *testing.T) {
 	})
 	c.window = 4
 
-	var ops []Op
+	var ops []ipvs.Op
 	for i := 0; i < 10; i++ {
 		s := tcpSvc
 		s.Port = uint16(1000 + i)
 		if i%2 == 0 {
-			ops = append(ops, Op{Cmd: CmdNewService, Service: s})
+			ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
 		} else {
-			ops = append(ops, Op{Cmd: CmdNewDest, Service: s, Destination: Destination{Address: netip.MustParseAddr("192.0.2.1"), Port: 80, Weight: 1}})
+			ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewDest, Service: s, Destination: ipvs.Destination{Address: netip.MustParseAddr("192.0.2.1"), Port: 80, Weight: 1}})
 		}
 	}
 	errs, err := c.Batch(ops)
@@ -77,7 +78,7 @@ func TestBatchMatchesAcks(t *testing.T) {
 
 func TestBatchRejectsReads(t *testing.T) {
 	c, fs := newFakeClient(t, func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) { return nil, nil })
-	if _, err := c.Batch([]Op{{Cmd: CmdFlush}, {Cmd: CmdGetService}}); err == nil {
+	if _, err := c.Batch([]ipvs.Op{{Cmd: ipvs.CmdFlush}, {Cmd: ipvs.CmdGetService}}); err == nil {
 		t.Fatal("a dump command was accepted in a batch")
 	}
 	if fs.requests != 0 {
@@ -88,11 +89,11 @@ func TestBatchRejectsReads(t *testing.T) {
 func TestBatchByteLimit(t *testing.T) {
 	c, fs := newFakeClient(t, func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) { return nil, nil })
 	c.window = 100000
-	ops := make([]Op, 5000)
+	ops := make([]ipvs.Op, 5000)
 	for i := range ops {
 		s := tcpSvc
 		s.Port = uint16(i)
-		ops[i] = Op{Cmd: CmdNewService, Service: s}
+		ops[i] = ipvs.Op{Cmd: ipvs.CmdNewService, Service: s}
 	}
 	errs, err := c.Batch(ops)
 	if err != nil {
@@ -113,7 +114,7 @@ func TestBatchByteLimit(t *testing.T) {
 func TestBatchTransportFailure(t *testing.T) {
 	c, fs := newFakeClient(t, func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) { return nil, nil })
 	c.t = &silentSocket{fakeSocket: fs}
-	ops := []Op{{Cmd: CmdFlush}, {Cmd: CmdZero, AllServices: true}}
+	ops := []ipvs.Op{{Cmd: ipvs.CmdFlush}, {Cmd: ipvs.CmdZero, AllServices: true}}
 	errs, err := c.Batch(ops)
 	if err == nil {
 		t.Fatal("Batch succeeded without answers")
@@ -132,12 +133,12 @@ func ExampleClient_Batch() {
 		return
 	}
 	defer c.Close()
-	svc := Service{Family: AFInet, Protocol: ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80,
+	svc := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80,
 		Scheduler: "rr", Netmask: 0xffffffff}
-	errs, err := c.Batch([]Op{
-		{Cmd: CmdNewService, Service: svc},
-		{Cmd: CmdNewDest, Service: svc, Destination: Destination{
-			Address: netip.MustParseAddr("192.168.0.1"), Port: 80, ForwardMethod: FwdMasq, Weight: 1}},
+	errs, err := c.Batch([]ipvs.Op{
+		{Cmd: ipvs.CmdNewService, Service: svc},
+		{Cmd: ipvs.CmdNewDest, Service: svc, Destination: ipvs.Destination{
+			Address: netip.MustParseAddr("192.168.0.1"), Port: 80, ForwardMethod: ipvs.FwdMasq, Weight: 1}},
 	})
 	for i, e := range errs {
 		if e != nil {

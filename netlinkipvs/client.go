@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/netns"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -135,13 +136,13 @@ func (c *Client) resolve() error {
 		var oe *netlink.OpError
 		if errors.As(err, &oe) {
 			if errno, ok := oe.Err.(unix.Errno); ok {
-				return &Error{Op: CmdGetFamily, Err: errno}
+				return &Error{Op: ipvs.CmdGetFamily, Err: errno}
 			}
 		}
 		if errors.Is(err, unix.ENOENT) {
-			return &Error{Op: CmdGetFamily, Err: unix.ENOENT}
+			return &Error{Op: ipvs.CmdGetFamily, Err: unix.ENOENT}
 		}
-		return &Error{Op: CmdGetFamily, Err: err}
+		return &Error{Op: ipvs.CmdGetFamily, Err: err}
 	}
 	c.family = f.ID
 	return nil
@@ -216,7 +217,7 @@ func (c *Client) nextSeq() uint32 {
 
 // message builds a request for cmd with the encoded attributes and the next
 // sequence number.
-func (c *Client) message(cmd Command, flags netlink.HeaderFlags, attrs []byte) netlink.Message {
+func (c *Client) message(cmd ipvs.Command, flags netlink.HeaderFlags, attrs []byte) netlink.Message {
 	data := make([]byte, genlHeaderLen, genlHeaderLen+len(attrs))
 	data[0] = uint8(cmd)
 	data[1] = familyVersion
@@ -235,7 +236,7 @@ type replyFunc func(cmd uint8, attrs []byte) error
 // NLM_F_ACK and ends at its acknowledgement. Dumps flagged
 // NLM_F_DUMP_INTR are repeated (fn must tolerate that: reset is called
 // before each attempt).
-func (c *Client) execute(cmd Command, dump bool, attrs []byte, reset func(), fn replyFunc) error {
+func (c *Client) execute(cmd ipvs.Command, dump bool, attrs []byte, reset func(), fn replyFunc) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	const attempts = 5
@@ -273,7 +274,7 @@ func isKernelReply(err error) bool {
 
 // roundTrip performs one request; it reports whether a dump was
 // interrupted.
-func (c *Client) roundTrip(cmd Command, dump bool, attrs []byte, fn replyFunc) (bool, error) {
+func (c *Client) roundTrip(cmd ipvs.Command, dump bool, attrs []byte, fn replyFunc) (bool, error) {
 	flags := netlink.Acknowledge
 	if dump {
 		flags = netlink.Dump

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
@@ -48,26 +49,26 @@ func flags8(f, m uint32) []byte {
 }
 
 var (
-	tcpSvc = Service{
-		Family: AFInet, Protocol: ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80,
-		Scheduler: "wlc", Flags: SvcPersistent | SvcSched1, Timeout: 360, Netmask: 0xffffff00, PEName: "sip",
+	tcpSvc = ipvs.Service{
+		Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80,
+		Scheduler: "wlc", Flags: ipvs.SvcPersistent | ipvs.SvcSched1, Timeout: 360, Netmask: 0xffffff00, PEName: "sip",
 	}
-	v6Svc = Service{
-		Family: AFInet6, Protocol: ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53,
+	v6Svc = ipvs.Service{
+		Family: ipvs.AFInet6, Protocol: ipvs.ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"), Port: 53,
 		Scheduler: "rr", Netmask: 64,
 	}
-	mappedSvc = Service{
-		Family: AFInet6, Protocol: ProtoTCP, Address: netip.MustParseAddr("::ffff:1.2.3.4"), Port: 80,
+	mappedSvc = ipvs.Service{
+		Family: ipvs.AFInet6, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("::ffff:1.2.3.4"), Port: 80,
 		Scheduler: "rr", Netmask: 128,
 	}
-	fwmSvc = Service{Family: AFInet, FWMark: 7, Scheduler: "sh", Netmask: 0xffffffff}
-	dest1  = Destination{
-		Address: netip.MustParseAddr("192.168.0.1"), Port: 8080, ForwardMethod: FwdTunnel, Weight: 3,
-		UpperThreshold: 100, LowerThreshold: 10, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelCsum,
+	fwmSvc = ipvs.Service{Family: ipvs.AFInet, FWMark: 7, Scheduler: "sh", Netmask: 0xffffffff}
+	dest1  = ipvs.Destination{
+		Address: netip.MustParseAddr("192.168.0.1"), Port: 8080, ForwardMethod: ipvs.FwdTunnel, Weight: 3,
+		UpperThreshold: 100, LowerThreshold: 10, TunnelType: ipvs.TunnelGUE, TunnelPort: 6080, TunnelFlags: ipvs.TunnelCsum,
 	}
 )
 
-func svcAttrs(t *testing.T, s Service, full bool) func(ae *netlink.AttributeEncoder) error {
+func svcAttrs(t *testing.T, s ipvs.Service, full bool) func(ae *netlink.AttributeEncoder) error {
 	return func(ae *netlink.AttributeEncoder) error {
 		ae.Uint16(svcAttrAF, uint16(s.Family))
 		if s.FWMark != 0 {
@@ -86,7 +87,7 @@ func svcAttrs(t *testing.T, s Service, full bool) func(ae *netlink.AttributeEnco
 		}
 		ae.Bytes(svcAttrFlags, flags8(uint32(s.Flags), 0xffffffff))
 		ae.Uint32(svcAttrTimeout, s.Timeout)
-		if s.Family == AFInet6 {
+		if s.Family == ipvs.AFInet6 {
 			ae.Uint32(svcAttrNetmask, s.Netmask)
 		} else {
 			ae.Bytes(svcAttrNetmask, be32(s.Netmask))
@@ -105,7 +106,7 @@ func nested(ae *netlink.AttributeEncoder, typ uint16, fn func(*netlink.Attribute
 
 func TestRequestEncoding(t *testing.T) {
 	destFull := func(ae *netlink.AttributeEncoder) error {
-		ae.Uint16(destAttrAddrFamily, uint16(AFInet))
+		ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
 		ae.Bytes(destAttrAddr, addr16("192.168.0.1"))
 		ae.Bytes(destAttrPort, be16(8080))
 		ae.Uint32(destAttrFwdMethod, 2)
@@ -119,82 +120,82 @@ func TestRequestEncoding(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		cmd   Command
+		cmd   ipvs.Command
 		flags netlink.HeaderFlags
 		call  func(c *Client) error
 		want  func(ae *netlink.AttributeEncoder)
 	}{
-		{"new service", CmdNewService, netlink.Request | netlink.Acknowledge,
+		{"new service", ipvs.CmdNewService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.NewService(tcpSvc) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, tcpSvc, true)) }},
-		{"new v6 service", CmdNewService, netlink.Request | netlink.Acknowledge,
+		{"new v6 service", ipvs.CmdNewService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.NewService(v6Svc) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, v6Svc, true)) }},
-		{"IPv4-mapped IPv6 service keeps all 16 bytes", CmdNewService, netlink.Request | netlink.Acknowledge,
+		{"IPv4-mapped IPv6 service keeps all 16 bytes", ipvs.CmdNewService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.NewService(mappedSvc) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, mappedSvc, true)) }},
-		{"IPv4-mapped destination is IPv6", CmdDelDest, netlink.Request | netlink.Acknowledge,
+		{"IPv4-mapped destination is IPv6", ipvs.CmdDelDest, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error {
-				return c.DeleteDestination(mappedSvc.Key(), Destination{Address: netip.MustParseAddr("::ffff:10.0.0.9"), Port: 80}.Key())
+				return c.DeleteDestination(mappedSvc.Key(), ipvs.Destination{Address: netip.MustParseAddr("::ffff:10.0.0.9"), Port: 80}.Key())
 			},
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrService, svcAttrs(t, mappedSvc, false))
 				nested(ae, cmdAttrDest, func(ae *netlink.AttributeEncoder) error {
-					ae.Uint16(destAttrAddrFamily, uint16(AFInet6))
+					ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet6))
 					ae.Bytes(destAttrAddr, addr16("::ffff:10.0.0.9"))
 					ae.Bytes(destAttrPort, be16(80))
 					return nil
 				})
 			}},
-		{"set fwmark service", CmdSetService, netlink.Request | netlink.Acknowledge,
+		{"set fwmark service", ipvs.CmdSetService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.UpdateService(fwmSvc) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, fwmSvc, true)) }},
-		{"del service", CmdDelService, netlink.Request | netlink.Acknowledge,
+		{"del service", ipvs.CmdDelService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.DeleteService(tcpSvc.Key()) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, tcpSvc, false)) }},
-		{"new dest", CmdNewDest, netlink.Request | netlink.Acknowledge,
+		{"new dest", ipvs.CmdNewDest, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.NewDestination(tcpSvc.Key(), dest1) },
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrService, svcAttrs(t, tcpSvc, false))
 				nested(ae, cmdAttrDest, destFull)
 			}},
-		{"set dest", CmdSetDest, netlink.Request | netlink.Acknowledge,
+		{"set dest", ipvs.CmdSetDest, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.UpdateDestination(tcpSvc.Key(), dest1) },
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrService, svcAttrs(t, tcpSvc, false))
 				nested(ae, cmdAttrDest, destFull)
 			}},
-		{"del mixed-family dest", CmdDelDest, netlink.Request | netlink.Acknowledge,
+		{"del mixed-family dest", ipvs.CmdDelDest, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error {
-				return c.DeleteDestination(v6Svc.Key(), DestKey{Address: netip.MustParseAddr("10.9.9.9"), Port: 53})
+				return c.DeleteDestination(v6Svc.Key(), ipvs.DestKey{Address: netip.MustParseAddr("10.9.9.9"), Port: 53})
 			},
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrService, svcAttrs(t, v6Svc, false))
 				nested(ae, cmdAttrDest, func(ae *netlink.AttributeEncoder) error {
-					ae.Uint16(destAttrAddrFamily, uint16(AFInet))
+					ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
 					ae.Bytes(destAttrAddr, addr16("10.9.9.9"))
 					ae.Bytes(destAttrPort, be16(53))
 					return nil
 				})
 			}},
-		{"flush", CmdFlush, netlink.Request | netlink.Acknowledge,
+		{"flush", ipvs.CmdFlush, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.Flush() },
 			func(ae *netlink.AttributeEncoder) {}},
-		{"zero all", CmdZero, netlink.Request | netlink.Acknowledge,
+		{"zero all", ipvs.CmdZero, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.ZeroAll() },
 			func(ae *netlink.AttributeEncoder) {}},
-		{"zero one", CmdZero, netlink.Request | netlink.Acknowledge,
+		{"zero one", ipvs.CmdZero, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.ZeroService(fwmSvc.Key()) },
 			func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrService, svcAttrs(t, fwmSvc, false)) }},
-		{"set timeouts", CmdSetConfig, netlink.Request | netlink.Acknowledge,
-			func(c *Client) error { return c.SetTimeouts(Timeouts{TCP: 900, TCPFin: 120, UDP: 300}) },
+		{"set timeouts", ipvs.CmdSetConfig, netlink.Request | netlink.Acknowledge,
+			func(c *Client) error { return c.SetTimeouts(ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300}) },
 			func(ae *netlink.AttributeEncoder) {
 				ae.Uint32(cmdAttrTimeoutTCP, 900)
 				ae.Uint32(cmdAttrTimeoutTCPFin, 120)
 				ae.Uint32(cmdAttrTimeoutUDP, 300)
 			}},
-		{"new daemon minimal", CmdNewDaemon, netlink.Request | netlink.Acknowledge,
-			func(c *Client) error { return c.NewDaemon(Daemon{State: DaemonMaster, Interface: "eth0"}) },
+		{"new daemon minimal", ipvs.CmdNewDaemon, netlink.Request | netlink.Acknowledge,
+			func(c *Client) error { return c.NewDaemon(ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0"}) },
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrDaemon, func(ae *netlink.AttributeEncoder) error {
 					ae.Uint32(daemonAttrState, 1)
@@ -203,9 +204,9 @@ func TestRequestEncoding(t *testing.T) {
 					return nil
 				})
 			}},
-		{"new daemon full v4", CmdNewDaemon, netlink.Request | netlink.Acknowledge,
+		{"new daemon full v4", ipvs.CmdNewDaemon, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error {
-				return c.NewDaemon(Daemon{State: DaemonBackup, Interface: "eth1", SyncID: 7, SyncMaxLen: 1400,
+				return c.NewDaemon(ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth1", SyncID: 7, SyncMaxLen: 1400,
 					Group: netip.MustParseAddr("239.1.2.3"), Port: 9000, TTL: 3})
 			},
 			func(ae *netlink.AttributeEncoder) {
@@ -220,9 +221,9 @@ func TestRequestEncoding(t *testing.T) {
 					return nil
 				})
 			}},
-		{"new daemon v6 group", CmdNewDaemon, netlink.Request | netlink.Acknowledge,
+		{"new daemon v6 group", ipvs.CmdNewDaemon, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error {
-				return c.NewDaemon(Daemon{State: DaemonMaster, Interface: "eth0", Group: netip.MustParseAddr("ff02::1:2")})
+				return c.NewDaemon(ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", Group: netip.MustParseAddr("ff02::1:2")})
 			},
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrDaemon, func(ae *netlink.AttributeEncoder) error {
@@ -233,8 +234,8 @@ func TestRequestEncoding(t *testing.T) {
 					return nil
 				})
 			}},
-		{"del daemon", CmdDelDaemon, netlink.Request | netlink.Acknowledge,
-			func(c *Client) error { return c.DeleteDaemon(DaemonBackup) },
+		{"del daemon", ipvs.CmdDelDaemon, netlink.Request | netlink.Acknowledge,
+			func(c *Client) error { return c.DeleteDaemon(ipvs.DaemonBackup) },
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrDaemon, func(ae *netlink.AttributeEncoder) error {
 					ae.Uint32(daemonAttrState, 2)
@@ -283,7 +284,7 @@ func statsNest(wide bool, base uint64) func(ae *netlink.AttributeEncoder) error 
 	}
 }
 
-func svcReply(t *testing.T, s Service, st32, st64 bool) genetlink.Message {
+func svcReply(t *testing.T, s ipvs.Service, st32, st64 bool) genetlink.Message {
 	b := enc(t, func(ae *netlink.AttributeEncoder) {
 		nested(ae, cmdAttrService, func(ae *netlink.AttributeEncoder) error {
 			svcAttrs(t, s, false)(ae)
@@ -292,9 +293,9 @@ func svcReply(t *testing.T, s Service, st32, st64 bool) genetlink.Message {
 				ae.String(svcAttrPEName, s.PEName)
 			}
 			// The kernel adds HASHED and a full mask.
-			ae.Bytes(svcAttrFlags, flags8(uint32(s.Flags|SvcHashed), 0xffffffff))
+			ae.Bytes(svcAttrFlags, flags8(uint32(s.Flags|ipvs.SvcHashed), 0xffffffff))
 			ae.Uint32(svcAttrTimeout, s.Timeout)
-			if s.Family == AFInet6 {
+			if s.Family == ipvs.AFInet6 {
 				ae.Uint32(svcAttrNetmask, s.Netmask)
 			} else {
 				ae.Bytes(svcAttrNetmask, be32(s.Netmask))
@@ -308,11 +309,11 @@ func svcReply(t *testing.T, s Service, st32, st64 bool) genetlink.Message {
 			return nil
 		})
 	})
-	return genetlink.Message{Header: genetlink.Header{Command: uint8(CmdNewService), Version: 1}, Data: b}
+	return genetlink.Message{Header: genetlink.Header{Command: uint8(ipvs.CmdNewService), Version: 1}, Data: b}
 }
 
 func TestServicesDecode(t *testing.T) {
-	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(CmdGetService), netlink.Request|netlink.Dump,
+	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(ipvs.CmdGetService), netlink.Request|netlink.Dump,
 		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
 			return []genetlink.Message{
 				svcReply(t, tcpSvc, true, true),
@@ -325,7 +326,7 @@ func TestServicesDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w64 := Stats{}
+	w64 := ipvs.Stats{}
 	for i, p := range []*uint64{&w64.Conns, &w64.InPkts, &w64.OutPkts, &w64.InBytes, &w64.OutBytes, &w64.CPS, &w64.InPPS, &w64.OutPPS, &w64.InBPS, &w64.OutBPS} {
 		*p = 1<<33 + uint64(i+1)
 	}
@@ -338,7 +339,7 @@ func TestServicesDecode(t *testing.T) {
 	s2 := v6Svc
 	s2.Stats = w32
 	s3 := fwmSvc
-	want := []Service{s1, s2, s3}
+	want := []ipvs.Service{s1, s2, s3}
 	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
 		t.Errorf("services (-want +got):\n%s", d)
 	}
@@ -365,7 +366,7 @@ func TestServicesEmpty(t *testing.T) {
 
 func TestServiceGetOne(t *testing.T) {
 	var req []byte
-	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(CmdGetService), netlink.Request|netlink.Acknowledge,
+	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(ipvs.CmdGetService), netlink.Request|netlink.Acknowledge,
 		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
 			req = greq.Data
 			return []genetlink.Message{svcReply(t, v6Svc, false, true)}, nil
@@ -384,11 +385,11 @@ func TestServiceGetOne(t *testing.T) {
 
 func destReply(t *testing.T, fn func(ae *netlink.AttributeEncoder) error) genetlink.Message {
 	b := enc(t, func(ae *netlink.AttributeEncoder) { nested(ae, cmdAttrDest, fn) })
-	return genetlink.Message{Header: genetlink.Header{Command: uint8(CmdNewDest), Version: 1}, Data: b}
+	return genetlink.Message{Header: genetlink.Header{Command: uint8(ipvs.CmdNewDest), Version: 1}, Data: b}
 }
 
 func TestDestinationsDecode(t *testing.T) {
-	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(CmdGetDest), netlink.Request|netlink.Dump,
+	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(ipvs.CmdGetDest), netlink.Request|netlink.Dump,
 		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
 			return []genetlink.Message{
 				// 6.1 order, with stats64 and mixed family.
@@ -405,7 +406,7 @@ func TestDestinationsDecode(t *testing.T) {
 					ae.Uint32(destAttrActiveConns, 5)
 					ae.Uint32(destAttrInactConns, 6)
 					ae.Uint32(destAttrPersistConns, 7)
-					ae.Uint16(destAttrAddrFamily, uint16(AFInet))
+					ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
 					nested(ae, destAttrStats, statsNest(false, 0))
 					nested(ae, destAttrStats64, statsNest(true, 1<<40))
 					return nil
@@ -434,14 +435,14 @@ func TestDestinationsDecode(t *testing.T) {
 		t.Fatalf("got %d destinations", len(got))
 	}
 	d0 := got[0]
-	if d0.Family != AFInet || d0.Address != netip.MustParseAddr("10.9.9.9") || d0.Port != 443 ||
-		d0.ForwardMethod != FwdTunnel || d0.TunnelType != TunnelGRE || d0.TunnelFlags != TunnelRemCsum ||
+	if d0.Family != ipvs.AFInet || d0.Address != netip.MustParseAddr("10.9.9.9") || d0.Port != 443 ||
+		d0.ForwardMethod != ipvs.FwdTunnel || d0.TunnelType != ipvs.TunnelGRE || d0.TunnelFlags != ipvs.TunnelRemCsum ||
 		d0.ActiveConns != 5 || d0.InactiveConns != 6 || d0.PersistConns != 7 ||
 		!d0.Stats64 || d0.Stats.Conns != 1<<40+1 || d0.Stats.OutBPS != 1<<40+10 {
 		t.Errorf("dest 0 = %+v", d0)
 	}
 	d1 := got[1]
-	if d1.Family != AFInet6 || d1.Address != netip.MustParseAddr("2001:db8::2") || d1.Weight != 2147483647 ||
+	if d1.Family != ipvs.AFInet6 || d1.Address != netip.MustParseAddr("2001:db8::2") || d1.Weight != 2147483647 ||
 		d1.UpperThreshold != 100 || d1.LowerThreshold != 10 || d1.Stats64 || d1.Stats.Conns != 101 || d1.Stats.InBytes != 104 {
 		t.Errorf("dest 1 = %+v", d1)
 	}
@@ -449,8 +450,8 @@ func TestDestinationsDecode(t *testing.T) {
 
 func TestDaemonsTimeoutsInfo(t *testing.T) {
 	c, _ := newFakeClient(t, func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
-		switch Command(greq.Header.Command) {
-		case CmdGetDaemon:
+		switch ipvs.Command(greq.Header.Command) {
+		case ipvs.CmdGetDaemon:
 			if nreq.Header.Flags&netlink.Dump != netlink.Dump {
 				return nil, unix.EOPNOTSUPP
 			}
@@ -475,21 +476,21 @@ func TestDaemonsTimeoutsInfo(t *testing.T) {
 					return nil
 				})
 			})
-			return []genetlink.Message{{Header: genetlink.Header{Command: uint8(CmdNewDaemon)}, Data: d1},
-				{Header: genetlink.Header{Command: uint8(CmdNewDaemon)}, Data: d2}}, nil
-		case CmdGetConfig:
+			return []genetlink.Message{{Header: genetlink.Header{Command: uint8(ipvs.CmdNewDaemon)}, Data: d1},
+				{Header: genetlink.Header{Command: uint8(ipvs.CmdNewDaemon)}, Data: d2}}, nil
+		case ipvs.CmdGetConfig:
 			b := enc(t, func(ae *netlink.AttributeEncoder) {
 				ae.Uint32(cmdAttrTimeoutTCP, 900)
 				ae.Uint32(cmdAttrTimeoutTCPFin, 120)
 				ae.Uint32(cmdAttrTimeoutUDP, 300)
 			})
-			return []genetlink.Message{{Header: genetlink.Header{Command: uint8(CmdSetConfig)}, Data: b}}, nil
-		case CmdGetInfo:
+			return []genetlink.Message{{Header: genetlink.Header{Command: uint8(ipvs.CmdSetConfig)}, Data: b}}, nil
+		case ipvs.CmdGetInfo:
 			b := enc(t, func(ae *netlink.AttributeEncoder) {
 				ae.Uint32(infoAttrVersion, 0x010201)
 				ae.Uint32(infoAttrConnTabSize, 4096)
 			})
-			return []genetlink.Message{{Header: genetlink.Header{Command: uint8(CmdSetInfo)}, Data: b}}, nil
+			return []genetlink.Message{{Header: genetlink.Header{Command: uint8(ipvs.CmdSetInfo)}, Data: b}}, nil
 		}
 		return nil, unix.EOPNOTSUPP
 	})
@@ -497,15 +498,15 @@ func TestDaemonsTimeoutsInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Daemon{
-		{State: DaemonMaster, Interface: "eth0", SyncID: 9, SyncMaxLen: 1472, Group: netip.MustParseAddr("224.0.0.81"), Port: 8848, TTL: 1},
-		{State: DaemonBackup, Interface: "lo", Group: netip.MustParseAddr("ff02::1:2")},
+	want := []ipvs.Daemon{
+		{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 9, SyncMaxLen: 1472, Group: netip.MustParseAddr("224.0.0.81"), Port: 8848, TTL: 1},
+		{State: ipvs.DaemonBackup, Interface: "lo", Group: netip.MustParseAddr("ff02::1:2")},
 	}
 	if d := cmp.Diff(want, ds, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
 		t.Errorf("daemons (-want +got):\n%s", d)
 	}
 	to, err := c.Timeouts()
-	if err != nil || to != (Timeouts{900, 120, 300}) {
+	if err != nil || to != (ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300}) {
 		t.Errorf("Timeouts() = %+v, %v", to, err)
 	}
 	info, err := c.Info()
@@ -532,7 +533,7 @@ func TestErrnoMapping(t *testing.T) {
 		})
 		err := c.DeleteService(tcpSvc.Key())
 		var e *Error
-		if !errors.As(err, &e) || e.Op != CmdDelService {
+		if !errors.As(err, &e) || e.Op != ipvs.CmdDelService {
 			t.Fatalf("%v: error %#v is not an *Error for del-service", tt.errno, err)
 		}
 		if errno, ok := Errno(err); !ok || errno != tt.errno {
@@ -562,7 +563,7 @@ func TestFamilyMissing(t *testing.T) {
 	}
 	_, err := newClient(genetlink.NewConn(netlink.NewConn(fs, 1)), fs)
 	var e *Error
-	if !errors.As(err, &e) || e.Op != CmdGetFamily || !errors.Is(err, unix.ENOENT) {
+	if !errors.As(err, &e) || e.Op != ipvs.CmdGetFamily || !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("newClient error = %v, want get-family ENOENT", err)
 	}
 }
@@ -609,7 +610,7 @@ func TestDumpInterruptedIsRepeated(t *testing.T) {
 }
 
 func TestScanServices(t *testing.T) {
-	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(CmdGetService), netlink.Request|netlink.Dump,
+	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(ipvs.CmdGetService), netlink.Request|netlink.Dump,
 		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
 			return []genetlink.Message{
 				svcReply(t, tcpSvc, false, false),
@@ -617,22 +618,22 @@ func TestScanServices(t *testing.T) {
 				svcReply(t, tcpSvc, false, false),
 			}, nil
 		}))
-	var got []ServiceKey
+	var got []ipvs.ServiceKey
 	starts := 0
-	err := c.ScanServices(func() { starts++ }, func(s *Service) error {
+	err := c.ScanServices(func() { starts++ }, func(s *ipvs.Service) error {
 		got = append(got, s.Key())
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ServiceKey{tcpSvc.Key(), fwmSvc.Key(), tcpSvc.Key()}
+	want := []ipvs.ServiceKey{tcpSvc.Key(), fwmSvc.Key(), tcpSvc.Key()}
 	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" || starts != 1 {
 		t.Errorf("keys (-want +got):\n%s\nstarts %d", d, starts)
 	}
 	stop := errors.New("stop")
 	n := 0
-	err = c.ScanServices(nil, func(s *Service) error { n++; return stop })
+	err = c.ScanServices(nil, func(s *ipvs.Service) error { n++; return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Errorf("error from fn: %v after %d calls", err, n)
 	}

@@ -4,17 +4,19 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 // encodeServiceID appends a SERVICE nest holding only the identity of s:
 // AF, then FWMARK or PROTOCOL/ADDR/PORT.
-func encodeServiceID(e *attrEncoder, s *Service) {
+func encodeServiceID(e *attrEncoder, s *ipvs.Service) {
 	end := e.nest(cmdAttrService)
 	encodeServiceKeyAttrs(e, s)
 	end()
 }
 
-func encodeServiceKeyAttrs(e *attrEncoder, s *Service) {
+func encodeServiceKeyAttrs(e *attrEncoder, s *ipvs.Service) {
 	e.u16(svcAttrAF, uint16(s.Family))
 	if s.FWMark != 0 {
 		e.u32(svcAttrFWMark, s.FWMark)
@@ -28,7 +30,7 @@ func encodeServiceKeyAttrs(e *attrEncoder, s *Service) {
 // encodeService appends a full SERVICE nest, in ipvsadm's attribute order.
 // The kernel needs SCHED_NAME, FLAGS, TIMEOUT and NETMASK for NEW and SET;
 // FLAGS carries mask 0xffffffff, so SET replaces every flag.
-func encodeService(e *attrEncoder, s *Service) {
+func encodeService(e *attrEncoder, s *ipvs.Service) {
 	end := e.nest(cmdAttrService)
 	encodeServiceKeyAttrs(e, s)
 	e.str(svcAttrSchedName, s.Scheduler)
@@ -36,11 +38,11 @@ func encodeService(e *attrEncoder, s *Service) {
 		e.str(svcAttrPEName, s.PEName)
 	}
 	var fl [8]byte
-	binary.NativeEndian.PutUint32(fl[0:4], uint32(s.Flags&^SvcHashed))
+	binary.NativeEndian.PutUint32(fl[0:4], uint32(s.Flags&^ipvs.SvcHashed))
 	binary.NativeEndian.PutUint32(fl[4:8], 0xffffffff)
 	e.bytes(svcAttrFlags, fl[:])
 	e.u32(svcAttrTimeout, s.Timeout)
-	if s.Family == AFInet6 {
+	if s.Family == ipvs.AFInet6 {
 		e.u32(svcAttrNetmask, s.Netmask)
 	} else {
 		e.be32(svcAttrNetmask, s.Netmask)
@@ -49,21 +51,21 @@ func encodeService(e *attrEncoder, s *Service) {
 }
 
 // encodeDestID appends a DEST nest with the destination's identity only.
-func encodeDestID(e *attrEncoder, d *Destination) {
+func encodeDestID(e *attrEncoder, d *ipvs.Destination) {
 	end := e.nest(cmdAttrDest)
-	e.u16(destAttrAddrFamily, uint16(d.family()))
+	e.u16(destAttrAddrFamily, uint16(d.EffectiveFamily()))
 	e.inetAddr(destAttrAddr, d.Address)
 	e.be16(destAttrPort, d.Port)
 	end()
 }
 
 // encodeDest appends a full DEST nest in ipvsadm's attribute order.
-func encodeDest(e *attrEncoder, d *Destination) {
+func encodeDest(e *attrEncoder, d *ipvs.Destination) {
 	end := e.nest(cmdAttrDest)
-	e.u16(destAttrAddrFamily, uint16(d.family()))
+	e.u16(destAttrAddrFamily, uint16(d.EffectiveFamily()))
 	e.inetAddr(destAttrAddr, d.Address)
 	e.be16(destAttrPort, d.Port)
-	e.u32(destAttrFwdMethod, uint32(d.ForwardMethod&fwdMask))
+	e.u32(destAttrFwdMethod, uint32(d.ForwardMethod&ipvs.FwdMask))
 	e.u32(destAttrWeight, d.Weight)
 	e.u8(destAttrTunType, uint8(d.TunnelType))
 	e.be16(destAttrTunPort, d.TunnelPort)
@@ -75,7 +77,7 @@ func encodeDest(e *attrEncoder, d *Destination) {
 
 // encodeDaemon appends a DAEMON nest. The optional attributes (kernel 4.3)
 // are sent only when set, as ipvsadm does.
-func encodeDaemon(e *attrEncoder, d *Daemon) {
+func encodeDaemon(e *attrEncoder, d *ipvs.Daemon) {
 	end := e.nest(cmdAttrDaemon)
 	e.u32(daemonAttrState, uint32(d.State))
 	e.str(daemonAttrMcastIfn, d.Interface)
@@ -103,14 +105,14 @@ func encodeDaemon(e *attrEncoder, d *Daemon) {
 
 // encodeDaemonState appends a DAEMON nest naming only the role, for
 // DEL_DAEMON.
-func encodeDaemonState(e *attrEncoder, st DaemonState) {
+func encodeDaemonState(e *attrEncoder, st ipvs.DaemonState) {
 	end := e.nest(cmdAttrDaemon)
 	e.u32(daemonAttrState, uint32(st))
 	end()
 }
 
 // encodeTimeouts appends the three top-level timeout attributes.
-func encodeTimeouts(e *attrEncoder, t *Timeouts) {
+func encodeTimeouts(e *attrEncoder, t *ipvs.Timeouts) {
 	e.u32(cmdAttrTimeoutTCP, t.TCP)
 	e.u32(cmdAttrTimeoutTCPFin, t.TCPFin)
 	e.u32(cmdAttrTimeoutUDP, t.UDP)
@@ -131,10 +133,10 @@ func findNest(b []byte, typ uint16) ([]byte, error) {
 }
 
 // decodeService decodes the top level of a NEW_SERVICE reply.
-func decodeService(b []byte) (Service, error) {
+func decodeService(b []byte) (ipvs.Service, error) {
 	nest, err := findNest(b, cmdAttrService)
 	if err != nil {
-		return Service{}, fmt.Errorf("service reply: %w", err)
+		return ipvs.Service{}, fmt.Errorf("service reply: %w", err)
 	}
 	return decodeServiceNest(nest)
 }
@@ -142,9 +144,9 @@ func decodeService(b []byte) (Service, error) {
 // decodeServiceNest decodes the attributes inside a SERVICE nest. The
 // address and netmask need the AF, which may come in any order, so they are
 // decoded after the walk.
-func decodeServiceNest(b []byte) (Service, error) {
+func decodeServiceNest(b []byte) (ipvs.Service, error) {
 	var (
-		s                    Service
+		s                    ipvs.Service
 		addr, netmask, stats []byte
 		haveAF, haveSched    bool
 		haveFlags            bool
@@ -157,12 +159,12 @@ func decodeServiceNest(b []byte) (Service, error) {
 		case svcAttrAF:
 			var v uint16
 			v, err = it.u16()
-			s.Family = AddressFamily(v)
+			s.Family = ipvs.AddressFamily(v)
 			haveAF = true
 		case svcAttrProtocol:
 			var v uint16
 			v, err = it.u16()
-			s.Protocol = Protocol(v)
+			s.Protocol = ipvs.Protocol(v)
 		case svcAttrAddr:
 			addr = it.data
 		case svcAttrPort:
@@ -179,7 +181,7 @@ func decodeServiceNest(b []byte) (Service, error) {
 			}
 			flags := binary.NativeEndian.Uint32(it.data[0:4])
 			mask := binary.NativeEndian.Uint32(it.data[4:8])
-			s.Flags = ServiceFlags(flags&mask) &^ SvcHashed
+			s.Flags = ipvs.ServiceFlags(flags&mask) &^ ipvs.SvcHashed
 			haveFlags = true
 		case svcAttrTimeout:
 			s.Timeout, err = it.u32()
@@ -193,31 +195,31 @@ func decodeServiceNest(b []byte) (Service, error) {
 			s.PEName = it.str()
 		}
 		if err != nil {
-			return Service{}, fmt.Errorf("service attribute %d: %w", it.typ, err)
+			return ipvs.Service{}, fmt.Errorf("service attribute %d: %w", it.typ, err)
 		}
 	}
 	if it.err != nil {
-		return Service{}, fmt.Errorf("service: %w", it.err)
+		return ipvs.Service{}, fmt.Errorf("service: %w", it.err)
 	}
 	if !haveAF {
-		return Service{}, fmt.Errorf("service: no address family")
+		return ipvs.Service{}, fmt.Errorf("service: no address family")
 	}
 	if !haveSched || !haveFlags {
-		return Service{}, fmt.Errorf("service: scheduler or flags missing")
+		return ipvs.Service{}, fmt.Errorf("service: scheduler or flags missing")
 	}
 	if s.FWMark == 0 {
 		if addr == nil {
-			return Service{}, fmt.Errorf("service: neither fwmark nor address")
+			return ipvs.Service{}, fmt.Errorf("service: neither fwmark nor address")
 		}
 		if s.Address, err = inetAddr(addr, s.Family); err != nil {
-			return Service{}, fmt.Errorf("service address: %w", err)
+			return ipvs.Service{}, fmt.Errorf("service address: %w", err)
 		}
 	}
 	if netmask != nil {
 		if len(netmask) < 4 {
-			return Service{}, fmt.Errorf("service netmask: %w", errBadAttr)
+			return ipvs.Service{}, fmt.Errorf("service netmask: %w", errBadAttr)
 		}
-		if s.Family == AFInet6 {
+		if s.Family == ipvs.AFInet6 {
 			s.Netmask = binary.NativeEndian.Uint32(netmask)
 		} else {
 			s.Netmask = binary.BigEndian.Uint32(netmask)
@@ -231,15 +233,15 @@ func decodeServiceNest(b []byte) (Service, error) {
 		s.Stats, err = decodeStats(stats, false)
 	}
 	if err != nil {
-		return Service{}, fmt.Errorf("service stats: %w", err)
+		return ipvs.Service{}, fmt.Errorf("service stats: %w", err)
 	}
 	return s, nil
 }
 
 // decodeStats decodes a STATS (32-bit counters, 64-bit bytes) or STATS64
 // nest.
-func decodeStats(b []byte, wide bool) (Stats, error) {
-	var st Stats
+func decodeStats(b []byte, wide bool) (ipvs.Stats, error) {
+	var st ipvs.Stats
 	it := attrIter{b: b}
 	for it.next() {
 		var p *uint64
@@ -276,7 +278,7 @@ func decodeStats(b []byte, wide bool) (Stats, error) {
 			*p = uint64(v)
 		}
 		if err != nil {
-			return Stats{}, fmt.Errorf("stats attribute %d: %w", it.typ, err)
+			return ipvs.Stats{}, fmt.Errorf("stats attribute %d: %w", it.typ, err)
 		}
 	}
 	return st, it.err
@@ -285,17 +287,17 @@ func decodeStats(b []byte, wide bool) (Stats, error) {
 // decodeDest decodes the top level of a NEW_DEST reply. svcFamily is the
 // family of the service, used when the kernel sends no ADDR_FAMILY
 // (before 3.18).
-func decodeDest(b []byte, svcFamily AddressFamily) (Destination, error) {
+func decodeDest(b []byte, svcFamily ipvs.AddressFamily) (ipvs.Destination, error) {
 	nest, err := findNest(b, cmdAttrDest)
 	if err != nil {
-		return Destination{}, fmt.Errorf("destination reply: %w", err)
+		return ipvs.Destination{}, fmt.Errorf("destination reply: %w", err)
 	}
 	return decodeDestNest(nest, svcFamily)
 }
 
-func decodeDestNest(b []byte, svcFamily AddressFamily) (Destination, error) {
+func decodeDestNest(b []byte, svcFamily ipvs.AddressFamily) (ipvs.Destination, error) {
 	var (
-		d              Destination
+		d              ipvs.Destination
 		addr           []byte
 		stats, stats64 []byte
 		havePort       bool
@@ -312,7 +314,7 @@ func decodeDestNest(b []byte, svcFamily AddressFamily) (Destination, error) {
 		case destAttrFwdMethod:
 			var v uint32
 			v, err = it.u32()
-			d.ForwardMethod = ForwardMethod(v) & fwdMask
+			d.ForwardMethod = ipvs.ForwardMethod(v) & ipvs.FwdMask
 		case destAttrWeight:
 			d.Weight, err = it.u32()
 		case destAttrUThresh:
@@ -328,7 +330,7 @@ func decodeDestNest(b []byte, svcFamily AddressFamily) (Destination, error) {
 		case destAttrAddrFamily:
 			var v uint16
 			v, err = it.u16()
-			d.Family = AddressFamily(v)
+			d.Family = ipvs.AddressFamily(v)
 		case destAttrStats:
 			stats = it.data
 		case destAttrStats64:
@@ -336,29 +338,29 @@ func decodeDestNest(b []byte, svcFamily AddressFamily) (Destination, error) {
 		case destAttrTunType:
 			var v uint8
 			v, err = it.u8()
-			d.TunnelType = TunnelType(v)
+			d.TunnelType = ipvs.TunnelType(v)
 		case destAttrTunPort:
 			d.TunnelPort, err = it.be16()
 		case destAttrTunFlags:
 			var v uint16
 			v, err = it.u16()
-			d.TunnelFlags = TunnelFlags(v)
+			d.TunnelFlags = ipvs.TunnelFlags(v)
 		}
 		if err != nil {
-			return Destination{}, fmt.Errorf("destination attribute %d: %w", it.typ, err)
+			return ipvs.Destination{}, fmt.Errorf("destination attribute %d: %w", it.typ, err)
 		}
 	}
 	if it.err != nil {
-		return Destination{}, fmt.Errorf("destination: %w", it.err)
+		return ipvs.Destination{}, fmt.Errorf("destination: %w", it.err)
 	}
 	if addr == nil || !havePort {
-		return Destination{}, fmt.Errorf("destination: address or port missing")
+		return ipvs.Destination{}, fmt.Errorf("destination: address or port missing")
 	}
-	if d.Family == AFUnspec {
+	if d.Family == ipvs.AFUnspec {
 		d.Family = svcFamily
 	}
 	if d.Address, err = inetAddr(addr, d.Family); err != nil {
-		return Destination{}, fmt.Errorf("destination address: %w", err)
+		return ipvs.Destination{}, fmt.Errorf("destination address: %w", err)
 	}
 	switch {
 	case stats64 != nil:
@@ -368,19 +370,19 @@ func decodeDestNest(b []byte, svcFamily AddressFamily) (Destination, error) {
 		d.Stats, err = decodeStats(stats, false)
 	}
 	if err != nil {
-		return Destination{}, fmt.Errorf("destination stats: %w", err)
+		return ipvs.Destination{}, fmt.Errorf("destination stats: %w", err)
 	}
 	return d, nil
 }
 
 // decodeDaemon decodes the top level of a NEW_DAEMON reply.
-func decodeDaemon(b []byte) (Daemon, error) {
+func decodeDaemon(b []byte) (ipvs.Daemon, error) {
 	nest, err := findNest(b, cmdAttrDaemon)
 	if err != nil {
-		return Daemon{}, fmt.Errorf("daemon reply: %w", err)
+		return ipvs.Daemon{}, fmt.Errorf("daemon reply: %w", err)
 	}
 	var (
-		d         Daemon
+		d         ipvs.Daemon
 		haveState bool
 	)
 	it := attrIter{b: nest}
@@ -389,7 +391,7 @@ func decodeDaemon(b []byte) (Daemon, error) {
 		case daemonAttrState:
 			var v uint32
 			v, err = it.u32()
-			d.State = DaemonState(v)
+			d.State = ipvs.DaemonState(v)
 			haveState = true
 		case daemonAttrMcastIfn:
 			d.Interface = it.str()
@@ -415,22 +417,22 @@ func decodeDaemon(b []byte) (Daemon, error) {
 			d.TTL, err = it.u8()
 		}
 		if err != nil {
-			return Daemon{}, fmt.Errorf("daemon attribute %d: %w", it.typ, err)
+			return ipvs.Daemon{}, fmt.Errorf("daemon attribute %d: %w", it.typ, err)
 		}
 	}
 	if it.err != nil {
-		return Daemon{}, fmt.Errorf("daemon: %w", it.err)
+		return ipvs.Daemon{}, fmt.Errorf("daemon: %w", it.err)
 	}
 	if !haveState {
-		return Daemon{}, fmt.Errorf("daemon: no state")
+		return ipvs.Daemon{}, fmt.Errorf("daemon: no state")
 	}
 	return d, nil
 }
 
 // decodeTimeouts decodes a GET_CONFIG reply; missing values stay zero.
-func decodeTimeouts(b []byte) (Timeouts, error) {
+func decodeTimeouts(b []byte) (ipvs.Timeouts, error) {
 	var (
-		t   Timeouts
+		t   ipvs.Timeouts
 		err error
 	)
 	it := attrIter{b: b}
@@ -444,16 +446,16 @@ func decodeTimeouts(b []byte) (Timeouts, error) {
 			t.UDP, err = it.u32()
 		}
 		if err != nil {
-			return Timeouts{}, fmt.Errorf("timeout attribute %d: %w", it.typ, err)
+			return ipvs.Timeouts{}, fmt.Errorf("timeout attribute %d: %w", it.typ, err)
 		}
 	}
 	return t, it.err
 }
 
 // decodeInfo decodes a GET_INFO reply; both attributes are required.
-func decodeInfo(b []byte) (Info, error) {
+func decodeInfo(b []byte) (ipvs.Info, error) {
 	var (
-		info              Info
+		info              ipvs.Info
 		haveVer, haveSize bool
 		err               error
 	)
@@ -463,21 +465,21 @@ func decodeInfo(b []byte) (Info, error) {
 		case infoAttrVersion:
 			var v uint32
 			v, err = it.u32()
-			info.Version = Version{Major: uint8(v >> 16), Minor: uint8(v >> 8), Patch: uint8(v)}
+			info.Version = ipvs.Version{Major: uint8(v >> 16), Minor: uint8(v >> 8), Patch: uint8(v)}
 			haveVer = true
 		case infoAttrConnTabSize:
 			info.ConnTableSize, err = it.u32()
 			haveSize = true
 		}
 		if err != nil {
-			return Info{}, fmt.Errorf("info attribute %d: %w", it.typ, err)
+			return ipvs.Info{}, fmt.Errorf("info attribute %d: %w", it.typ, err)
 		}
 	}
 	if it.err != nil {
-		return Info{}, fmt.Errorf("info: %w", it.err)
+		return ipvs.Info{}, fmt.Errorf("info: %w", it.err)
 	}
 	if !haveVer || !haveSize {
-		return Info{}, fmt.Errorf("info: version or table size missing")
+		return ipvs.Info{}, fmt.Errorf("info: version or table size missing")
 	}
 	return info, nil
 }

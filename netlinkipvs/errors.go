@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ipvs-tools/ipvs"
 	"golang.org/x/sys/unix"
 )
 
@@ -12,7 +13,7 @@ import (
 // kernel answered with an error code, otherwise the transport error.
 type Error struct {
 	// Op is the IPVS command that failed.
-	Op Command
+	Op ipvs.Command
 	// Err is the underlying error, usually a unix.Errno.
 	Err error
 }

@@ -3,43 +3,45 @@ package netlinkipvs
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 // FuzzDecode feeds arbitrary attribute bytes to every reply decoder: none
 // may panic, and a service or destination that decodes must encode and
 // decode back to itself.
 func FuzzDecode(f *testing.F) {
-	for _, s := range []Service{tcpSvc, v6Svc, fwmSvc} {
+	for _, s := range []ipvs.Service{tcpSvc, v6Svc, fwmSvc} {
 		var e attrEncoder
 		encodeService(&e, &s)
-		f.Add(uint8(CmdNewService), e.b)
+		f.Add(uint8(ipvs.CmdNewService), e.b)
 	}
 	{
 		var e attrEncoder
 		encodeServiceID(&e, &tcpSvc)
 		encodeDest(&e, &dest1)
-		f.Add(uint8(CmdNewDest), e.b)
+		f.Add(uint8(ipvs.CmdNewDest), e.b)
 	}
 	{
 		var e attrEncoder
-		encodeDaemon(&e, &Daemon{State: DaemonMaster, Interface: "eth0", SyncID: 3, SyncMaxLen: 1400,
+		encodeDaemon(&e, &ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 3, SyncMaxLen: 1400,
 			Group: netip.MustParseAddr("ff02::1:2"), Port: 8848, TTL: 2})
-		f.Add(uint8(CmdNewDaemon), e.b)
+		f.Add(uint8(ipvs.CmdNewDaemon), e.b)
 	}
 	{
 		var e attrEncoder
-		encodeTimeouts(&e, &Timeouts{900, 120, 300})
-		f.Add(uint8(CmdSetConfig), e.b)
+		encodeTimeouts(&e, &ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300})
+		f.Add(uint8(ipvs.CmdSetConfig), e.b)
 	}
 	{
 		var e attrEncoder
 		e.u32(infoAttrVersion, 0x010201)
 		e.u32(infoAttrConnTabSize, 4096)
-		f.Add(uint8(CmdSetInfo), e.b)
+		f.Add(uint8(ipvs.CmdSetInfo), e.b)
 	}
 	f.Fuzz(func(t *testing.T, cmd uint8, b []byte) {
-		switch Command(cmd % 16) {
-		case CmdNewService:
+		switch ipvs.Command(cmd % 16) {
+		case ipvs.CmdNewService:
 			s, err := decodeService(b)
 			if err != nil {
 				return
@@ -54,8 +56,8 @@ func FuzzDecode(f *testing.F) {
 			if !sameService(s, back) {
 				t.Fatalf("round trip changed the service:\n got %+v\nwant %+v", back, s)
 			}
-		case CmdNewDest:
-			for _, af := range []AddressFamily{AFInet, AFInet6, AFUnspec} {
+		case ipvs.CmdNewDest:
+			for _, af := range []ipvs.AddressFamily{ipvs.AFInet, ipvs.AFInet6, ipvs.AFUnspec} {
 				d, err := decodeDest(b, af)
 				if err != nil {
 					continue
@@ -73,11 +75,11 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("round trip changed the destination:\n got %+v\nwant %+v", back, d)
 				}
 			}
-		case CmdNewDaemon:
+		case ipvs.CmdNewDaemon:
 			decodeDaemon(b)
-		case CmdSetConfig:
+		case ipvs.CmdSetConfig:
 			decodeTimeouts(b)
-		case CmdFlush:
+		case ipvs.CmdFlush:
 			// Datagram splitting: every message lies within the datagram
 			// and re-encodes to the same bytes.
 			msgs, _ := parseMessages(nil, b)
@@ -99,9 +101,9 @@ func FuzzDecode(f *testing.F) {
 }
 
 // sameService compares the settings that encoding carries.
-func sameService(a, b Service) bool {
+func sameService(a, b ipvs.Service) bool {
 	return a.Family == b.Family && a.FWMark == b.FWMark && a.Scheduler == b.Scheduler &&
 		a.Flags == b.Flags && a.Timeout == b.Timeout && a.PEName == b.PEName &&
 		(a.FWMark != 0 || (a.Protocol == b.Protocol && a.Address == b.Address && a.Port == b.Port)) &&
-		(a.Family != AFInet && a.Family != AFInet6 || a.Netmask == b.Netmask)
+		(a.Family != ipvs.AFInet && a.Family != ipvs.AFInet6 || a.Netmask == b.Netmask)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 	"golang.org/x/sys/unix"
 )
@@ -54,8 +55,8 @@ func refSave(t *testing.T) string {
 
 var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
 
-var ignoreCounters = cmpopts.IgnoreFields(Service{}, "Stats", "Stats64")
-var ignoreDestCounters = cmpopts.IgnoreFields(Destination{}, "Stats", "Stats64", "ActiveConns", "InactiveConns", "PersistConns")
+var ignoreCounters = cmpopts.IgnoreFields(ipvs.Service{}, "Stats", "Stats64")
+var ignoreDestCounters = cmpopts.IgnoreFields(ipvs.Destination{}, "Stats", "Stats64", "ActiveConns", "InactiveConns", "PersistConns")
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
@@ -75,30 +76,30 @@ func TestVMInfo(t *testing.T) {
 // serviceCases covers every kind of service and option; save is the line
 // ipvsadm -Sn must print for it.
 var serviceCases = []struct {
-	svc  Service
+	svc  ipvs.Service
 	save string
 }{
-	{Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff},
+	{ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff},
 		"-A -t 10.0.0.1:80 -s wlc"},
-	{Service{Family: AFInet, Protocol: ProtoUDP, Address: mustAddr("10.0.0.1"), Port: 53, Scheduler: "sh",
-		Flags: SvcOnePacket | SvcSched1 | SvcSched2, Netmask: 0xffffffff},
+	{ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoUDP, Address: mustAddr("10.0.0.1"), Port: 53, Scheduler: "sh",
+		Flags: ipvs.SvcOnePacket | ipvs.SvcSched1 | ipvs.SvcSched2, Netmask: 0xffffffff},
 		"-A -u 10.0.0.1:53 -s sh -o -b sh-fallback,sh-port"},
-	{Service{Family: AFInet, Protocol: ProtoSCTP, Address: mustAddr("10.0.0.2"), Port: 3868, Scheduler: "rr", Netmask: 0xffffffff},
+	{ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoSCTP, Address: mustAddr("10.0.0.2"), Port: 3868, Scheduler: "rr", Netmask: 0xffffffff},
 		"-A --sctp-service 10.0.0.2:3868 -s rr"},
-	{Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 443, Scheduler: "rr",
-		Flags: SvcPersistent, Timeout: 360, Netmask: 0xffffff00},
+	{ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 443, Scheduler: "rr",
+		Flags: ipvs.SvcPersistent, Timeout: 360, Netmask: 0xffffff00},
 		"-A -t 10.0.0.1:443 -s rr -p 360 -M 255.255.255.0"},
-	{Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 0, Scheduler: "lc",
-		Flags: SvcPersistent, Timeout: 100, Netmask: 0xffffffff},
+	{ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 0, Scheduler: "lc",
+		Flags: ipvs.SvcPersistent, Timeout: 100, Netmask: 0xffffffff},
 		"-A -t 10.0.0.1:0 -s lc -p 100"},
-	{Service{Family: AFInet6, Protocol: ProtoTCP, Address: mustAddr("2001:db8::1"), Port: 443, Scheduler: "wlc",
-		Flags: SvcPersistent, Timeout: 600, Netmask: 96},
+	{ipvs.Service{Family: ipvs.AFInet6, Protocol: ipvs.ProtoTCP, Address: mustAddr("2001:db8::1"), Port: 443, Scheduler: "wlc",
+		Flags: ipvs.SvcPersistent, Timeout: 600, Netmask: 96},
 		"-A -t [2001:db8::1]:443 -s wlc -p 600 -M 96"},
-	{Service{Family: AFInet, FWMark: 7, Scheduler: "mh", Flags: SvcSched1 | SvcSched2, Netmask: 0xffffffff},
+	{ipvs.Service{Family: ipvs.AFInet, FWMark: 7, Scheduler: "mh", Flags: ipvs.SvcSched1 | ipvs.SvcSched2, Netmask: 0xffffffff},
 		"-A -f 7 -s mh -b mh-fallback,mh-port"},
-	{Service{Family: AFInet6, FWMark: 7, Scheduler: "wrr", Flags: SvcSched3, Netmask: 128},
+	{ipvs.Service{Family: ipvs.AFInet6, FWMark: 7, Scheduler: "wrr", Flags: ipvs.SvcSched3, Netmask: 128},
 		"-A -f 7 -6 -s wrr -b flag-3"},
-	{Service{Family: AFInet, FWMark: 0xabcdef01, Scheduler: "wlc", Flags: SvcPersistent, Timeout: 300, Netmask: 0xffffffff},
+	{ipvs.Service{Family: ipvs.AFInet, FWMark: 0xabcdef01, Scheduler: "wlc", Flags: ipvs.SvcPersistent, Timeout: 300, Netmask: 0xffffffff},
 		"-A -f -1412567295 -s wlc -p 300"},
 }
 
@@ -124,11 +125,11 @@ func TestVMServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sent []Service
+	var sent []ipvs.Service
 	for _, tc := range serviceCases {
 		sent = append(sent, tc.svc)
 	}
-	byKey := cmpopts.SortSlices(func(a, b Service) bool { return a.Key().String() < b.Key().String() })
+	byKey := cmpopts.SortSlices(func(a, b ipvs.Service) bool { return a.Key().String() < b.Key().String() })
 	if d := cmp.Diff(sent, svcs, cmpAddr, ignoreCounters, byKey); d != "" {
 		t.Errorf("Services() (-sent +read):\n%s", d)
 	}
@@ -144,7 +145,7 @@ func TestVMServices(t *testing.T) {
 
 	// Update replaces every setting.
 	upd := serviceCases[1].svc
-	upd.Scheduler, upd.Flags, upd.Timeout = "wrr", SvcPersistent, 30
+	upd.Scheduler, upd.Flags, upd.Timeout = "wrr", ipvs.SvcPersistent, 30
 	if err := c.UpdateService(upd); err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +169,8 @@ func TestVMServices(t *testing.T) {
 func TestVMPersistenceEngine(t *testing.T) {
 	c := vmClient(t)
 	vmtest.Reset(t)
-	s := Service{Family: AFInet, Protocol: ProtoUDP, Address: mustAddr("10.0.0.5"), Port: 5060, Scheduler: "rr",
-		Flags: SvcPersistent, Timeout: 360, Netmask: 0xffffffff, PEName: "sip"}
+	s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoUDP, Address: mustAddr("10.0.0.5"), Port: 5060, Scheduler: "rr",
+		Flags: ipvs.SvcPersistent, Timeout: 360, Netmask: 0xffffffff, PEName: "sip"}
 	err := c.NewService(s)
 	// The guest may lack ip_vs_pe_sip; the kernel then says ENOENT, which
 	// the reference reports for the same request.
@@ -204,43 +205,43 @@ func TestVMPersistenceEngine(t *testing.T) {
 func TestVMDestinations(t *testing.T) {
 	c := vmClient(t)
 	vmtest.Reset(t)
-	v4 := Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 443, Scheduler: "rr", Netmask: 0xffffffff}
-	v6 := Service{Family: AFInet6, Protocol: ProtoTCP, Address: mustAddr("2001:db8::1"), Port: 443, Scheduler: "wlc", Netmask: 128}
-	fwm := Service{Family: AFInet, FWMark: 9, Scheduler: "wlc", Netmask: 0xffffffff}
-	for _, s := range []Service{v4, v6, fwm} {
+	v4 := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 443, Scheduler: "rr", Netmask: 0xffffffff}
+	v6 := ipvs.Service{Family: ipvs.AFInet6, Protocol: ipvs.ProtoTCP, Address: mustAddr("2001:db8::1"), Port: 443, Scheduler: "wlc", Netmask: 128}
+	fwm := ipvs.Service{Family: ipvs.AFInet, FWMark: 9, Scheduler: "wlc", Netmask: 0xffffffff}
+	for _, s := range []ipvs.Service{v4, v6, fwm} {
 		if err := c.NewService(s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	type dc struct {
-		svc  Service
-		d    Destination
+		svc  ipvs.Service
+		d    ipvs.Destination
 		save string
 	}
 	cases := []dc{
-		{v4, Destination{Address: mustAddr("192.168.0.1"), Port: 8443, ForwardMethod: FwdMasq, Weight: 2, UpperThreshold: 100, LowerThreshold: 10},
+		{v4, ipvs.Destination{Address: mustAddr("192.168.0.1"), Port: 8443, ForwardMethod: ipvs.FwdMasq, Weight: 2, UpperThreshold: 100, LowerThreshold: 10},
 			"-a -t 10.0.0.1:443 -r 192.168.0.1:8443 -m -w 2"},
-		{v4, Destination{Address: mustAddr("192.168.0.2"), Port: 443, ForwardMethod: FwdRoute, Weight: 2147483647},
+		{v4, ipvs.Destination{Address: mustAddr("192.168.0.2"), Port: 443, ForwardMethod: ipvs.FwdRoute, Weight: 2147483647},
 			"-a -t 10.0.0.1:443 -r 192.168.0.2:443 -g -w 2147483647"},
-		{v4, Destination{Address: mustAddr("192.168.0.3"), Port: 443, ForwardMethod: FwdTunnel, Weight: 0},
+		{v4, ipvs.Destination{Address: mustAddr("192.168.0.3"), Port: 443, ForwardMethod: ipvs.FwdTunnel, Weight: 0},
 			"-a -t 10.0.0.1:443 -r 192.168.0.3:443 -i -w 0 --tun-type ipip"},
-		{v4, Destination{Address: mustAddr("192.168.0.4"), Port: 443, ForwardMethod: FwdTunnel, Weight: 5,
-			TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelCsum},
+		{v4, ipvs.Destination{Address: mustAddr("192.168.0.4"), Port: 443, ForwardMethod: ipvs.FwdTunnel, Weight: 5,
+			TunnelType: ipvs.TunnelGUE, TunnelPort: 6080, TunnelFlags: ipvs.TunnelCsum},
 			"-a -t 10.0.0.1:443 -r 192.168.0.4:443 -i -w 5 --tun-type gue --tun-port 6080 --tun-csum"},
-		{v4, Destination{Address: mustAddr("192.168.0.5"), Port: 443, ForwardMethod: FwdTunnel, Weight: 5,
-			TunnelType: TunnelGUE, TunnelPort: 6081, TunnelFlags: TunnelRemCsum},
+		{v4, ipvs.Destination{Address: mustAddr("192.168.0.5"), Port: 443, ForwardMethod: ipvs.FwdTunnel, Weight: 5,
+			TunnelType: ipvs.TunnelGUE, TunnelPort: 6081, TunnelFlags: ipvs.TunnelRemCsum},
 			"-a -t 10.0.0.1:443 -r 192.168.0.5:443 -i -w 5 --tun-type gue --tun-port 6081 --tun-remcsum"},
-		{v4, Destination{Address: mustAddr("192.168.0.6"), Port: 443, ForwardMethod: FwdTunnel, Weight: 5,
-			TunnelType: TunnelGRE, TunnelFlags: TunnelNoCsum},
+		{v4, ipvs.Destination{Address: mustAddr("192.168.0.6"), Port: 443, ForwardMethod: ipvs.FwdTunnel, Weight: 5,
+			TunnelType: ipvs.TunnelGRE, TunnelFlags: ipvs.TunnelNoCsum},
 			"-a -t 10.0.0.1:443 -r 192.168.0.6:443 -i -w 5 --tun-type gre --tun-nocsum"},
-		{v4, Destination{Address: mustAddr("127.0.0.1"), Port: 443, ForwardMethod: FwdLocal, Weight: 1},
+		{v4, ipvs.Destination{Address: mustAddr("127.0.0.1"), Port: 443, ForwardMethod: ipvs.FwdLocal, Weight: 1},
 			"-a -t 10.0.0.1:443 -r 127.0.0.1:443 -g -w 1"},
-		{v6, Destination{Address: mustAddr("2001:db8::2"), Port: 8443, ForwardMethod: FwdMasq, Weight: 3},
+		{v6, ipvs.Destination{Address: mustAddr("2001:db8::2"), Port: 8443, ForwardMethod: ipvs.FwdMasq, Weight: 3},
 			"-a -t [2001:db8::1]:443 -r [2001:db8::2]:8443 -m -w 3"},
 		// Mixed family: an IPv4 tunnel destination of an IPv6 service.
-		{v6, Destination{Address: mustAddr("10.9.9.9"), Port: 443, ForwardMethod: FwdTunnel, Weight: 1},
+		{v6, ipvs.Destination{Address: mustAddr("10.9.9.9"), Port: 443, ForwardMethod: ipvs.FwdTunnel, Weight: 1},
 			"-a -t [2001:db8::1]:443 -r 10.9.9.9:443 -i -w 1 --tun-type ipip"},
-		{fwm, Destination{Address: mustAddr("192.168.1.1"), Port: 0, ForwardMethod: FwdMasq, Weight: 1},
+		{fwm, ipvs.Destination{Address: mustAddr("192.168.1.1"), Port: 0, ForwardMethod: ipvs.FwdMasq, Weight: 1},
 			"-a -f 9 -r 192.168.1.1:0 -m -w 1"},
 	}
 	for _, tc := range cases {
@@ -260,20 +261,20 @@ func TestVMDestinations(t *testing.T) {
 		t.Errorf("ipvsadm --thresholds:\n%s", th)
 	}
 	// Read back through the library.
-	for _, s := range []Service{v4, v6, fwm} {
+	for _, s := range []ipvs.Service{v4, v6, fwm} {
 		got, err := c.Destinations(s.Key())
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want []Destination
+		var want []ipvs.Destination
 		for _, tc := range cases {
 			if tc.svc.Key() == s.Key() {
 				d := tc.d
-				d.Family = addrFamily(d.Address)
+				d.Family = ipvs.FamilyOf(d.Address)
 				want = append(want, d)
 			}
 		}
-		byKey := cmpopts.SortSlices(func(a, b Destination) bool { return a.Key().String() < b.Key().String() })
+		byKey := cmpopts.SortSlices(func(a, b ipvs.Destination) bool { return a.Key().String() < b.Key().String() })
 		if d := cmp.Diff(want, got, cmpAddr, ignoreDestCounters, byKey); d != "" {
 			t.Errorf("Destinations(%s) (-sent +read):\n%s", s.Key(), d)
 		}
@@ -281,7 +282,7 @@ func TestVMDestinations(t *testing.T) {
 	// Update and delete, including the mixed-family destination, which
 	// needs its own address family in the request.
 	upd := cases[0].d
-	upd.Weight, upd.ForwardMethod = 7, FwdTunnel
+	upd.Weight, upd.ForwardMethod = 7, ipvs.FwdTunnel
 	upd.UpperThreshold, upd.LowerThreshold = 0, 0
 	if err := c.UpdateDestination(v4.Key(), upd); err != nil {
 		t.Fatal(err)
@@ -296,7 +297,7 @@ func TestVMDestinations(t *testing.T) {
 		t.Errorf("mixed-family destination not deleted:\n%s", refSave(t))
 	}
 	// Missing service: an empty list, not an error (the kernel's answer).
-	ds, err := c.Destinations(ServiceKey{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.1.1.1"), Port: 1})
+	ds, err := c.Destinations(ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.1.1.1"), Port: 1})
 	if err != nil || len(ds) != 0 {
 		t.Errorf("Destinations(missing) = %v, %v", ds, err)
 	}
@@ -305,12 +306,12 @@ func TestVMDestinations(t *testing.T) {
 func TestVMErrors(t *testing.T) {
 	c := vmClient(t)
 	vmtest.Reset(t)
-	s := Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
+	s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
 	if err := c.NewService(s); err != nil {
 		t.Fatal(err)
 	}
-	d := Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1}
-	missing := ServiceKey{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.99"), Port: 80}
+	d := ipvs.Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1}
+	missing := ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.99"), Port: 80}
 	tests := []struct {
 		name  string
 		err   error
@@ -318,19 +319,19 @@ func TestVMErrors(t *testing.T) {
 		is    error
 	}{
 		{"duplicate service", c.NewService(s), unix.EEXIST, os.ErrExist},
-		{"unknown scheduler", c.NewService(Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.2"), Port: 80, Scheduler: "nosuch", Netmask: 0xffffffff}), unix.ENOENT, os.ErrNotExist},
+		{"unknown scheduler", c.NewService(ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.2"), Port: 80, Scheduler: "nosuch", Netmask: 0xffffffff}), unix.ENOENT, os.ErrNotExist},
 		{"delete missing service", c.DeleteService(missing), unix.ESRCH, os.ErrNotExist},
 		{"update missing service", c.UpdateService(serviceOf(missing)), unix.ESRCH, os.ErrNotExist},
 		{"get missing service", func() error { _, err := c.Service(missing); return err }(), unix.ESRCH, os.ErrNotExist},
 		{"zero missing service", c.ZeroService(missing), unix.ESRCH, os.ErrNotExist},
 		{"dest of missing service", c.NewDestination(missing, d), unix.ESRCH, os.ErrNotExist},
 		{"delete missing dest", c.DeleteDestination(s.Key(), d.Key()), unix.ENOENT, os.ErrNotExist},
-		{"lower above upper threshold", c.NewDestination(s.Key(), Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1, LowerThreshold: 10}), unix.ERANGE, nil},
-		{"mixed family without tunnel", c.NewDestination(s.Key(), Destination{Address: mustAddr("2001:db8::5"), Port: 80, Weight: 1}), unix.EINVAL, nil},
-		{"GUE without port", c.NewDestination(s.Key(), Destination{Address: mustAddr("192.168.0.7"), Port: 80, ForwardMethod: FwdTunnel, TunnelType: TunnelGUE, Weight: 1}), unix.EINVAL, nil},
-		{"stop missing daemon", c.DeleteDaemon(DaemonBackup), unix.ESRCH, os.ErrNotExist},
-		{"daemon on unknown interface", c.NewDaemon(Daemon{State: DaemonMaster, Interface: "nosuch0"}), unix.ENODEV, nil},
-		{"timeout too large", c.SetTimeouts(Timeouts{TCP: 1 << 31}), unix.EINVAL, nil},
+		{"lower above upper threshold", c.NewDestination(s.Key(), ipvs.Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1, LowerThreshold: 10}), unix.ERANGE, nil},
+		{"mixed family without tunnel", c.NewDestination(s.Key(), ipvs.Destination{Address: mustAddr("2001:db8::5"), Port: 80, Weight: 1}), unix.EINVAL, nil},
+		{"GUE without port", c.NewDestination(s.Key(), ipvs.Destination{Address: mustAddr("192.168.0.7"), Port: 80, ForwardMethod: ipvs.FwdTunnel, TunnelType: ipvs.TunnelGUE, Weight: 1}), unix.EINVAL, nil},
+		{"stop missing daemon", c.DeleteDaemon(ipvs.DaemonBackup), unix.ESRCH, os.ErrNotExist},
+		{"daemon on unknown interface", c.NewDaemon(ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "nosuch0"}), unix.ENODEV, nil},
+		{"timeout too large", c.SetTimeouts(ipvs.Timeouts{TCP: 1 << 31}), unix.EINVAL, nil},
 	}
 	for _, tt := range tests {
 		var e *Error
@@ -350,18 +351,18 @@ func TestVMErrors(t *testing.T) {
 func TestVMTimeouts(t *testing.T) {
 	c := vmClient(t)
 	vmtest.Reset(t)
-	if err := c.SetTimeouts(Timeouts{TCP: 1000, TCPFin: 60, UDP: 30}); err != nil {
+	if err := c.SetTimeouts(ipvs.Timeouts{TCP: 1000, TCPFin: 60, UDP: 30}); err != nil {
 		t.Fatal(err)
 	}
 	if got := refLines(t, "-L", "--timeout"); got[0] != "Timeout (tcp tcpfin udp): 1000 60 30" {
 		t.Errorf("ipvsadm -L --timeout = %q", got)
 	}
 	// Zero leaves a value unchanged.
-	if err := c.SetTimeouts(Timeouts{TCPFin: 90}); err != nil {
+	if err := c.SetTimeouts(ipvs.Timeouts{TCPFin: 90}); err != nil {
 		t.Fatal(err)
 	}
 	to, err := c.Timeouts()
-	if err != nil || to != (Timeouts{1000, 90, 30}) {
+	if err != nil || to != (ipvs.Timeouts{TCP: 1000, TCPFin: 90, UDP: 30}) {
 		t.Errorf("Timeouts() = %+v, %v", to, err)
 	}
 	if got := refLines(t, "-L", "--timeout"); got[0] != "Timeout (tcp tcpfin udp): 1000 90 30" {
@@ -376,9 +377,9 @@ func TestVMDaemons(t *testing.T) {
 	if err != nil || len(ds) != 0 {
 		t.Fatalf("Daemons() with none running = %v, %v", ds, err)
 	}
-	master := Daemon{State: DaemonMaster, Interface: "lo", SyncID: 7, SyncMaxLen: 1400,
+	master := ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "lo", SyncID: 7, SyncMaxLen: 1400,
 		Group: mustAddr("239.1.2.3"), Port: 9000, TTL: 3}
-	backup := Daemon{State: DaemonBackup, Interface: "lo", SyncID: 200, Group: mustAddr("ff02::1:2")}
+	backup := ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "lo", SyncID: 200, Group: mustAddr("ff02::1:2")}
 	if err := c.NewDaemon(master); err != nil {
 		t.Fatal(err)
 	}
@@ -403,14 +404,14 @@ func TestVMDaemons(t *testing.T) {
 			t.Errorf("daemon %d: library %q, ipvsadm %q", i, line, ref[i])
 		}
 	}
-	if ds[0].State != DaemonMaster || ds[0].SyncMaxLen != 1400 || ds[0].Port != 9000 || ds[0].TTL != 3 || ds[0].Group != master.Group {
+	if ds[0].State != ipvs.DaemonMaster || ds[0].SyncMaxLen != 1400 || ds[0].Port != 9000 || ds[0].TTL != 3 || ds[0].Group != master.Group {
 		t.Errorf("master read back as %+v", ds[0])
 	}
 	// Kernel defaults for what the backup left unset.
 	if ds[1].Port != 8848 || ds[1].TTL != 1 || ds[1].Group != backup.Group || ds[1].SyncID != 200 {
 		t.Errorf("backup read back as %+v", ds[1])
 	}
-	for _, st := range []DaemonState{DaemonMaster, DaemonBackup} {
+	for _, st := range []ipvs.DaemonState{ipvs.DaemonMaster, ipvs.DaemonBackup} {
 		if err := c.DeleteDaemon(st); err != nil {
 			t.Errorf("DeleteDaemon(%s): %v", st, err)
 		}
@@ -423,11 +424,11 @@ func TestVMDaemons(t *testing.T) {
 func TestVMZeroAndStats(t *testing.T) {
 	c := vmClient(t)
 	vmtest.Reset(t)
-	s := Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
+	s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.1"), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
 	if err := c.NewService(s); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.NewDestination(s.Key(), Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1}); err != nil {
+	if err := c.NewDestination(s.Key(), ipvs.Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.ZeroService(s.Key()); err != nil {
@@ -459,17 +460,17 @@ func TestVMBatch(t *testing.T) {
 	c := vmClient(t)
 	vmtest.Reset(t)
 	const n = 1500
-	var ops []Op
+	var ops []ipvs.Op
 	for i := 0; i < n; i++ {
-		s := Service{Family: AFInet, Protocol: ProtoTCP, Address: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), Port: 80,
+		s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), Port: 80,
 			Scheduler: "rr", Netmask: 0xffffffff}
-		ops = append(ops, Op{Cmd: CmdNewService, Service: s})
-		ops = append(ops, Op{Cmd: CmdNewDest, Service: s, Destination: Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1}})
+		ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
+		ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewDest, Service: s, Destination: ipvs.Destination{Address: mustAddr("192.168.0.1"), Port: 80, Weight: 1}})
 	}
 	// Failures in the middle and at the very end are reported at their
 	// index; the kernel goes on after them.
-	ops = append(ops[:1000], append([]Op{ops[0]}, ops[1000:]...)...) // duplicate service: EEXIST at 1000
-	ops = append(ops, Op{Cmd: CmdDelService, Service: Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.9.9.9"), Port: 1}})
+	ops = append(ops[:1000], append([]ipvs.Op{ops[0]}, ops[1000:]...)...) // duplicate service: EEXIST at 1000
+	ops = append(ops, ipvs.Op{Cmd: ipvs.CmdDelService, Service: ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.9.9.9"), Port: 1}})
 	start := time.Now()
 	errs, err := c.Batch(ops)
 	t.Logf("batch of %d ops: %v", len(ops), time.Since(start))
@@ -508,7 +509,7 @@ func TestVMNetNS(t *testing.T) {
 	t.Cleanup(func() { vmtest.MustShell(t, vmtest.IPFull+" netns del lbtest") })
 	c := vmClient(t, WithNetNS("lbtest"))
 	root := vmClient(t)
-	s := Service{Family: AFInet, Protocol: ProtoTCP, Address: mustAddr("10.7.7.7"), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
+	s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.7.7.7"), Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
 	if err := c.NewService(s); err != nil {
 		t.Fatal(err)
 	}
@@ -540,14 +541,14 @@ func TestVMLargeTable(t *testing.T) {
 	// destinations a batch of many windows; bench/vm-foundation.sh times
 	// 10,000 x 10.
 	const nsvc, ndest = 1000, 10
-	var ops []Op
+	var ops []ipvs.Op
 	for i := 0; i < nsvc; i++ {
-		s := Service{Family: AFInet, Protocol: ProtoTCP, Address: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), Port: 80,
+		s := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), Port: 80,
 			Scheduler: "wlc", Netmask: 0xffffffff}
-		ops = append(ops, Op{Cmd: CmdNewService, Service: s})
+		ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
 		for j := 0; j < ndest; j++ {
-			ops = append(ops, Op{Cmd: CmdNewDest, Service: s, Destination: Destination{
-				Address: netip.AddrFrom4([4]byte{192, 168, byte(j), 1}), Port: 8080, ForwardMethod: FwdMasq, Weight: 1}})
+			ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewDest, Service: s, Destination: ipvs.Destination{
+				Address: netip.AddrFrom4([4]byte{192, 168, byte(j), 1}), Port: 8080, ForwardMethod: ipvs.FwdMasq, Weight: 1}})
 		}
 	}
 	start := time.Now()

@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/nss"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // Rule is one command of a rules file.
@@ -159,12 +159,12 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // the -a lines of each service, in file order. Only -A and -a lines are
 // allowed (what ipvsadm -S writes); a second -A of a service, a second -a
 // of a destination, or an -a before its service's -A is an *Error.
-func (f *File) Table() ([]netlinkipvs.VirtualServer, error) {
-	var out []netlinkipvs.VirtualServer
-	index := make(map[netlinkipvs.ServiceKey]int)
+func (f *File) Table() ([]ipvs.VirtualServer, error) {
+	var out []ipvs.VirtualServer
+	index := make(map[ipvs.ServiceKey]int)
 	type destID struct {
 		svc  int
-		dest netlinkipvs.DestKey
+		dest ipvs.DestKey
 	}
 	dests := make(map[destID]bool)
 	for _, r := range f.Rules {
@@ -180,7 +180,7 @@ func (f *File) Table() ([]netlinkipvs.VirtualServer, error) {
 			if s.FWMark != 0 {
 				s.Protocol = 0 // the kernel keeps no protocol for fwmark services
 			}
-			out = append(out, netlinkipvs.VirtualServer{Service: s})
+			out = append(out, ipvs.VirtualServer{Service: s})
 		case ipvsadmargs.KindAddDest:
 			k := c.ServiceKey()
 			i, ok := index[k]
@@ -204,8 +204,8 @@ func (f *File) Table() ([]netlinkipvs.VirtualServer, error) {
 // Format writes table as "ipvsadm -S" (numeric false: host and service
 // names from names, nil for none) or "ipvsadm -S -n" prints it: services
 // and destinations sorted as ipvsadm sorts them.
-func Format(w io.Writer, table []netlinkipvs.VirtualServer, numeric bool, names ipvsadmfmt.Resolver) error {
-	svcs := make([]netlinkipvs.Service, len(table))
+func Format(w io.Writer, table []ipvs.VirtualServer, numeric bool, names ipvsadmfmt.Resolver) error {
+	svcs := make([]ipvs.Service, len(table))
 	for i := range table {
 		svcs[i] = table[i].Service
 	}
@@ -217,7 +217,7 @@ func Format(w io.Writer, table []netlinkipvs.VirtualServer, numeric bool, names 
 // sorts before everything, IPv4 addresses more than 2^31 apart compare
 // backwards), so sorting an already sorted list can reorder it; writing a
 // parsed file back with FormatInOrder always reproduces it.
-func FormatInOrder(w io.Writer, table []netlinkipvs.VirtualServer, numeric bool, names ipvsadmfmt.Resolver) error {
+func FormatInOrder(w io.Writer, table []ipvs.VirtualServer, numeric bool, names ipvsadmfmt.Resolver) error {
 	order := make([]int32, len(table))
 	for i := range order {
 		order[i] = int32(i)
@@ -225,7 +225,7 @@ func FormatInOrder(w io.Writer, table []netlinkipvs.VirtualServer, numeric bool,
 	return format(w, table, order, ipvsadmfmt.Format{Rule: true, Numeric: numeric, NoSort: true}, names)
 }
 
-func format(w io.Writer, table []netlinkipvs.VirtualServer, order []int32, f ipvsadmfmt.Format, names ipvsadmfmt.Resolver) error {
+func format(w io.Writer, table []ipvs.VirtualServer, order []int32, f ipvsadmfmt.Format, names ipvsadmfmt.Resolver) error {
 	var (
 		sc  ipvsadmfmt.Scratch
 		buf []byte

@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/nss"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // guestNames are the test VM's /etc/hosts (where the goldens were
@@ -116,20 +116,20 @@ func TestRoundTripGoldens(t *testing.T) {
 // families, fwmarks (also >= 2^31 and one mark in both families),
 // tunnels of every type and flag, persistence with masks, PEs, one-packet,
 // scheduler flags, mixed-family destinations.
-func randomTable(r *rand.Rand) []netlinkipvs.VirtualServer {
-	var out []netlinkipvs.VirtualServer
-	seen := map[netlinkipvs.ServiceKey]bool{}
+func randomTable(r *rand.Rand) []ipvs.VirtualServer {
+	var out []ipvs.VirtualServer
+	seen := map[ipvs.ServiceKey]bool{}
 	for n := r.IntN(20); n > 0; n-- {
 		v6 := r.IntN(3) == 0
-		s := netlinkipvs.Service{Family: netlinkipvs.AFInet, Netmask: 0xffffffff,
+		s := ipvs.Service{Family: ipvs.AFInet, Netmask: 0xffffffff,
 			Scheduler: []string{"wlc", "rr", "sh", "mh", "wrr", "none"}[r.IntN(6)]}
 		if v6 {
-			s.Family, s.Netmask = netlinkipvs.AFInet6, 128
+			s.Family, s.Netmask = ipvs.AFInet6, 128
 		}
 		if r.IntN(4) == 0 {
 			s.FWMark = []uint32{1, 7, 2147483647, 2147483648, 2882430849, 4294967295}[r.IntN(6)]
 		} else {
-			s.Protocol = []netlinkipvs.Protocol{6, 17, 132}[r.IntN(3)]
+			s.Protocol = []ipvs.Protocol{6, 17, 132}[r.IntN(3)]
 			s.Port = uint16(r.IntN(3) * 40)
 			if v6 {
 				s.Address = netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 15: byte(r.IntN(40))})
@@ -161,40 +161,40 @@ func randomTable(r *rand.Rand) []netlinkipvs.VirtualServer {
 			if r.IntN(5) == 0 {
 				s.Flags |= 0x20
 			} else {
-				s.Flags |= netlinkipvs.ServiceFlags(r.IntN(4)) << 3
+				s.Flags |= ipvs.ServiceFlags(r.IntN(4)) << 3
 			}
 		default:
-			s.Flags |= netlinkipvs.ServiceFlags(r.IntN(8)) << 3
+			s.Flags |= ipvs.ServiceFlags(r.IntN(8)) << 3
 		}
 		if seen[s.Key()] {
 			continue
 		}
 		seen[s.Key()] = true
-		vs := netlinkipvs.VirtualServer{Service: s}
-		dseen := map[netlinkipvs.DestKey]bool{}
+		vs := ipvs.VirtualServer{Service: s}
+		dseen := map[ipvs.DestKey]bool{}
 		for m := r.IntN(5); m > 0; m-- {
-			d := netlinkipvs.Destination{Family: s.Family, Weight: uint32(r.IntN(3)), ForwardMethod: []netlinkipvs.ForwardMethod{0, 2, 3}[r.IntN(3)]}
+			d := ipvs.Destination{Family: s.Family, Weight: uint32(r.IntN(3)), ForwardMethod: []ipvs.ForwardMethod{0, 2, 3}[r.IntN(3)]}
 			dv6 := v6
 			if d.ForwardMethod == 2 && r.IntN(3) == 0 {
 				dv6 = !v6
 			}
 			if dv6 {
-				d.Family, d.Address = netlinkipvs.AFInet6, netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 14: 1, 15: byte(r.IntN(200))})
+				d.Family, d.Address = ipvs.AFInet6, netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 14: 1, 15: byte(r.IntN(200))})
 			} else {
-				d.Family, d.Address = netlinkipvs.AFInet, netip.AddrFrom4([4]byte{192, 168, 0, byte(r.IntN(200))})
+				d.Family, d.Address = ipvs.AFInet, netip.AddrFrom4([4]byte{192, 168, 0, byte(r.IntN(200))})
 			}
 			d.Port = uint16(8080 + r.IntN(2))
 			if s.FWMark == 0 && d.ForwardMethod != 0 {
 				d.Port = s.Port // -g and -i use the service's port
 			}
 			if d.ForwardMethod == 2 {
-				d.TunnelType = netlinkipvs.TunnelType(r.IntN(3))
+				d.TunnelType = ipvs.TunnelType(r.IntN(3))
 				switch d.TunnelType {
 				case 1:
 					d.TunnelPort = uint16(1 + r.IntN(9000))
-					d.TunnelFlags = netlinkipvs.TunnelFlags(r.IntN(3))
+					d.TunnelFlags = ipvs.TunnelFlags(r.IntN(3))
 				case 2:
-					d.TunnelFlags = netlinkipvs.TunnelFlags(r.IntN(2))
+					d.TunnelFlags = ipvs.TunnelFlags(r.IntN(2))
 				}
 			}
 			if dseen[d.Key()] {
@@ -232,7 +232,7 @@ func TestRoundTripGenerated(t *testing.T) {
 			t.Fatalf("round trip differs:\n%s\nvs\n%s", first.String(), second.String())
 		}
 		// Same services and destinations as sets.
-		want := map[netlinkipvs.ServiceKey]netlinkipvs.VirtualServer{}
+		want := map[ipvs.ServiceKey]ipvs.VirtualServer{}
 		for _, vs := range table {
 			want[vs.Service.Key()] = vs
 		}
@@ -244,7 +244,7 @@ func TestRoundTripGenerated(t *testing.T) {
 			if w.Service != vs.Service {
 				t.Fatalf("service %v: got %+v, want %+v", vs.Service.Key(), vs.Service, w.Service)
 			}
-			wd := map[netlinkipvs.DestKey]netlinkipvs.Destination{}
+			wd := map[ipvs.DestKey]ipvs.Destination{}
 			for _, d := range w.Destinations {
 				wd[d.Key()] = d
 			}
@@ -309,7 +309,7 @@ func TestParseLineNumbersAndComments(t *testing.T) {
 	if m := f.Rules[2].Command.Service.FWMark; m != 2882430849 {
 		t.Errorf("fwmark %d", m)
 	}
-	if m := f.Rules[3].Command.Service; m.FWMark != 2882430849 || m.Family != netlinkipvs.AFInet6 {
+	if m := f.Rules[3].Command.Service; m.FWMark != 2882430849 || m.Family != ipvs.AFInet6 {
 		t.Errorf("signed fwmark read as %d family %v", m.FWMark, m.Family)
 	}
 	if fl := f.Rules[4].Command.Service.Flags; fl != 0x20 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
@@ -8,24 +9,24 @@ import (
 // Backend is the part of *netlinkipvs.Client that ipvsadm uses; tests
 // supply a fake.
 type Backend interface {
-	Info() (netlinkipvs.Info, error)
-	Services() ([]netlinkipvs.Service, error)
-	Service(netlinkipvs.ServiceKey) (netlinkipvs.Service, error)
-	Destinations(netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error)
-	NewService(netlinkipvs.Service) error
-	UpdateService(netlinkipvs.Service) error
-	DeleteService(netlinkipvs.ServiceKey) error
-	NewDestination(netlinkipvs.ServiceKey, netlinkipvs.Destination) error
-	UpdateDestination(netlinkipvs.ServiceKey, netlinkipvs.Destination) error
-	DeleteDestination(netlinkipvs.ServiceKey, netlinkipvs.DestKey) error
+	Info() (ipvs.Info, error)
+	Services() ([]ipvs.Service, error)
+	Service(ipvs.ServiceKey) (ipvs.Service, error)
+	Destinations(ipvs.ServiceKey) ([]ipvs.Destination, error)
+	NewService(ipvs.Service) error
+	UpdateService(ipvs.Service) error
+	DeleteService(ipvs.ServiceKey) error
+	NewDestination(ipvs.ServiceKey, ipvs.Destination) error
+	UpdateDestination(ipvs.ServiceKey, ipvs.Destination) error
+	DeleteDestination(ipvs.ServiceKey, ipvs.DestKey) error
 	Flush() error
 	ZeroAll() error
-	ZeroService(netlinkipvs.ServiceKey) error
-	Timeouts() (netlinkipvs.Timeouts, error)
-	SetTimeouts(netlinkipvs.Timeouts) error
-	Daemons() ([]netlinkipvs.Daemon, error)
-	NewDaemon(netlinkipvs.Daemon) error
-	DeleteDaemon(netlinkipvs.DaemonState) error
+	ZeroService(ipvs.ServiceKey) error
+	Timeouts() (ipvs.Timeouts, error)
+	SetTimeouts(ipvs.Timeouts) error
+	Daemons() ([]ipvs.Daemon, error)
+	NewDaemon(ipvs.Daemon) error
+	DeleteDaemon(ipvs.DaemonState) error
 	Close() error
 }
 

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // Batcher is implemented by backends that send many write requests in one
@@ -10,7 +10,7 @@ import (
 // to ops[i]; the kernel executes them in order and does not stop at a
 // failure, exactly as one request per line would.
 type Batcher interface {
-	Batch(ops []netlinkipvs.Op) ([]error, error)
+	Batch(ops []ipvs.Op) ([]error, error)
 }
 
 // maxPending bounds how many commands a batchExecutor holds before it
@@ -25,7 +25,7 @@ const maxPending = 4096
 // printed where ipvsadm would print it in the output stream.
 type batchExecutor struct {
 	b    Batcher
-	ops  []netlinkipvs.Op
+	ops  []ipvs.Op
 	done []func(error)
 }
 
@@ -61,37 +61,37 @@ func (e *batchExecutor) Flush() {
 
 // opOf returns the request a write command sends: the same attributes as
 // the Backend call apply makes for it.
-func opOf(cmd *ipvsadmargs.Command) netlinkipvs.Op {
+func opOf(cmd *ipvsadmargs.Command) ipvs.Op {
 	svc := cmd.Service
-	id := netlinkipvs.Service{Family: svc.Family, Protocol: svc.Protocol, Address: svc.Address, Port: svc.Port, FWMark: svc.FWMark}
+	id := ipvs.Service{Family: svc.Family, Protocol: svc.Protocol, Address: svc.Address, Port: svc.Port, FWMark: svc.FWMark}
 	switch cmd.Kind {
 	case ipvsadmargs.KindAdd:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: svc}
+		return ipvs.Op{Cmd: ipvs.CmdNewService, Service: svc}
 	case ipvsadmargs.KindEdit:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdSetService, Service: svc}
+		return ipvs.Op{Cmd: ipvs.CmdSetService, Service: svc}
 	case ipvsadmargs.KindDelete:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdDelService, Service: id}
+		return ipvs.Op{Cmd: ipvs.CmdDelService, Service: id}
 	case ipvsadmargs.KindFlush:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdFlush}
+		return ipvs.Op{Cmd: ipvs.CmdFlush}
 	case ipvsadmargs.KindZero:
 		if cmd.ZeroAll() {
-			return netlinkipvs.Op{Cmd: netlinkipvs.CmdZero, AllServices: true}
+			return ipvs.Op{Cmd: ipvs.CmdZero, AllServices: true}
 		}
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdZero, Service: id}
+		return ipvs.Op{Cmd: ipvs.CmdZero, Service: id}
 	case ipvsadmargs.KindAddDest:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDest, Service: id, Destination: cmd.Destination}
+		return ipvs.Op{Cmd: ipvs.CmdNewDest, Service: id, Destination: cmd.Destination}
 	case ipvsadmargs.KindEditDest:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdSetDest, Service: id, Destination: cmd.Destination}
+		return ipvs.Op{Cmd: ipvs.CmdSetDest, Service: id, Destination: cmd.Destination}
 	case ipvsadmargs.KindDeleteDest:
 		k := cmd.Destination.Key()
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdDelDest, Service: id,
-			Destination: netlinkipvs.Destination{Family: k.Family, Address: k.Address, Port: k.Port}}
+		return ipvs.Op{Cmd: ipvs.CmdDelDest, Service: id,
+			Destination: ipvs.Destination{Family: k.Family, Address: k.Address, Port: k.Port}}
 	case ipvsadmargs.KindSetTimeout:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdSetConfig, Timeouts: cmd.Timeouts}
+		return ipvs.Op{Cmd: ipvs.CmdSetConfig, Timeouts: cmd.Timeouts}
 	case ipvsadmargs.KindStartDaemon:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDaemon, Daemon: cmd.Daemon}
+		return ipvs.Op{Cmd: ipvs.CmdNewDaemon, Daemon: cmd.Daemon}
 	case ipvsadmargs.KindStopDaemon:
-		return netlinkipvs.Op{Cmd: netlinkipvs.CmdDelDaemon, Daemon: netlinkipvs.Daemon{State: cmd.Daemon.State}}
+		return ipvs.Op{Cmd: ipvs.CmdDelDaemon, Daemon: ipvs.Daemon{State: cmd.Daemon.State}}
 	}
 	panic("ipvsadm: not a write command: " + cmd.Kind.String())
 }

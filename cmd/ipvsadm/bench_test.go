@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // nullKernel accepts every batch without doing anything: what is left is
 // ipvsadm's own cost of -R.
 type nullKernel struct{ *fakeBackend }
 
-func (nullKernel) Batch(ops []netlinkipvs.Op) ([]error, error) { return make([]error, len(ops)), nil }
+func (nullKernel) Batch(ops []ipvs.Op) ([]error, error) { return make([]error, len(ops)), nil }
 
 func restoreInput110k() string {
 	var b strings.Builder

@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // countEnv names the environment variable that, when set to a file name,
@@ -38,64 +38,64 @@ func (c *counting) openProc(open func() (io.ReadCloser, error)) func() (io.ReadC
 	}
 }
 
-func (c *counting) Info() (netlinkipvs.Info, error) { c.reads++; return c.b.Info() }
-func (c *counting) Services() ([]netlinkipvs.Service, error) {
+func (c *counting) Info() (ipvs.Info, error) { c.reads++; return c.b.Info() }
+func (c *counting) Services() ([]ipvs.Service, error) {
 	c.reads++
 	return c.b.Services()
 }
-func (c *counting) Service(k netlinkipvs.ServiceKey) (netlinkipvs.Service, error) {
+func (c *counting) Service(k ipvs.ServiceKey) (ipvs.Service, error) {
 	c.reads++
 	return c.b.Service(k)
 }
-func (c *counting) Destinations(k netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error) {
+func (c *counting) Destinations(k ipvs.ServiceKey) ([]ipvs.Destination, error) {
 	c.reads++
 	return c.b.Destinations(k)
 }
-func (c *counting) NewService(s netlinkipvs.Service) error { c.writes++; return c.b.NewService(s) }
-func (c *counting) UpdateService(s netlinkipvs.Service) error {
+func (c *counting) NewService(s ipvs.Service) error { c.writes++; return c.b.NewService(s) }
+func (c *counting) UpdateService(s ipvs.Service) error {
 	c.writes++
 	return c.b.UpdateService(s)
 }
-func (c *counting) DeleteService(k netlinkipvs.ServiceKey) error {
+func (c *counting) DeleteService(k ipvs.ServiceKey) error {
 	c.writes++
 	return c.b.DeleteService(k)
 }
-func (c *counting) NewDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
+func (c *counting) NewDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
 	c.writes++
 	return c.b.NewDestination(k, d)
 }
-func (c *counting) UpdateDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
+func (c *counting) UpdateDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
 	c.writes++
 	return c.b.UpdateDestination(k, d)
 }
-func (c *counting) DeleteDestination(k netlinkipvs.ServiceKey, d netlinkipvs.DestKey) error {
+func (c *counting) DeleteDestination(k ipvs.ServiceKey, d ipvs.DestKey) error {
 	c.writes++
 	return c.b.DeleteDestination(k, d)
 }
 func (c *counting) Flush() error   { c.writes++; return c.b.Flush() }
 func (c *counting) ZeroAll() error { c.writes++; return c.b.ZeroAll() }
-func (c *counting) ZeroService(k netlinkipvs.ServiceKey) error {
+func (c *counting) ZeroService(k ipvs.ServiceKey) error {
 	c.writes++
 	return c.b.ZeroService(k)
 }
-func (c *counting) Timeouts() (netlinkipvs.Timeouts, error) { c.reads++; return c.b.Timeouts() }
-func (c *counting) SetTimeouts(t netlinkipvs.Timeouts) error {
+func (c *counting) Timeouts() (ipvs.Timeouts, error) { c.reads++; return c.b.Timeouts() }
+func (c *counting) SetTimeouts(t ipvs.Timeouts) error {
 	c.writes++
 	return c.b.SetTimeouts(t)
 }
-func (c *counting) Daemons() ([]netlinkipvs.Daemon, error) { c.reads++; return c.b.Daemons() }
-func (c *counting) NewDaemon(d netlinkipvs.Daemon) error   { c.writes++; return c.b.NewDaemon(d) }
-func (c *counting) DeleteDaemon(s netlinkipvs.DaemonState) error {
+func (c *counting) Daemons() ([]ipvs.Daemon, error) { c.reads++; return c.b.Daemons() }
+func (c *counting) NewDaemon(d ipvs.Daemon) error   { c.writes++; return c.b.NewDaemon(d) }
+func (c *counting) DeleteDaemon(s ipvs.DaemonState) error {
 	c.writes++
 	return c.b.DeleteDaemon(s)
 }
 func (c *counting) Close() error { return c.b.Close() }
-func (c *counting) Batch(ops []netlinkipvs.Op) ([]error, error) {
+func (c *counting) Batch(ops []ipvs.Op) ([]error, error) {
 	c.writes += len(ops)
 	return c.b.(Batcher).Batch(ops)
 }
 
-func (c *counting) ScanServices(start func(), fn func(*netlinkipvs.Service) error) error {
+func (c *counting) ScanServices(start func(), fn func(*ipvs.Service) error) error {
 	c.reads++
 	return c.b.(serviceScanner).ScanServices(start, fn)
 }

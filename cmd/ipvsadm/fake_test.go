@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
@@ -12,12 +13,12 @@ import (
 // common cases, recording every call.
 type fakeBackend struct {
 	mu       sync.Mutex
-	info     netlinkipvs.Info
+	info     ipvs.Info
 	infoErr  error
-	svcs     []netlinkipvs.Service
-	dests    map[netlinkipvs.ServiceKey][]netlinkipvs.Destination
-	timeouts netlinkipvs.Timeouts
-	daemons  []netlinkipvs.Daemon
+	svcs     []ipvs.Service
+	dests    map[ipvs.ServiceKey][]ipvs.Destination
+	timeouts ipvs.Timeouts
+	daemons  []ipvs.Daemon
 	calls    []string
 	// repeat[i] makes ScanServices pass service i that many more times.
 	repeat map[int]int
@@ -30,16 +31,16 @@ type fakeBackend struct {
 
 func newFake() *fakeBackend {
 	return &fakeBackend{
-		info:     netlinkipvs.Info{Version: netlinkipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096},
-		dests:    map[netlinkipvs.ServiceKey][]netlinkipvs.Destination{},
-		timeouts: netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300},
+		info:     ipvs.Info{Version: ipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096},
+		dests:    map[ipvs.ServiceKey][]ipvs.Destination{},
+		timeouts: ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300},
 		fail:     map[string]unix.Errno{},
 	}
 }
 
-func kerr(op netlinkipvs.Command, e unix.Errno) error { return &netlinkipvs.Error{Op: op, Err: e} }
+func kerr(op ipvs.Command, e unix.Errno) error { return &netlinkipvs.Error{Op: op, Err: e} }
 
-func (f *fakeBackend) call(name string, op netlinkipvs.Command) error {
+func (f *fakeBackend) call(name string, op ipvs.Command) error {
 	f.calls = append(f.calls, name)
 	if e, ok := f.fail[name]; ok {
 		return kerr(op, e)
@@ -47,7 +48,7 @@ func (f *fakeBackend) call(name string, op netlinkipvs.Command) error {
 	return nil
 }
 
-func (f *fakeBackend) find(k netlinkipvs.ServiceKey) int {
+func (f *fakeBackend) find(k ipvs.ServiceKey) int {
 	for i, s := range f.svcs {
 		if s.Key() == k {
 			return i
@@ -56,96 +57,96 @@ func (f *fakeBackend) find(k netlinkipvs.ServiceKey) int {
 	return -1
 }
 
-func (f *fakeBackend) Info() (netlinkipvs.Info, error) {
-	if err := f.call("info", netlinkipvs.CmdGetInfo); err != nil {
-		return netlinkipvs.Info{}, err
+func (f *fakeBackend) Info() (ipvs.Info, error) {
+	if err := f.call("info", ipvs.CmdGetInfo); err != nil {
+		return ipvs.Info{}, err
 	}
 	return f.info, f.infoErr
 }
 
-func (f *fakeBackend) Services() ([]netlinkipvs.Service, error) {
-	if err := f.call("services", netlinkipvs.CmdGetService); err != nil {
+func (f *fakeBackend) Services() ([]ipvs.Service, error) {
+	if err := f.call("services", ipvs.CmdGetService); err != nil {
 		return nil, err
 	}
-	return append([]netlinkipvs.Service(nil), f.svcs...), nil
+	return append([]ipvs.Service(nil), f.svcs...), nil
 }
 
-func (f *fakeBackend) Service(k netlinkipvs.ServiceKey) (netlinkipvs.Service, error) {
-	if err := f.call("service", netlinkipvs.CmdGetService); err != nil {
-		return netlinkipvs.Service{}, err
+func (f *fakeBackend) Service(k ipvs.ServiceKey) (ipvs.Service, error) {
+	if err := f.call("service", ipvs.CmdGetService); err != nil {
+		return ipvs.Service{}, err
 	}
 	i := f.find(k)
 	if i < 0 {
-		return netlinkipvs.Service{}, kerr(netlinkipvs.CmdGetService, unix.ESRCH)
+		return ipvs.Service{}, kerr(ipvs.CmdGetService, unix.ESRCH)
 	}
 	return f.svcs[i], nil
 }
 
-func (f *fakeBackend) Destinations(k netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error) {
-	if err := f.call("dests", netlinkipvs.CmdGetDest); err != nil {
+func (f *fakeBackend) Destinations(k ipvs.ServiceKey) ([]ipvs.Destination, error) {
+	if err := f.call("dests", ipvs.CmdGetDest); err != nil {
 		return nil, err
 	}
-	return append([]netlinkipvs.Destination(nil), f.dests[k]...), nil
+	return append([]ipvs.Destination(nil), f.dests[k]...), nil
 }
 
-func (f *fakeBackend) NewService(s netlinkipvs.Service) error {
-	if err := f.call("new-service", netlinkipvs.CmdNewService); err != nil {
+func (f *fakeBackend) NewService(s ipvs.Service) error {
+	if err := f.call("new-service", ipvs.CmdNewService); err != nil {
 		return err
 	}
 	if f.find(s.Key()) >= 0 {
-		return kerr(netlinkipvs.CmdNewService, unix.EEXIST)
+		return kerr(ipvs.CmdNewService, unix.EEXIST)
 	}
 	f.svcs = append(f.svcs, s)
 	return nil
 }
 
-func (f *fakeBackend) UpdateService(s netlinkipvs.Service) error {
-	if err := f.call("set-service", netlinkipvs.CmdSetService); err != nil {
+func (f *fakeBackend) UpdateService(s ipvs.Service) error {
+	if err := f.call("set-service", ipvs.CmdSetService); err != nil {
 		return err
 	}
 	i := f.find(s.Key())
 	if i < 0 {
-		return kerr(netlinkipvs.CmdSetService, unix.ESRCH)
+		return kerr(ipvs.CmdSetService, unix.ESRCH)
 	}
 	f.svcs[i] = s
 	return nil
 }
 
-func (f *fakeBackend) DeleteService(k netlinkipvs.ServiceKey) error {
-	if err := f.call("del-service", netlinkipvs.CmdDelService); err != nil {
+func (f *fakeBackend) DeleteService(k ipvs.ServiceKey) error {
+	if err := f.call("del-service", ipvs.CmdDelService); err != nil {
 		return err
 	}
 	i := f.find(k)
 	if i < 0 {
-		return kerr(netlinkipvs.CmdDelService, unix.ESRCH)
+		return kerr(ipvs.CmdDelService, unix.ESRCH)
 	}
 	f.svcs = append(f.svcs[:i], f.svcs[i+1:]...)
 	delete(f.dests, k)
 	return nil
 }
 
-func (f *fakeBackend) NewDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
-	if err := f.call("new-dest", netlinkipvs.CmdNewDest); err != nil {
+func (f *fakeBackend) NewDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
+	if err := f.call("new-dest", ipvs.CmdNewDest); err != nil {
 		return err
 	}
 	if f.find(k) < 0 {
-		return kerr(netlinkipvs.CmdNewDest, unix.ESRCH)
+		return kerr(ipvs.CmdNewDest, unix.ESRCH)
 	}
 	for _, x := range f.dests[k] {
 		if x.Key() == d.Key() {
-			return kerr(netlinkipvs.CmdNewDest, unix.EEXIST)
+			return kerr(ipvs.CmdNewDest, unix.EEXIST)
 		}
 	}
-	f.dests[k] = append([]netlinkipvs.Destination{d}, f.dests[k]...)
+	f.dests[k] = append([]ipvs.Destination{d}, f.dests[k]...)
 	return nil
 }
 
-func (f *fakeBackend) UpdateDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
-	if err := f.call("set-dest", netlinkipvs.CmdSetDest); err != nil {
+func (f *fakeBackend) UpdateDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
+	if err := f.call("set-dest", ipvs.CmdSetDest); err != nil {
 		return err
 	}
 	if f.find(k) < 0 {
-		return kerr(netlinkipvs.CmdSetDest, unix.ESRCH)
+		return kerr(ipvs.CmdSetDest, unix.ESRCH)
 	}
 	for i, x := range f.dests[k] {
 		if x.Key() == d.Key() {
@@ -153,15 +154,15 @@ func (f *fakeBackend) UpdateDestination(k netlinkipvs.ServiceKey, d netlinkipvs.
 			return nil
 		}
 	}
-	return kerr(netlinkipvs.CmdSetDest, unix.ENOENT)
+	return kerr(ipvs.CmdSetDest, unix.ENOENT)
 }
 
-func (f *fakeBackend) DeleteDestination(k netlinkipvs.ServiceKey, dk netlinkipvs.DestKey) error {
-	if err := f.call("del-dest", netlinkipvs.CmdDelDest); err != nil {
+func (f *fakeBackend) DeleteDestination(k ipvs.ServiceKey, dk ipvs.DestKey) error {
+	if err := f.call("del-dest", ipvs.CmdDelDest); err != nil {
 		return err
 	}
 	if f.find(k) < 0 {
-		return kerr(netlinkipvs.CmdDelDest, unix.ESRCH)
+		return kerr(ipvs.CmdDelDest, unix.ESRCH)
 	}
 	for i, x := range f.dests[k] {
 		if x.Key() == dk {
@@ -169,39 +170,39 @@ func (f *fakeBackend) DeleteDestination(k netlinkipvs.ServiceKey, dk netlinkipvs
 			return nil
 		}
 	}
-	return kerr(netlinkipvs.CmdDelDest, unix.ENOENT)
+	return kerr(ipvs.CmdDelDest, unix.ENOENT)
 }
 
 func (f *fakeBackend) Flush() error {
-	if err := f.call("flush", netlinkipvs.CmdFlush); err != nil {
+	if err := f.call("flush", ipvs.CmdFlush); err != nil {
 		return err
 	}
 	f.svcs = nil
-	f.dests = map[netlinkipvs.ServiceKey][]netlinkipvs.Destination{}
+	f.dests = map[ipvs.ServiceKey][]ipvs.Destination{}
 	return nil
 }
 
-func (f *fakeBackend) ZeroAll() error { return f.call("zero-all", netlinkipvs.CmdZero) }
+func (f *fakeBackend) ZeroAll() error { return f.call("zero-all", ipvs.CmdZero) }
 
-func (f *fakeBackend) ZeroService(k netlinkipvs.ServiceKey) error {
-	if err := f.call("zero", netlinkipvs.CmdZero); err != nil {
+func (f *fakeBackend) ZeroService(k ipvs.ServiceKey) error {
+	if err := f.call("zero", ipvs.CmdZero); err != nil {
 		return err
 	}
 	if f.find(k) < 0 {
-		return kerr(netlinkipvs.CmdZero, unix.ESRCH)
+		return kerr(ipvs.CmdZero, unix.ESRCH)
 	}
 	return nil
 }
 
-func (f *fakeBackend) Timeouts() (netlinkipvs.Timeouts, error) {
-	if err := f.call("timeouts", netlinkipvs.CmdGetConfig); err != nil {
-		return netlinkipvs.Timeouts{}, err
+func (f *fakeBackend) Timeouts() (ipvs.Timeouts, error) {
+	if err := f.call("timeouts", ipvs.CmdGetConfig); err != nil {
+		return ipvs.Timeouts{}, err
 	}
 	return f.timeouts, nil
 }
 
-func (f *fakeBackend) SetTimeouts(t netlinkipvs.Timeouts) error {
-	if err := f.call("set-timeouts", netlinkipvs.CmdSetConfig); err != nil {
+func (f *fakeBackend) SetTimeouts(t ipvs.Timeouts) error {
+	if err := f.call("set-timeouts", ipvs.CmdSetConfig); err != nil {
 		return err
 	}
 	if t.TCP != 0 {
@@ -216,28 +217,28 @@ func (f *fakeBackend) SetTimeouts(t netlinkipvs.Timeouts) error {
 	return nil
 }
 
-func (f *fakeBackend) Daemons() ([]netlinkipvs.Daemon, error) {
-	if err := f.call("daemons", netlinkipvs.CmdGetDaemon); err != nil {
+func (f *fakeBackend) Daemons() ([]ipvs.Daemon, error) {
+	if err := f.call("daemons", ipvs.CmdGetDaemon); err != nil {
 		return nil, err
 	}
 	return f.daemons, nil
 }
 
-func (f *fakeBackend) NewDaemon(d netlinkipvs.Daemon) error {
-	if err := f.call("new-daemon", netlinkipvs.CmdNewDaemon); err != nil {
+func (f *fakeBackend) NewDaemon(d ipvs.Daemon) error {
+	if err := f.call("new-daemon", ipvs.CmdNewDaemon); err != nil {
 		return err
 	}
 	for _, x := range f.daemons {
 		if x.State == d.State {
-			return kerr(netlinkipvs.CmdNewDaemon, unix.EEXIST)
+			return kerr(ipvs.CmdNewDaemon, unix.EEXIST)
 		}
 	}
 	f.daemons = append(f.daemons, d)
 	return nil
 }
 
-func (f *fakeBackend) DeleteDaemon(st netlinkipvs.DaemonState) error {
-	if err := f.call("del-daemon", netlinkipvs.CmdDelDaemon); err != nil {
+func (f *fakeBackend) DeleteDaemon(st ipvs.DaemonState) error {
+	if err := f.call("del-daemon", ipvs.CmdDelDaemon); err != nil {
 		return err
 	}
 	for i, x := range f.daemons {
@@ -246,44 +247,44 @@ func (f *fakeBackend) DeleteDaemon(st netlinkipvs.DaemonState) error {
 			return nil
 		}
 	}
-	return kerr(netlinkipvs.CmdDelDaemon, unix.ESRCH)
+	return kerr(ipvs.CmdDelDaemon, unix.ESRCH)
 }
 
 func (f *fakeBackend) Close() error { return nil }
 
 // Batch applies ops one by one, as the kernel does with a batch, and
 // records one "batch" call.
-func (f *fakeBackend) Batch(ops []netlinkipvs.Op) ([]error, error) {
+func (f *fakeBackend) Batch(ops []ipvs.Op) ([]error, error) {
 	f.batches++
 	errs := make([]error, len(ops))
 	for i, op := range ops {
 		svc := op.Service.Key()
 		switch op.Cmd {
-		case netlinkipvs.CmdNewService:
+		case ipvs.CmdNewService:
 			errs[i] = f.NewService(op.Service)
-		case netlinkipvs.CmdSetService:
+		case ipvs.CmdSetService:
 			errs[i] = f.UpdateService(op.Service)
-		case netlinkipvs.CmdDelService:
+		case ipvs.CmdDelService:
 			errs[i] = f.DeleteService(svc)
-		case netlinkipvs.CmdNewDest:
+		case ipvs.CmdNewDest:
 			errs[i] = f.NewDestination(svc, op.Destination)
-		case netlinkipvs.CmdSetDest:
+		case ipvs.CmdSetDest:
 			errs[i] = f.UpdateDestination(svc, op.Destination)
-		case netlinkipvs.CmdDelDest:
+		case ipvs.CmdDelDest:
 			errs[i] = f.DeleteDestination(svc, op.Destination.Key())
-		case netlinkipvs.CmdFlush:
+		case ipvs.CmdFlush:
 			errs[i] = f.Flush()
-		case netlinkipvs.CmdZero:
+		case ipvs.CmdZero:
 			if op.AllServices {
 				errs[i] = f.ZeroAll()
 			} else {
 				errs[i] = f.ZeroService(svc)
 			}
-		case netlinkipvs.CmdSetConfig:
+		case ipvs.CmdSetConfig:
 			errs[i] = f.SetTimeouts(op.Timeouts)
-		case netlinkipvs.CmdNewDaemon:
+		case ipvs.CmdNewDaemon:
 			errs[i] = f.NewDaemon(op.Daemon)
-		case netlinkipvs.CmdDelDaemon:
+		case ipvs.CmdDelDaemon:
 			errs[i] = f.DeleteDaemon(op.Daemon.State)
 		default:
 			panic("fake Batch: unexpected " + op.Cmd.String())
@@ -298,8 +299,8 @@ type unbatched struct{ Backend }
 
 // ScanServices streams the services, repeating those listed in
 // f.repeat as a changing table's dump may.
-func (f *fakeBackend) ScanServices(start func(), fn func(*netlinkipvs.Service) error) error {
-	if err := f.call("services", netlinkipvs.CmdGetService); err != nil {
+func (f *fakeBackend) ScanServices(start func(), fn func(*ipvs.Service) error) error {
+	if err := f.call("services", ipvs.CmdGetService); err != nil {
 		return err
 	}
 	if start != nil {

@@ -5,9 +5,9 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // The fast listing path: a full -L/-S needs every service's destinations,
@@ -217,7 +217,7 @@ func (t *procTable) join(l *svcList, save bool) {
 
 // dests decodes the destinations of netlink service i into buf; ok is
 // false when they must be fetched over netlink.
-func (t *procTable) dests(i int, buf []netlinkipvs.Destination) ([]netlinkipvs.Destination, bool) {
+func (t *procTable) dests(i int, buf []ipvs.Destination) ([]ipvs.Destination, bool) {
 	if t == nil || t.match[i] < 0 {
 		return buf, false
 	}
@@ -226,17 +226,17 @@ func (t *procTable) dests(i int, buf []netlinkipvs.Destination) ([]netlinkipvs.D
 	buf = buf[:0]
 	for n := uint32(0); n < ps.n; n++ {
 		flags := b[0]
-		var d netlinkipvs.Destination
+		var d ipvs.Destination
 		if flags&1 != 0 {
-			d.Family = netlinkipvs.AFInet6
+			d.Family = ipvs.AFInet6
 			d.Address = netip.AddrFrom16([16]byte(b[1:17]))
 			b = b[17:]
 		} else {
-			d.Family = netlinkipvs.AFInet
+			d.Family = ipvs.AFInet
 			d.Address = netip.AddrFrom4([4]byte(b[1:5]))
 			b = b[5:]
 		}
-		d.ForwardMethod = netlinkipvs.ForwardMethod(flags >> 1 & 3)
+		d.ForwardMethod = ipvs.ForwardMethod(flags >> 1 & 3)
 		d.Port = binary.BigEndian.Uint16(b)
 		b = b[2:]
 		var v [3]uint64

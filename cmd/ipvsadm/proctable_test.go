@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // procText renders the fake's table as the kernel prints /proc/net/ip_vs
@@ -39,7 +39,7 @@ func procText(f *fakeBackend, skip, dup map[int]bool) string {
 			if s.FWMark != 0 {
 				fmt.Fprintf(&b, "FWM  %08X %s ", s.FWMark, s.Scheduler)
 			} else {
-				fmt.Fprintf(&b, "%s  %s:%04X %s ", map[netlinkipvs.Protocol]string{6: "TCP", 17: "UDP", 132: "SCTP"}[s.Protocol], addr(s.Address), s.Port, s.Scheduler)
+				fmt.Fprintf(&b, "%s  %s:%04X %s ", map[ipvs.Protocol]string{6: "TCP", 17: "UDP", 132: "SCTP"}[s.Protocol], addr(s.Address), s.Port, s.Scheduler)
 			}
 			if s.Flags&1 != 0 {
 				fmt.Fprintf(&b, "persistent %d %08X\n", s.Timeout*250, s.Netmask)
@@ -61,20 +61,20 @@ func randomFake(r *rand.Rand) *fakeBackend {
 	f := newFake()
 	n := 1 + r.IntN(30)
 	for i := 0; i < n; i++ {
-		s := netlinkipvs.Service{Family: netlinkipvs.AFInet, Scheduler: "wlc", Netmask: 0xffffffff}
+		s := ipvs.Service{Family: ipvs.AFInet, Scheduler: "wlc", Netmask: 0xffffffff}
 		switch r.IntN(4) {
 		case 0:
 			s.FWMark = uint32(1 + r.IntN(4))
 			if r.IntN(2) == 0 {
-				s.Family, s.Netmask = netlinkipvs.AFInet6, 128
+				s.Family, s.Netmask = ipvs.AFInet6, 128
 			}
 		case 1:
-			s.Family, s.Netmask = netlinkipvs.AFInet6, 128
-			s.Protocol = netlinkipvs.ProtoTCP
+			s.Family, s.Netmask = ipvs.AFInet6, 128
+			s.Protocol = ipvs.ProtoTCP
 			s.Address = netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 15: byte(r.IntN(50))})
 			s.Port = uint16(r.IntN(3))
 		default:
-			s.Protocol = netlinkipvs.Protocol([]uint8{6, 17, 132}[r.IntN(3)])
+			s.Protocol = ipvs.Protocol([]uint8{6, 17, 132}[r.IntN(3)])
 			s.Address = netip.AddrFrom4([4]byte{10, 0, byte(r.IntN(3)), byte(r.IntN(50))})
 			s.Port = uint16(80 + r.IntN(3))
 		}
@@ -86,22 +86,22 @@ func randomFake(r *rand.Rand) *fakeBackend {
 		}
 		f.svcs = append(f.svcs, s)
 		for j := r.IntN(6); j > 0; j-- {
-			d := netlinkipvs.Destination{Family: s.Family, Port: uint16(8080 + r.IntN(2)), ForwardMethod: netlinkipvs.ForwardMethod([]uint8{0, 1, 3}[r.IntN(3)]),
+			d := ipvs.Destination{Family: s.Family, Port: uint16(8080 + r.IntN(2)), ForwardMethod: ipvs.ForwardMethod([]uint8{0, 1, 3}[r.IntN(3)]),
 				Weight: uint32(r.IntN(3)), ActiveConns: uint32(r.IntN(1000)), InactiveConns: uint32(r.Uint32())}
-			if s.Family == netlinkipvs.AFInet6 {
+			if s.Family == ipvs.AFInet6 {
 				d.Address = netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 14: 1, 15: byte(r.IntN(200))})
 			} else {
 				d.Address = netip.AddrFrom4([4]byte{192, 168, byte(r.IntN(2)), byte(r.IntN(200))})
 			}
 			if r.IntN(6) == 0 {
-				d.ForwardMethod = netlinkipvs.FwdTunnel
-				d.TunnelType, d.TunnelPort, d.TunnelFlags = netlinkipvs.TunnelType(r.IntN(3)), 6080, netlinkipvs.TunnelFlags(r.IntN(3))
+				d.ForwardMethod = ipvs.FwdTunnel
+				d.TunnelType, d.TunnelPort, d.TunnelFlags = ipvs.TunnelType(r.IntN(3)), 6080, ipvs.TunnelFlags(r.IntN(3))
 				if r.IntN(2) == 0 {
 					// A destination of the other family.
-					if s.Family == netlinkipvs.AFInet {
-						d.Family, d.Address = netlinkipvs.AFInet6, netip.AddrFrom16([16]byte{0x20, 1, 15: byte(r.IntN(200))})
+					if s.Family == ipvs.AFInet {
+						d.Family, d.Address = ipvs.AFInet6, netip.AddrFrom16([16]byte{0x20, 1, 15: byte(r.IntN(200))})
 					} else {
-						d.Family, d.Address = netlinkipvs.AFInet, netip.AddrFrom4([4]byte{172, 16, 0, byte(r.IntN(200))})
+						d.Family, d.Address = ipvs.AFInet, netip.AddrFrom4([4]byte{172, 16, 0, byte(r.IntN(200))})
 					}
 				}
 			}
@@ -174,8 +174,8 @@ func runFakeProc(t *testing.T, f *fakeBackend, text string, args ...string) resu
 // TestFastListingFallbacks checks which services get a netlink dump.
 func TestFastListingFallbacks(t *testing.T) {
 	f := newFake()
-	v4, v6 := netlinkipvs.AFInet, netlinkipvs.AFInet6
-	add := func(s netlinkipvs.Service, ds ...netlinkipvs.Destination) {
+	v4, v6 := ipvs.AFInet, ipvs.AFInet6
+	add := func(s ipvs.Service, ds ...ipvs.Destination) {
 		if s.Netmask == 0 {
 			s.Netmask = 0xffffffff
 		}
@@ -186,14 +186,14 @@ func TestFastListingFallbacks(t *testing.T) {
 		}
 	}
 	a4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
-	plain := netlinkipvs.Destination{Family: v4, Address: a4("192.168.0.1"), Port: 80, Weight: 1}
-	tun := netlinkipvs.Destination{Family: v4, Address: a4("192.168.0.2"), Port: 80, Weight: 1, ForwardMethod: netlinkipvs.FwdTunnel, TunnelType: 1, TunnelPort: 9}
-	add(netlinkipvs.Service{Family: v4, Protocol: 6, Address: a4("10.0.0.1"), Port: 80}, plain)
-	add(netlinkipvs.Service{Family: v4, Protocol: 6, Address: a4("10.0.0.2"), Port: 80}, plain, tun)
-	add(netlinkipvs.Service{Family: v4, FWMark: 7}, plain)
-	add(netlinkipvs.Service{Family: v6, FWMark: 7, Netmask: 128}, netlinkipvs.Destination{Family: v6, Address: a4("2001:db8::5"), Weight: 1})
-	add(netlinkipvs.Service{Family: v6, FWMark: 8, Netmask: 128}, netlinkipvs.Destination{Family: v6, Address: a4("2001:db8::6"), Weight: 1})
-	add(netlinkipvs.Service{Family: v4, Protocol: 17, Address: a4("10.0.0.3"), Port: 53}, plain)
+	plain := ipvs.Destination{Family: v4, Address: a4("192.168.0.1"), Port: 80, Weight: 1}
+	tun := ipvs.Destination{Family: v4, Address: a4("192.168.0.2"), Port: 80, Weight: 1, ForwardMethod: ipvs.FwdTunnel, TunnelType: 1, TunnelPort: 9}
+	add(ipvs.Service{Family: v4, Protocol: 6, Address: a4("10.0.0.1"), Port: 80}, plain)
+	add(ipvs.Service{Family: v4, Protocol: 6, Address: a4("10.0.0.2"), Port: 80}, plain, tun)
+	add(ipvs.Service{Family: v4, FWMark: 7}, plain)
+	add(ipvs.Service{Family: v6, FWMark: 7, Netmask: 128}, ipvs.Destination{Family: v6, Address: a4("2001:db8::5"), Weight: 1})
+	add(ipvs.Service{Family: v6, FWMark: 8, Netmask: 128}, ipvs.Destination{Family: v6, Address: a4("2001:db8::6"), Weight: 1})
+	add(ipvs.Service{Family: v4, Protocol: 17, Address: a4("10.0.0.3"), Port: 53}, plain)
 	text := procText(f, map[int]bool{5: true}, nil)
 	for _, c := range []struct {
 		args  []string

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
@@ -95,8 +96,8 @@ func (a *app) finish(o outcome) int {
 // simService is a service of the simulated table with its destinations in
 // the order they were added.
 type simService struct {
-	svc   netlinkipvs.Service
-	dests []netlinkipvs.Destination
+	svc   ipvs.Service
+	dests []ipvs.Destination
 	// shared: dests is also the live table's (after a flush); copy
 	// before changing it.
 	shared bool
@@ -119,9 +120,9 @@ type simExecutor struct {
 	started bool
 	// live is the live table as last read or written; desired the
 	// simulated one (index by identity, nil entries deleted).
-	live    []netlinkipvs.VirtualServer
+	live    []ipvs.VirtualServer
 	desired []*simService
-	index   map[netlinkipvs.ServiceKey]int
+	index   map[ipvs.ServiceKey]int
 	dirty   bool
 	// stale: a change failed unexpectedly, so live must be read again.
 	stale bool
@@ -129,7 +130,7 @@ type simExecutor struct {
 	// Kernel facts the simulation needs, learned when first needed.
 	schedOK, peOK map[string]bool
 	knownNames    bool
-	sync          map[netlinkipvs.DaemonState]bool
+	sync          map[ipvs.DaemonState]bool
 	localAddrs    map[netip.Addr]bool
 }
 
@@ -138,7 +139,7 @@ func (e *simExecutor) start() {
 		return
 	}
 	e.started = true
-	e.index = map[netlinkipvs.ServiceKey]int{}
+	e.index = map[ipvs.ServiceKey]int{}
 	e.readLive()
 	e.dirty = true // the simulation starts from an empty table
 }
@@ -159,7 +160,7 @@ func (e *simExecutor) readLive() {
 	}
 }
 
-func kernelErr(cmd netlinkipvs.Command, errno unix.Errno) error {
+func kernelErr(cmd ipvs.Command, errno unix.Errno) error {
 	return &netlinkipvs.Error{Op: cmd, Err: errno}
 }
 
@@ -180,7 +181,7 @@ func (e *simExecutor) Apply(cmd *ipvsadmargs.Command, done func(error)) {
 		// Their outcome depends on the live table.
 		e.Flush()
 	}
-	errs, err := e.b.Batch([]netlinkipvs.Op{opOf(cmd)})
+	errs, err := e.b.Batch([]ipvs.Op{opOf(cmd)})
 	var opErr error
 	if len(errs) == 1 {
 		opErr = errs[0]
@@ -193,7 +194,7 @@ func (e *simExecutor) Apply(cmd *ipvsadmargs.Command, done func(error)) {
 	done(opErr)
 }
 
-func (e *simExecutor) find(k netlinkipvs.ServiceKey) *simService {
+func (e *simExecutor) find(k ipvs.ServiceKey) *simService {
 	if i, ok := e.index[k]; ok {
 		return e.desired[i]
 	}
@@ -213,10 +214,10 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 		return nil
 	case ipvsadmargs.KindAdd:
 		if s != nil {
-			return kernelErr(netlinkipvs.CmdNewService, unix.EEXIST)
+			return kernelErr(ipvs.CmdNewService, unix.EEXIST)
 		}
 		if !e.nameOK(cmd.Service) {
-			return kernelErr(netlinkipvs.CmdNewService, unix.ENOENT)
+			return kernelErr(ipvs.CmdNewService, unix.ENOENT)
 		}
 		svc := cmd.Service
 		if svc.FWMark != 0 {
@@ -229,11 +230,11 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 	if s == nil {
 		switch cmd.Kind {
 		case ipvsadmargs.KindEdit:
-			return kernelErr(netlinkipvs.CmdSetService, unix.ESRCH)
+			return kernelErr(ipvs.CmdSetService, unix.ESRCH)
 		case ipvsadmargs.KindDelete:
-			return kernelErr(netlinkipvs.CmdDelService, unix.ESRCH)
+			return kernelErr(ipvs.CmdDelService, unix.ESRCH)
 		default:
-			return kernelErr(netlinkipvs.CmdNewDest, unix.ESRCH)
+			return kernelErr(ipvs.CmdNewDest, unix.ESRCH)
 		}
 	}
 	d := cmd.Destination
@@ -241,11 +242,11 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 		d.Family = s.svc.Family
 	}
 	dk := d.Key()
-	di := slices.IndexFunc(s.dests, func(x netlinkipvs.Destination) bool { return x.Key() == dk })
+	di := slices.IndexFunc(s.dests, func(x ipvs.Destination) bool { return x.Key() == dk })
 	switch cmd.Kind {
 	case ipvsadmargs.KindEdit:
 		if !e.nameOK(cmd.Service) {
-			return kernelErr(netlinkipvs.CmdSetService, unix.ENOENT)
+			return kernelErr(ipvs.CmdSetService, unix.ENOENT)
 		}
 		svc := cmd.Service
 		if svc.FWMark != 0 {
@@ -259,16 +260,16 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 		return nil
 	case ipvsadmargs.KindDeleteDest:
 		if di < 0 {
-			return kernelErr(netlinkipvs.CmdDelDest, unix.ENOENT)
+			return kernelErr(ipvs.CmdDelDest, unix.ENOENT)
 		}
 		s.ownDests()
 		s.dests = slices.Delete(s.dests, di, di+1)
 		return nil
 	}
 	// NEW_DEST and SET_DEST.
-	op := netlinkipvs.CmdNewDest
+	op := ipvs.CmdNewDest
 	if cmd.Kind == ipvsadmargs.KindEditDest {
-		op = netlinkipvs.CmdSetDest
+		op = ipvs.CmdSetDest
 	}
 	if d.Family != s.svc.Family && e.syncRunning() {
 		return kernelErr(op, unix.EINVAL)
@@ -276,7 +277,7 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 	if d.LowerThreshold > d.UpperThreshold {
 		return kernelErr(op, unix.ERANGE)
 	}
-	if d.TunnelType == netlinkipvs.TunnelGUE && d.TunnelPort == 0 {
+	if d.TunnelType == ipvs.TunnelGUE && d.TunnelPort == 0 {
 		return kernelErr(op, unix.EINVAL)
 	}
 	if cmd.Kind == ipvsadmargs.KindEditDest {
@@ -301,7 +302,7 @@ func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
 // nameOK reports whether the service's scheduler and PE exist (ENOENT
 // otherwise). Names in use in the live table exist; the others are asked
 // of the kernel once, in a scratch namespace (probeNames).
-func (e *simExecutor) nameOK(s netlinkipvs.Service) bool {
+func (e *simExecutor) nameOK(s ipvs.Service) bool {
 	if !e.knownNames {
 		e.knownNames = true
 		e.schedOK, e.peOK = map[string]bool{"none": true}, map[string]bool{}
@@ -395,12 +396,12 @@ func inputNames(in []byte) (scheds, pes []string) {
 // (inet_addr_type; 0.x.y.z is unicast to Linux 6.1);
 // IPv6 must be unicast and not link-local (ipv6_addr_type), unless the
 // address is local. Addresses the live table holds were accepted before.
-func (e *simExecutor) destAddrOK(d netlinkipvs.Destination) bool {
+func (e *simExecutor) destAddrOK(d ipvs.Destination) bool {
 	a := d.Address
 	if e.localAddrs[a] {
 		return true
 	}
-	if d.Family == netlinkipvs.AFInet6 {
+	if d.Family == ipvs.AFInet6 {
 		b := a.As16()
 		switch {
 		case b[0] == 0xff: // multicast
@@ -430,7 +431,7 @@ func (e *simExecutor) destAddrOK(d netlinkipvs.Destination) bool {
 // destinations are then refused).
 func (e *simExecutor) syncRunning() bool {
 	if e.sync == nil {
-		e.sync = map[netlinkipvs.DaemonState]bool{}
+		e.sync = map[ipvs.DaemonState]bool{}
 		if ds, err := e.a.backend.Daemons(); err == nil {
 			for _, d := range ds {
 				e.sync[d.State] = true
@@ -441,11 +442,11 @@ func (e *simExecutor) syncRunning() bool {
 }
 
 // table returns the simulated table.
-func (e *simExecutor) table() []netlinkipvs.VirtualServer {
-	out := make([]netlinkipvs.VirtualServer, 0, len(e.index))
+func (e *simExecutor) table() []ipvs.VirtualServer {
+	out := make([]ipvs.VirtualServer, 0, len(e.index))
 	for _, s := range e.desired {
 		if s != nil {
-			out = append(out, netlinkipvs.VirtualServer{Service: s.svc, Destinations: s.dests})
+			out = append(out, ipvs.VirtualServer{Service: s.svc, Destinations: s.dests})
 		}
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/nss"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
@@ -52,7 +53,7 @@ type app struct {
 	// (probeNamesInScratchNS); ok false: unknown.
 	probeNames func(scheds, pes []string) (schedOK, peOK map[string]bool, ok bool)
 	exec       Executor
-	info       netlinkipvs.Info
+	info       ipvs.Info
 	lastFunc   ipvsadmargs.Func
 	status     int
 }
@@ -468,7 +469,7 @@ func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
 	var (
 		sc    ipvsadmfmt.Scratch
 		buf   []byte
-		dests []netlinkipvs.Destination
+		dests []ipvs.Destination
 		entry ipvsadmfmt.ServiceEntry
 	)
 	for n := range l.len() {
@@ -502,7 +503,7 @@ func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
 // with a desired table (not tunnel destinations, whose settings it lacks),
 // netlink destination dumps for the rest, or for every service when exact
 // is set (the file lacks the thresholds).
-func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
+func (a *app) readTable(exact bool) ([]ipvs.VirtualServer, error) {
 	procDone := func() *procTable { return nil }
 	if !exact && a.openProc != nil {
 		procDone = a.startProcTable()
@@ -515,8 +516,8 @@ func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
 	if pt != nil {
 		pt.join(l, true)
 	}
-	out := make([]netlinkipvs.VirtualServer, l.len())
-	var buf []netlinkipvs.Destination
+	out := make([]ipvs.VirtualServer, l.len())
+	var buf []ipvs.Destination
 	for i := range l.len() {
 		s := l.service(i)
 		ds, ok := pt.dests(i, buf[:0])
@@ -526,7 +527,7 @@ func (a *app) readTable(exact bool) ([]netlinkipvs.VirtualServer, error) {
 		} else if ds, err = a.backend.Destinations(s.Key()); err != nil {
 			return nil, err
 		}
-		out[i] = netlinkipvs.VirtualServer{Service: s, Destinations: ds}
+		out[i] = ipvs.VirtualServer{Service: s, Destinations: ds}
 	}
 	return out, nil
 }

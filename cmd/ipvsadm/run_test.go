@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/nss"
 	"github.com/ipvs-tools/ipvs/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
@@ -51,7 +52,7 @@ func runApp(t testing.TB, adjust func(*app), f *fakeBackend, stdin string, args 
 		names: ipvsadmfmt.NoNames{},
 		open: func() (Backend, error) {
 			if f == nil {
-				return nil, &netlinkipvs.Error{Op: netlinkipvs.CmdGetFamily, Err: unix.ENOENT}
+				return nil, &netlinkipvs.Error{Op: ipvs.CmdGetFamily, Err: unix.ENOENT}
 			}
 			return f, nil
 		},
@@ -97,7 +98,7 @@ func TestInitFailures(t *testing.T) {
 
 func TestVersionWarning(t *testing.T) {
 	f := newFake()
-	f.info.Version = netlinkipvs.Version{Major: 1, Minor: 1, Patch: 0}
+	f.info.Version = ipvs.Version{Major: 1, Minor: 1, Patch: 0}
 	r := runFake(t, f, "", "-Sn")
 	want := "Warning: IPVS version mismatch: \n  Kernel compiled with IPVS version 1.1.0\n  ipvsadm v1.31  requires minimum IPVS version 1.1.4\n\n"
 	if r.err != want || r.code != 0 {

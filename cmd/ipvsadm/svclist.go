@@ -5,12 +5,12 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // svcList holds the services of a dump in a compact, pointer-free form
-// (44 bytes a service instead of netlinkipvs.Service's 176 and the slice
+// (44 bytes a service instead of ipvs.Service's 176 and the slice
 // growth and repeat-dropping map of Client.Services), for the full
 // listings and ipvsadm-restore. Statistics are not kept: the formats that
 // print them fetch services with Services.
@@ -41,7 +41,7 @@ type compactSvc struct {
 
 // serviceScanner is implemented by netlinkipvs.Client.
 type serviceScanner interface {
-	ScanServices(start func(), fn func(*netlinkipvs.Service) error) error
+	ScanServices(start func(), fn func(*ipvs.Service) error) error
 }
 
 func (l *svcList) intern(s string) uint16 {
@@ -64,7 +64,7 @@ func (l *svcList) intern(s string) uint16 {
 	return i
 }
 
-func (l *svcList) add(s *netlinkipvs.Service) {
+func (l *svcList) add(s *ipvs.Service) {
 	c := compactSvc{mark: s.FWMark, flags: uint32(s.Flags), timeout: s.Timeout, netmask: s.Netmask,
 		sched: l.intern(s.Scheduler), pe: l.intern(s.PEName), af: uint8(s.Family)}
 	if s.FWMark == 0 {
@@ -80,13 +80,13 @@ func (l *svcList) add(s *netlinkipvs.Service) {
 }
 
 // service returns service i (without statistics).
-func (l *svcList) service(i int) netlinkipvs.Service {
+func (l *svcList) service(i int) ipvs.Service {
 	c := l.at(i)
-	s := netlinkipvs.Service{Family: netlinkipvs.AddressFamily(c.af), FWMark: c.mark, Flags: netlinkipvs.ServiceFlags(c.flags),
+	s := ipvs.Service{Family: ipvs.AddressFamily(c.af), FWMark: c.mark, Flags: ipvs.ServiceFlags(c.flags),
 		Timeout: c.timeout, Netmask: c.netmask, Scheduler: l.names0(c.sched), PEName: l.names0(c.pe)}
 	if c.mark == 0 {
-		s.Protocol, s.Port = netlinkipvs.Protocol(c.proto), c.port
-		if s.Family == netlinkipvs.AFInet6 {
+		s.Protocol, s.Port = ipvs.Protocol(c.proto), c.port
+		if s.Family == ipvs.AFInet6 {
 			s.Address = netip.AddrFrom16(c.addr)
 		} else {
 			s.Address = netip.AddrFrom4([4]byte(c.addr[:4]))
@@ -169,7 +169,7 @@ func (l *svcList) sortedOrder() []int32 {
 		idx[i] = int32(i)
 	}
 	fields := func(c *compactSvc) ipvsadmfmt.ServiceFields {
-		return ipvsadmfmt.ServiceFields{FWMark: c.mark, Family: uint16(c.af), Protocol: uint16(c.proto), Addr: &c.addr, Port: c.port}
+		return ipvsadmfmt.ServiceFields{FWMark: c.mark, Family: ipvs.AddressFamily(c.af), Protocol: ipvs.Protocol(c.proto), Addr: &c.addr, Port: c.port}
 	}
 	ipvsadmfmt.SortIndexes(idx, func(a, b int32) int32 {
 		return ipvsadmfmt.CompareServiceFields(fields(l.at(int(a))), fields(l.at(int(b))))
@@ -182,7 +182,7 @@ func (l *svcList) sortedOrder() []int32 {
 func (a *app) fetchServices() (*svcList, error) {
 	l := &svcList{}
 	if sc, ok := a.backend.(serviceScanner); ok {
-		err := sc.ScanServices(func() { l.svcs.truncate(0) }, func(s *netlinkipvs.Service) error {
+		err := sc.ScanServices(func() { l.svcs.truncate(0) }, func(s *ipvs.Service) error {
 			l.add(s)
 			return nil
 		})

@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // TestSvcListRoundTrip: the compact form gives every service back (but
@@ -17,14 +17,14 @@ func TestSvcListRoundTrip(t *testing.T) {
 	for iter := 0; iter < 200; iter++ {
 		f := randomFake(r)
 		var l svcList
-		var svcs []netlinkipvs.Service
+		var svcs []ipvs.Service
 		for i := range f.svcs {
 			s := f.svcs[i]
 			if s.FWMark != 0 {
 				s.Protocol = 0
 			}
 			s.PEName = []string{"", "sip"}[r.IntN(2)]
-			s.Flags |= netlinkipvs.ServiceFlags(r.IntN(64)) &^ 2
+			s.Flags |= ipvs.ServiceFlags(r.IntN(64)) &^ 2
 			svcs = append(svcs, s)
 			l.add(&s)
 		}
@@ -60,8 +60,8 @@ func TestSvcListRoundTrip(t *testing.T) {
 // TestSvcListBlocks crosses block boundaries: thousands of services,
 // repeats spread over blocks, and a dump that starts over (truncate(0)).
 func TestSvcListBlocks(t *testing.T) {
-	svc := func(i int) netlinkipvs.Service {
-		return netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+	svc := func(i int) ipvs.Service {
+		return ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP,
 			Address: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Port: 80,
 			Scheduler: "wlc", Netmask: 0xffffffff}
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/save"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // its -update flag, for go test ./... -update
@@ -214,7 +215,7 @@ func tableReadCost(t testing.TB) {
 		}
 		t.Logf("in-process %s: %v", label, time.Since(start))
 	}
-	var svcs []netlinkipvs.Service
+	var svcs []ipvs.Service
 	measure("Services() dump", func() (err error) { svcs, err = c.Services(); return })
 	measure(fmt.Sprintf("%d Destinations() dumps", len(svcs)), func() error {
 		for _, s := range svcs {

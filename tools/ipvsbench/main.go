@@ -41,6 +41,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
@@ -195,19 +196,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // populateOps builds the requests for nsvc services with ndest
 // destinations each.
-func populateOps(nsvc, ndest int) []netlinkipvs.Op {
-	ops := make([]netlinkipvs.Op, 0, nsvc*(ndest+1))
+func populateOps(nsvc, ndest int) []ipvs.Op {
+	ops := make([]ipvs.Op, 0, nsvc*(ndest+1))
 	for i := 0; i < nsvc; i++ {
-		s := netlinkipvs.Service{
-			Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+		s := ipvs.Service{
+			Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP,
 			Address: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), Port: 80,
 			Scheduler: "wlc", Netmask: 0xffffffff,
 		}
-		ops = append(ops, netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: s})
+		ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
 		for j := 0; j < ndest; j++ {
-			ops = append(ops, netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDest, Service: s, Destination: netlinkipvs.Destination{
+			ops = append(ops, ipvs.Op{Cmd: ipvs.CmdNewDest, Service: s, Destination: ipvs.Destination{
 				Address: netip.AddrFrom4([4]byte{192, 168, byte(j), 1}), Port: 8080,
-				ForwardMethod: netlinkipvs.FwdMasq, Weight: 1,
+				ForwardMethod: ipvs.FwdMasq, Weight: 1,
 			}})
 		}
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 func TestPopulateOps(t *testing.T) {
@@ -11,9 +11,9 @@ func TestPopulateOps(t *testing.T) {
 	if len(ops) != 300*4 {
 		t.Fatalf("%d ops", len(ops))
 	}
-	seen := map[netlinkipvs.ServiceKey]bool{}
+	seen := map[ipvs.ServiceKey]bool{}
 	for _, op := range ops {
-		if op.Cmd == netlinkipvs.CmdNewService {
+		if op.Cmd == ipvs.CmdNewService {
 			if seen[op.Service.Key()] {
 				t.Fatalf("duplicate service %s", op.Service.Key())
 			}

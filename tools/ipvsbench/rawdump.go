@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/mdlayher/genetlink"
 	"golang.org/x/sys/unix"
 )
@@ -12,7 +12,7 @@ import (
 // rawDumps is an experiment: one destination dump per service over a
 // blocking netlink socket driven by plain system calls, to compare the
 // library's per-request cost with the bare kernel cost.
-func rawDumps(svcs []netlinkipvs.Service, family uint16) (int, error) {
+func rawDumps(svcs []ipvs.Service, family uint16) (int, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
 	if err != nil {
 		return 0, err

@@ -5,36 +5,37 @@ package backend
 import (
 	"sync/atomic"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // IPVS is the IPVS generic netlink API; *netlinkipvs.Client satisfies it.
 type IPVS interface {
-	Info() (netlinkipvs.Info, error)
-	Services() ([]netlinkipvs.Service, error)
-	Service(netlinkipvs.ServiceKey) (netlinkipvs.Service, error)
-	Destinations(netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error)
-	Table() ([]netlinkipvs.VirtualServer, error)
+	Info() (ipvs.Info, error)
+	Services() ([]ipvs.Service, error)
+	Service(ipvs.ServiceKey) (ipvs.Service, error)
+	Destinations(ipvs.ServiceKey) ([]ipvs.Destination, error)
+	Table() ([]ipvs.VirtualServer, error)
 
-	NewService(netlinkipvs.Service) error
-	UpdateService(netlinkipvs.Service) error
-	DeleteService(netlinkipvs.ServiceKey) error
-	NewDestination(netlinkipvs.ServiceKey, netlinkipvs.Destination) error
-	UpdateDestination(netlinkipvs.ServiceKey, netlinkipvs.Destination) error
-	DeleteDestination(netlinkipvs.ServiceKey, netlinkipvs.DestKey) error
+	NewService(ipvs.Service) error
+	UpdateService(ipvs.Service) error
+	DeleteService(ipvs.ServiceKey) error
+	NewDestination(ipvs.ServiceKey, ipvs.Destination) error
+	UpdateDestination(ipvs.ServiceKey, ipvs.Destination) error
+	DeleteDestination(ipvs.ServiceKey, ipvs.DestKey) error
 	Flush() error
 	ZeroAll() error
-	ZeroService(netlinkipvs.ServiceKey) error
+	ZeroService(ipvs.ServiceKey) error
 
-	Timeouts() (netlinkipvs.Timeouts, error)
-	SetTimeouts(netlinkipvs.Timeouts) error
+	Timeouts() (ipvs.Timeouts, error)
+	SetTimeouts(ipvs.Timeouts) error
 
-	Daemons() ([]netlinkipvs.Daemon, error)
-	NewDaemon(netlinkipvs.Daemon) error
-	DeleteDaemon(netlinkipvs.DaemonState) error
+	Daemons() ([]ipvs.Daemon, error)
+	NewDaemon(ipvs.Daemon) error
+	DeleteDaemon(ipvs.DaemonState) error
 
-	Batch([]netlinkipvs.Op) ([]error, error)
+	Batch([]ipvs.Op) ([]error, error)
 	Close() error
 }
 
@@ -57,43 +58,43 @@ func (c *Counting) Writes() int64 { return c.writes.Load() }
 
 func (c *Counting) count(n int) { c.writes.Add(int64(n)) }
 
-func (c *Counting) NewService(s netlinkipvs.Service) error { c.count(1); return c.IPVS.NewService(s) }
-func (c *Counting) UpdateService(s netlinkipvs.Service) error {
+func (c *Counting) NewService(s ipvs.Service) error { c.count(1); return c.IPVS.NewService(s) }
+func (c *Counting) UpdateService(s ipvs.Service) error {
 	c.count(1)
 	return c.IPVS.UpdateService(s)
 }
-func (c *Counting) DeleteService(k netlinkipvs.ServiceKey) error {
+func (c *Counting) DeleteService(k ipvs.ServiceKey) error {
 	c.count(1)
 	return c.IPVS.DeleteService(k)
 }
-func (c *Counting) NewDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
+func (c *Counting) NewDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
 	c.count(1)
 	return c.IPVS.NewDestination(k, d)
 }
-func (c *Counting) UpdateDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
+func (c *Counting) UpdateDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
 	c.count(1)
 	return c.IPVS.UpdateDestination(k, d)
 }
-func (c *Counting) DeleteDestination(k netlinkipvs.ServiceKey, d netlinkipvs.DestKey) error {
+func (c *Counting) DeleteDestination(k ipvs.ServiceKey, d ipvs.DestKey) error {
 	c.count(1)
 	return c.IPVS.DeleteDestination(k, d)
 }
 func (c *Counting) Flush() error   { c.count(1); return c.IPVS.Flush() }
 func (c *Counting) ZeroAll() error { c.count(1); return c.IPVS.ZeroAll() }
-func (c *Counting) ZeroService(k netlinkipvs.ServiceKey) error {
+func (c *Counting) ZeroService(k ipvs.ServiceKey) error {
 	c.count(1)
 	return c.IPVS.ZeroService(k)
 }
-func (c *Counting) SetTimeouts(t netlinkipvs.Timeouts) error {
+func (c *Counting) SetTimeouts(t ipvs.Timeouts) error {
 	c.count(1)
 	return c.IPVS.SetTimeouts(t)
 }
-func (c *Counting) NewDaemon(d netlinkipvs.Daemon) error { c.count(1); return c.IPVS.NewDaemon(d) }
-func (c *Counting) DeleteDaemon(s netlinkipvs.DaemonState) error {
+func (c *Counting) NewDaemon(d ipvs.Daemon) error { c.count(1); return c.IPVS.NewDaemon(d) }
+func (c *Counting) DeleteDaemon(s ipvs.DaemonState) error {
 	c.count(1)
 	return c.IPVS.DeleteDaemon(s)
 }
-func (c *Counting) Batch(ops []netlinkipvs.Op) ([]error, error) {
+func (c *Counting) Batch(ops []ipvs.Op) ([]error, error) {
 	c.count(len(ops))
 	return c.IPVS.Batch(ops)
 }

@@ -10,13 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // -update flag
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
 
-func kerr(cmd netlinkipvs.Command, e unix.Errno) error { return &netlinkipvs.Error{Op: cmd, Err: e} }
+func kerr(cmd ipvs.Command, e unix.Errno) error { return &netlinkipvs.Error{Op: cmd, Err: e} }
 
 func TestExplainHints(t *testing.T) {
 	for _, tt := range []struct {
@@ -24,21 +25,21 @@ func TestExplainHints(t *testing.T) {
 		err  error
 		want string
 	}{
-		{Context{Op: "add service", Object: "tcp:10.0.0.1:80", Scheduler: "mh"}, kerr(netlinkipvs.CmdNewService, unix.ENOENT),
+		{Context{Op: "add service", Object: "tcp:10.0.0.1:80", Scheduler: "mh"}, kerr(ipvs.CmdNewService, unix.ENOENT),
 			"add service tcp:10.0.0.1:80: no such file or directory (ENOENT)\n  hint: scheduler \"mh\" is not loaded: modprobe ip_vs_mh"},
-		{Context{Op: "add service", Object: "tcp:10.0.0.1:80", Scheduler: "rr", PE: "sip"}, kerr(netlinkipvs.CmdNewService, unix.ENOENT),
+		{Context{Op: "add service", Object: "tcp:10.0.0.1:80", Scheduler: "rr", PE: "sip"}, kerr(ipvs.CmdNewService, unix.ENOENT),
 			"modprobe ip_vs_pe_sip"},
-		{Context{Op: "list services"}, kerr(netlinkipvs.CmdGetService, unix.EPERM), "CAP_NET_ADMIN in the initial user namespace"},
-		{Context{Op: "delete service", Object: "fwmark:3"}, kerr(netlinkipvs.CmdDelService, unix.ESRCH), "the service does not exist; see ipvsctl list"},
-		{Context{Op: "stop master sync daemon"}, kerr(netlinkipvs.CmdDelDaemon, unix.ESRCH), "that sync daemon is not running"},
-		{Context{Op: "connect to IPVS"}, kerr(netlinkipvs.CmdGetFamily, unix.ENOENT), "the ip_vs kernel module is not available: modprobe ip_vs"},
-		{Context{Op: "add destination"}, kerr(netlinkipvs.CmdNewDest, unix.EINVAL), "allowed only with tunnel forwarding"},
-		{Context{Op: "add destination"}, kerr(netlinkipvs.CmdNewDest, unix.EAFNOSUPPORT), "allowed only with tunnel forwarding"},
-		{Context{Op: "start master sync daemon"}, kerr(netlinkipvs.CmdNewDaemon, unix.EINVAL), "mixed-AF tunnel servers"},
-		{Context{Op: "start master sync daemon", Interface: "eth7"}, kerr(netlinkipvs.CmdNewDaemon, unix.ENODEV), `interface "eth7" does not exist`},
-		{Context{Op: "start master sync daemon"}, kerr(netlinkipvs.CmdNewDaemon, unix.EEXIST), "already running"},
-		{Context{Op: "edit destination"}, kerr(netlinkipvs.CmdSetDest, unix.ERANGE), "lower threshold at most the upper one"},
-		{Context{Op: "apply"}, kerr(netlinkipvs.CmdNewService, unix.ENOBUFS), "outcome is unknown"},
+		{Context{Op: "list services"}, kerr(ipvs.CmdGetService, unix.EPERM), "CAP_NET_ADMIN in the initial user namespace"},
+		{Context{Op: "delete service", Object: "fwmark:3"}, kerr(ipvs.CmdDelService, unix.ESRCH), "the service does not exist; see ipvsctl list"},
+		{Context{Op: "stop master sync daemon"}, kerr(ipvs.CmdDelDaemon, unix.ESRCH), "that sync daemon is not running"},
+		{Context{Op: "connect to IPVS"}, kerr(ipvs.CmdGetFamily, unix.ENOENT), "the ip_vs kernel module is not available: modprobe ip_vs"},
+		{Context{Op: "add destination"}, kerr(ipvs.CmdNewDest, unix.EINVAL), "allowed only with tunnel forwarding"},
+		{Context{Op: "add destination"}, kerr(ipvs.CmdNewDest, unix.EAFNOSUPPORT), "allowed only with tunnel forwarding"},
+		{Context{Op: "start master sync daemon"}, kerr(ipvs.CmdNewDaemon, unix.EINVAL), "mixed-AF tunnel servers"},
+		{Context{Op: "start master sync daemon", Interface: "eth7"}, kerr(ipvs.CmdNewDaemon, unix.ENODEV), `interface "eth7" does not exist`},
+		{Context{Op: "start master sync daemon"}, kerr(ipvs.CmdNewDaemon, unix.EEXIST), "already running"},
+		{Context{Op: "edit destination"}, kerr(ipvs.CmdSetDest, unix.ERANGE), "lower threshold at most the upper one"},
+		{Context{Op: "apply"}, kerr(ipvs.CmdNewService, unix.ENOBUFS), "outcome is unknown"},
 		{Context{Op: "x"}, errors.New("plain"), "x: plain"},
 	} {
 		got := Explain(tt.ctx, tt.err).Error()
@@ -50,7 +51,7 @@ func TestExplainHints(t *testing.T) {
 		t.Error("nil error explained")
 	}
 	// Explaining twice keeps the first context; errors.Is still works.
-	e := Explain(Context{Op: "a"}, kerr(netlinkipvs.CmdDelService, unix.ESRCH))
+	e := Explain(Context{Op: "a"}, kerr(ipvs.CmdDelService, unix.ESRCH))
 	if Explain(Context{Op: "b"}, e) != e || !errors.Is(e, os.ErrNotExist) {
 		t.Error("rewrapped or lost the errno")
 	}
@@ -99,14 +100,14 @@ func TestNames(t *testing.T) {
 		}
 		return nil, errors.New("nxdomain")
 	}}
-	k := netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	k := ipvs.ServiceKey{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80}
 	if got := n.Service(k); got != "tcp:vip.example:http" {
 		t.Errorf("resolved %q", got)
 	}
-	if got := n.AddrPort(netip.MustParseAddr("2001:db8::1"), 53, netlinkipvs.ProtoUDP); got != "[2001:db8::1]:domain" {
+	if got := n.AddrPort(netip.MustParseAddr("2001:db8::1"), 53, ipvs.ProtoUDP); got != "[2001:db8::1]:domain" {
 		t.Errorf("v6 %q", got)
 	}
-	if got := n.Port(53, netlinkipvs.ProtoTCP); got != "53" {
+	if got := n.Port(53, ipvs.ProtoTCP); got != "53" {
 		t.Errorf("tcp/53 %q", got)
 	}
 	n.Numeric = true
@@ -124,7 +125,7 @@ func TestCheckOutput(t *testing.T) {
 	}
 }
 
-func formatKey(k netlinkipvs.ServiceKey) string { return (&Names{Numeric: true}).Service(k) }
+func formatKey(k ipvs.ServiceKey) string { return (&Names{Numeric: true}).Service(k) }
 
 func TestNamesGiveUpOnASlowResolver(t *testing.T) {
 	calls := 0

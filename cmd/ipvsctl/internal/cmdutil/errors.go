@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
@@ -100,7 +101,7 @@ func Explain(ctx Context, err error) error {
 		return err
 	}
 	e := &OpError{Op: ctx.Op, Object: ctx.Object, Err: err}
-	var cmd netlinkipvs.Command
+	var cmd ipvs.Command
 	var ne *netlinkipvs.Error
 	if errors.As(err, &ne) {
 		cmd = ne.Op
@@ -111,16 +112,16 @@ func Explain(ctx Context, err error) error {
 		e.Hint = "IPVS needs root: CAP_NET_ADMIN in the initial user namespace (rootless containers and user namespaces are refused by the kernel)"
 	case unix.ESRCH:
 		switch cmd {
-		case netlinkipvs.CmdDelDaemon:
+		case ipvs.CmdDelDaemon:
 			e.Hint = "that sync daemon is not running; see ipvsctl sync status"
 		default:
 			e.Hint = "the service does not exist; see ipvsctl list"
 		}
 	case unix.ENOENT:
 		switch cmd {
-		case netlinkipvs.CmdGetFamily:
+		case ipvs.CmdGetFamily:
 			e.Hint = "the ip_vs kernel module is not available: modprobe ip_vs (or the kernel was built without CONFIG_IP_VS)"
-		case netlinkipvs.CmdNewService, netlinkipvs.CmdSetService:
+		case ipvs.CmdNewService, ipvs.CmdSetService:
 			s := ctx.Scheduler
 			if s == "" {
 				s = "<name>"
@@ -129,27 +130,27 @@ func Explain(ctx Context, err error) error {
 			if ctx.PE != "" {
 				e.Hint += fmt.Sprintf("; or persistence engine %q: modprobe ip_vs_pe_%s", ctx.PE, ctx.PE)
 			}
-		case netlinkipvs.CmdSetDest, netlinkipvs.CmdDelDest:
+		case ipvs.CmdSetDest, ipvs.CmdDelDest:
 			e.Hint = "the destination does not exist in that service (an IPv6 server of an IPv4 service needs its family); see ipvsctl get SERVICE"
 		}
 	case unix.EEXIST:
 		switch cmd {
-		case netlinkipvs.CmdNewDaemon:
+		case ipvs.CmdNewDaemon:
 			e.Hint = "a sync daemon in that role is already running; ipvsctl sync stop it first"
-		case netlinkipvs.CmdNewService:
+		case ipvs.CmdNewService:
 			e.Hint = "the service already exists; change it with ipvsctl service edit"
-		case netlinkipvs.CmdNewDest:
+		case ipvs.CmdNewDest:
 			e.Hint = "the destination already exists; change it with ipvsctl dest edit"
 		}
 	case unix.EINVAL:
 		switch cmd {
-		case netlinkipvs.CmdNewDest, netlinkipvs.CmdSetDest:
+		case ipvs.CmdNewDest, ipvs.CmdSetDest:
 			e.Hint = "the kernel refused the destination: a real server of another address family than its service is allowed only with tunnel forwarding and not while a sync daemon runs; the address must be unicast (and lo must be up); a gue tunnel needs a port"
-		case netlinkipvs.CmdNewDaemon:
+		case ipvs.CmdNewDaemon:
 			e.Hint = "the kernel refused the sync daemon: it cannot run while a destination has another address family than its service (mixed-AF tunnel servers); the group must be multicast"
-		case netlinkipvs.CmdNewService, netlinkipvs.CmdSetService:
+		case ipvs.CmdNewService, ipvs.CmdSetService:
 			e.Hint = "the kernel refused the service settings (an IPv6 persistence prefix must be 1..128)"
-		case netlinkipvs.CmdSetConfig:
+		case ipvs.CmdSetConfig:
 			e.Hint = "a timeout is too large for the kernel (at most 2147483 seconds is safe)"
 		}
 	case unix.EAFNOSUPPORT:

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // Names turns addresses and ports into host and service names for table
@@ -66,7 +66,7 @@ func (n *Names) Host(a netip.Addr) string {
 }
 
 // Port returns the service name of port for the protocol, or the number.
-func (n *Names) Port(port uint16, proto netlinkipvs.Protocol) string {
+func (n *Names) Port(port uint16, proto ipvs.Protocol) string {
 	num := strconv.Itoa(int(port))
 	if n == nil || n.Numeric || port == 0 {
 		return num
@@ -107,7 +107,7 @@ func (n *Names) loadServices() {
 }
 
 // AddrPort formats an address and port as host:port or [host]:port.
-func (n *Names) AddrPort(a netip.Addr, port uint16, proto netlinkipvs.Protocol) string {
+func (n *Names) AddrPort(a netip.Addr, port uint16, proto ipvs.Protocol) string {
 	h := n.Host(a)
 	if a.Is6() && !a.Is4In6() {
 		h = "[" + h + "]"
@@ -116,7 +116,7 @@ func (n *Names) AddrPort(a netip.Addr, port uint16, proto netlinkipvs.Protocol) 
 }
 
 // Service formats a service key for tables: tcp:host:port or fwmark:N.
-func (n *Names) Service(k netlinkipvs.ServiceKey) string {
+func (n *Names) Service(k ipvs.ServiceKey) string {
 	if k.IsFWMark() || n == nil || n.Numeric {
 		return ipvsconfig.FormatServiceKey(k)
 	}

@@ -3,8 +3,8 @@ package cmdutil
 import (
 	"fmt"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -33,7 +33,7 @@ func (s *ServiceSelector) Given() bool {
 }
 
 // Resolve returns the service named by arg (may be empty) or the flags.
-func (s *ServiceSelector) Resolve(arg string) (netlinkipvs.ServiceKey, error) {
+func (s *ServiceSelector) Resolve(arg string) (ipvs.ServiceKey, error) {
 	n := 0
 	for _, v := range []bool{s.TCP != "", s.UDP != "", s.SCTP != "", s.FWMark != 0, arg != ""} {
 		if v {
@@ -42,12 +42,12 @@ func (s *ServiceSelector) Resolve(arg string) (netlinkipvs.ServiceKey, error) {
 	}
 	switch {
 	case n == 0:
-		return netlinkipvs.ServiceKey{}, FlagErrorf("no service given: name it as tcp:ADDR:PORT, udp:[V6]:PORT, sctp:ADDR:PORT or fwmark:N[:v6] (or -t/-u/--sctp-service/-f)")
+		return ipvs.ServiceKey{}, FlagErrorf("no service given: name it as tcp:ADDR:PORT, udp:[V6]:PORT, sctp:ADDR:PORT or fwmark:N[:v6] (or -t/-u/--sctp-service/-f)")
 	case n > 1:
-		return netlinkipvs.ServiceKey{}, FlagErrorf("give the service once (as an argument or one of -t/-u/--sctp-service/-f)")
+		return ipvs.ServiceKey{}, FlagErrorf("give the service once (as an argument or one of -t/-u/--sctp-service/-f)")
 	}
 	if s.IPv6 && s.FWMark == 0 {
-		return netlinkipvs.ServiceKey{}, FlagErrorf("-6 goes with -f (fwmark services); other services take their family from the address")
+		return ipvs.ServiceKey{}, FlagErrorf("-6 goes with -f (fwmark services); other services take their family from the address")
 	}
 	var spec string
 	switch {

@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs"
 )
 
 // CompareServices orders services as ipvsadm does (without its overflow
 // quirks): protocol services before fwmark ones, then family, protocol,
 // address, port, mark.
-func CompareServices(a, b netlinkipvs.ServiceKey) int {
+func CompareServices(a, b ipvs.ServiceKey) int {
 	if a.IsFWMark() != b.IsFWMark() {
 		if a.IsFWMark() {
 			return 1
@@ -22,13 +22,13 @@ func CompareServices(a, b netlinkipvs.ServiceKey) int {
 }
 
 // CompareDests orders destinations by address and port.
-func CompareDests(a, b netlinkipvs.Destination) int {
+func CompareDests(a, b ipvs.Destination) int {
 	return cmp.Or(a.Address.Compare(b.Address), cmp.Compare(a.Port, b.Port))
 }
 
 // SortTable sorts services and their destinations in place.
-func SortTable(vss []netlinkipvs.VirtualServer) {
-	slices.SortFunc(vss, func(a, b netlinkipvs.VirtualServer) int {
+func SortTable(vss []ipvs.VirtualServer) {
+	slices.SortFunc(vss, func(a, b ipvs.VirtualServer) int {
 		return CompareServices(a.Service.Key(), b.Service.Key())
 	})
 	for _, vs := range vss {
@@ -40,14 +40,14 @@ func SortTable(vss []netlinkipvs.VirtualServer) {
 // scope, destinations are dumped only for the services in it (the kernel
 // lists them one service at a time).
 func ReadTable(b interface {
-	Services() ([]netlinkipvs.Service, error)
-	Destinations(netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error)
-}, match func(netlinkipvs.ServiceKey) bool) ([]netlinkipvs.VirtualServer, error) {
+	Services() ([]ipvs.Service, error)
+	Destinations(ipvs.ServiceKey) ([]ipvs.Destination, error)
+}, match func(ipvs.ServiceKey) bool) ([]ipvs.VirtualServer, error) {
 	svcs, err := b.Services()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]netlinkipvs.VirtualServer, 0, len(svcs))
+	out := make([]ipvs.VirtualServer, 0, len(svcs))
 	for _, s := range svcs {
 		if match != nil && !match(s.Key()) {
 			continue
@@ -56,7 +56,7 @@ func ReadTable(b interface {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, netlinkipvs.VirtualServer{Service: s, Destinations: ds})
+		out = append(out, ipvs.VirtualServer{Service: s, Destinations: ds})
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
@@ -15,8 +16,8 @@ import (
 type Fake struct {
 	mu       sync.Mutex
 	services []*svc
-	timeouts netlinkipvs.Timeouts
-	daemons  []netlinkipvs.Daemon
+	timeouts ipvs.Timeouts
+	daemons  []ipvs.Daemon
 
 	// Schedulers are the loaded schedulers (others fail with ENOENT).
 	Schedulers map[string]bool
@@ -24,12 +25,12 @@ type Fake struct {
 	Interfaces map[string]bool
 	// Fail, if set, is asked before each write request; a non-nil errno
 	// fails that request.
-	Fail func(op netlinkipvs.Op) unix.Errno
+	Fail func(op ipvs.Op) unix.Errno
 	// OnRead, if set, runs before each read (tests change counters).
 	OnRead func(f *Fake)
 
 	// Writes are all write requests received, in order.
-	Writes []netlinkipvs.Op
+	Writes []ipvs.Op
 	// Batches counts Batch calls.
 	Batches int
 	// Reads counts read requests (dumps and gets).
@@ -37,20 +38,21 @@ type Fake struct {
 }
 
 type svc struct {
-	s     netlinkipvs.Service
-	dests []netlinkipvs.Destination // newest first, as the kernel lists
+	s     ipvs.Service
+	dests []ipvs.Destination // newest first, as the kernel lists
 }
 
-// New returns an empty fake with the standard schedulers.
+// New returns an empty fake with the schedulers of Debian 12's 6.1 kernel:
+// all of ipvs.Schedulers but twos.
 func New() *Fake {
-	f := &Fake{timeouts: netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300}, Schedulers: map[string]bool{}}
-	for _, s := range []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"} {
-		f.Schedulers[s] = true
+	f := &Fake{timeouts: ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300}, Schedulers: map[string]bool{}}
+	for _, s := range ipvs.Schedulers() {
+		f.Schedulers[s] = s != "twos"
 	}
 	return f
 }
 
-func kerr(cmd netlinkipvs.Command, e unix.Errno) error {
+func kerr(cmd ipvs.Command, e unix.Errno) error {
 	return &netlinkipvs.Error{Op: cmd, Err: e}
 }
 
@@ -64,7 +66,7 @@ func (f *Fake) read() {
 	}
 }
 
-func (f *Fake) find(k netlinkipvs.ServiceKey) *svc {
+func (f *Fake) find(k ipvs.ServiceKey) *svc {
 	for _, s := range f.services {
 		if s.s.Key() == k {
 			return s
@@ -74,61 +76,61 @@ func (f *Fake) find(k netlinkipvs.ServiceKey) *svc {
 }
 
 // Info implements backend.IPVS.
-func (f *Fake) Info() (netlinkipvs.Info, error) {
-	return netlinkipvs.Info{Version: netlinkipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096}, nil
+func (f *Fake) Info() (ipvs.Info, error) {
+	return ipvs.Info{Version: ipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096}, nil
 }
 
 // Services implements backend.IPVS.
-func (f *Fake) Services() ([]netlinkipvs.Service, error) {
+func (f *Fake) Services() ([]ipvs.Service, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.read()
-	out := make([]netlinkipvs.Service, len(f.services))
+	out := make([]ipvs.Service, len(f.services))
 	for i, s := range f.services {
 		out[i] = s.s
-		out[i].Flags |= netlinkipvs.SvcHashed
+		out[i].Flags |= ipvs.SvcHashed
 	}
 	return out, nil
 }
 
 // Service implements backend.IPVS.
-func (f *Fake) Service(k netlinkipvs.ServiceKey) (netlinkipvs.Service, error) {
+func (f *Fake) Service(k ipvs.ServiceKey) (ipvs.Service, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.read()
 	s := f.find(k)
 	if s == nil {
-		return netlinkipvs.Service{}, kerr(netlinkipvs.CmdGetService, unix.ESRCH)
+		return ipvs.Service{}, kerr(ipvs.CmdGetService, unix.ESRCH)
 	}
 	out := s.s
-	out.Flags |= netlinkipvs.SvcHashed
+	out.Flags |= ipvs.SvcHashed
 	return out, nil
 }
 
 // Destinations implements backend.IPVS.
-func (f *Fake) Destinations(k netlinkipvs.ServiceKey) ([]netlinkipvs.Destination, error) {
+func (f *Fake) Destinations(k ipvs.ServiceKey) ([]ipvs.Destination, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.read()
 	s := f.find(k)
 	if s == nil {
-		return []netlinkipvs.Destination{}, nil
+		return []ipvs.Destination{}, nil
 	}
 	return slices.Clone(s.dests), nil
 }
 
 // Table implements backend.IPVS.
-func (f *Fake) Table() ([]netlinkipvs.VirtualServer, error) {
+func (f *Fake) Table() ([]ipvs.VirtualServer, error) {
 	svcs, _ := f.Services()
-	out := make([]netlinkipvs.VirtualServer, len(svcs))
+	out := make([]ipvs.VirtualServer, len(svcs))
 	for i, s := range svcs {
 		ds, _ := f.Destinations(s.Key())
-		out[i] = netlinkipvs.VirtualServer{Service: s, Destinations: ds}
+		out[i] = ipvs.VirtualServer{Service: s, Destinations: ds}
 	}
 	return out, nil
 }
 
-func (f *Fake) do(op netlinkipvs.Op) error {
+func (f *Fake) do(op ipvs.Op) error {
 	f.Writes = append(f.Writes, op)
 	if f.Fail != nil {
 		if e := f.Fail(op); e != 0 {
@@ -136,20 +138,20 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 		}
 	}
 	switch op.Cmd {
-	case netlinkipvs.CmdNewService, netlinkipvs.CmdSetService:
+	case ipvs.CmdNewService, ipvs.CmdSetService:
 		s := op.Service
-		s.Flags &^= netlinkipvs.SvcHashed
+		s.Flags &^= ipvs.SvcHashed
 		cur := f.find(s.Key())
-		if op.Cmd == netlinkipvs.CmdNewService && cur != nil {
+		if op.Cmd == ipvs.CmdNewService && cur != nil {
 			return kerr(op.Cmd, unix.EEXIST)
 		}
-		if op.Cmd == netlinkipvs.CmdSetService && cur == nil {
+		if op.Cmd == ipvs.CmdSetService && cur == nil {
 			return kerr(op.Cmd, unix.ESRCH)
 		}
 		if !f.Schedulers[s.Scheduler] || (s.PEName != "" && s.PEName != "sip") {
 			return kerr(op.Cmd, unix.ENOENT)
 		}
-		if s.Family == netlinkipvs.AFInet6 && (s.Netmask < 1 || s.Netmask > 128) {
+		if s.Family == ipvs.AFInet6 && (s.Netmask < 1 || s.Netmask > 128) {
 			return kerr(op.Cmd, unix.EINVAL)
 		}
 		if s.FWMark != 0 {
@@ -163,7 +165,7 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 		}
 		s.Stats64 = true
 		f.services = append(f.services, &svc{s: s})
-	case netlinkipvs.CmdDelService:
+	case ipvs.CmdDelService:
 		for i, s := range f.services {
 			if s.s.Key() == op.Service.Key() {
 				f.services = slices.Delete(f.services, i, i+1)
@@ -171,24 +173,24 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 			}
 		}
 		return kerr(op.Cmd, unix.ESRCH)
-	case netlinkipvs.CmdNewDest, netlinkipvs.CmdSetDest, netlinkipvs.CmdDelDest:
+	case ipvs.CmdNewDest, ipvs.CmdSetDest, ipvs.CmdDelDest:
 		s := f.find(op.Service.Key())
 		if s == nil {
 			return kerr(op.Cmd, unix.ESRCH)
 		}
 		d := op.Destination
-		if d.Family == netlinkipvs.AFUnspec {
+		if d.Family == ipvs.AFUnspec {
 			d.Family = d.Key().Family
 		}
-		idx := slices.IndexFunc(s.dests, func(x netlinkipvs.Destination) bool { return x.Key() == d.Key() })
-		if op.Cmd == netlinkipvs.CmdDelDest {
+		idx := slices.IndexFunc(s.dests, func(x ipvs.Destination) bool { return x.Key() == d.Key() })
+		if op.Cmd == ipvs.CmdDelDest {
 			if idx < 0 {
 				return kerr(op.Cmd, unix.ENOENT)
 			}
 			s.dests = slices.Delete(s.dests, idx, idx+1)
 			return nil
 		}
-		if d.Family != s.s.Family && d.ForwardMethod != netlinkipvs.FwdTunnel {
+		if d.Family != s.s.Family && d.ForwardMethod != ipvs.FwdTunnel {
 			return kerr(op.Cmd, unix.EINVAL)
 		}
 		if d.Family != s.s.Family && len(f.daemons) > 0 {
@@ -197,10 +199,10 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 		if d.Weight > 1<<31-1 || d.LowerThreshold > d.UpperThreshold {
 			return kerr(op.Cmd, unix.ERANGE)
 		}
-		if d.TunnelType == netlinkipvs.TunnelGUE && d.TunnelPort == 0 && d.ForwardMethod == netlinkipvs.FwdTunnel {
+		if d.TunnelType == ipvs.TunnelGUE && d.TunnelPort == 0 && d.ForwardMethod == ipvs.FwdTunnel {
 			return kerr(op.Cmd, unix.EINVAL)
 		}
-		if op.Cmd == netlinkipvs.CmdNewDest {
+		if op.Cmd == ipvs.CmdNewDest {
 			if idx >= 0 {
 				return kerr(op.Cmd, unix.EEXIST)
 			}
@@ -214,14 +216,14 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 		old := s.dests[idx]
 		d.ActiveConns, d.InactiveConns, d.PersistConns, d.Stats, d.Stats64 = old.ActiveConns, old.InactiveConns, old.PersistConns, old.Stats, old.Stats64
 		s.dests[idx] = d
-	case netlinkipvs.CmdFlush:
+	case ipvs.CmdFlush:
 		f.services = nil
-	case netlinkipvs.CmdZero:
+	case ipvs.CmdZero:
 		for _, s := range f.services {
 			if op.AllServices || s.s.Key() == op.Service.Key() {
-				s.s.Stats = netlinkipvs.Stats{}
+				s.s.Stats = ipvs.Stats{}
 				for i := range s.dests {
-					s.dests[i].Stats = netlinkipvs.Stats{}
+					s.dests[i].Stats = ipvs.Stats{}
 				}
 				if !op.AllServices {
 					return nil
@@ -231,7 +233,7 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 		if !op.AllServices {
 			return kerr(op.Cmd, unix.ESRCH)
 		}
-	case netlinkipvs.CmdSetConfig:
+	case ipvs.CmdSetConfig:
 		t := op.Timeouts
 		for _, v := range []uint32{t.TCP, t.TCPFin, t.UDP} {
 			if v > 1<<31/250 {
@@ -247,9 +249,9 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 		if t.UDP != 0 {
 			f.timeouts.UDP = t.UDP
 		}
-	case netlinkipvs.CmdNewDaemon:
+	case ipvs.CmdNewDaemon:
 		d := op.Daemon
-		if d.State != netlinkipvs.DaemonMaster && d.State != netlinkipvs.DaemonBackup {
+		if d.State != ipvs.DaemonMaster && d.State != ipvs.DaemonBackup {
 			return kerr(op.Cmd, unix.EINVAL)
 		}
 		if f.Interfaces != nil && !f.Interfaces[d.Interface] {
@@ -281,9 +283,9 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 			d.TTL = 1
 		}
 		f.daemons = append(f.daemons, d)
-		slices.SortFunc(f.daemons, func(a, b netlinkipvs.Daemon) int { return int(a.State) - int(b.State) })
-	case netlinkipvs.CmdDelDaemon:
-		i := slices.IndexFunc(f.daemons, func(x netlinkipvs.Daemon) bool { return x.State == op.Daemon.State })
+		slices.SortFunc(f.daemons, func(a, b ipvs.Daemon) int { return int(a.State) - int(b.State) })
+	case ipvs.CmdDelDaemon:
+		i := slices.IndexFunc(f.daemons, func(x ipvs.Daemon) bool { return x.State == op.Daemon.State })
 		if i < 0 {
 			return kerr(op.Cmd, unix.ESRCH)
 		}
@@ -292,58 +294,58 @@ func (f *Fake) do(op netlinkipvs.Op) error {
 	return nil
 }
 
-func (f *Fake) write(op netlinkipvs.Op) error {
+func (f *Fake) write(op ipvs.Op) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.do(op)
 }
 
 // NewService implements backend.IPVS.
-func (f *Fake) NewService(s netlinkipvs.Service) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdNewService, Service: s})
+func (f *Fake) NewService(s ipvs.Service) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
 }
 
 // UpdateService implements backend.IPVS.
-func (f *Fake) UpdateService(s netlinkipvs.Service) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdSetService, Service: s})
+func (f *Fake) UpdateService(s ipvs.Service) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdSetService, Service: s})
 }
 
 // DeleteService implements backend.IPVS.
-func (f *Fake) DeleteService(k netlinkipvs.ServiceKey) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdDelService, Service: svcOf(k)})
+func (f *Fake) DeleteService(k ipvs.ServiceKey) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdDelService, Service: svcOf(k)})
 }
 
 // NewDestination implements backend.IPVS.
-func (f *Fake) NewDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDest, Service: svcOf(k), Destination: d})
+func (f *Fake) NewDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdNewDest, Service: svcOf(k), Destination: d})
 }
 
 // UpdateDestination implements backend.IPVS.
-func (f *Fake) UpdateDestination(k netlinkipvs.ServiceKey, d netlinkipvs.Destination) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdSetDest, Service: svcOf(k), Destination: d})
+func (f *Fake) UpdateDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdSetDest, Service: svcOf(k), Destination: d})
 }
 
 // DeleteDestination implements backend.IPVS.
-func (f *Fake) DeleteDestination(k netlinkipvs.ServiceKey, d netlinkipvs.DestKey) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdDelDest, Service: svcOf(k),
-		Destination: netlinkipvs.Destination{Family: d.Family, Address: d.Address, Port: d.Port}})
+func (f *Fake) DeleteDestination(k ipvs.ServiceKey, d ipvs.DestKey) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdDelDest, Service: svcOf(k),
+		Destination: ipvs.Destination{Family: d.Family, Address: d.Address, Port: d.Port}})
 }
 
 // Flush implements backend.IPVS.
-func (f *Fake) Flush() error { return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdFlush}) }
+func (f *Fake) Flush() error { return f.write(ipvs.Op{Cmd: ipvs.CmdFlush}) }
 
 // ZeroAll implements backend.IPVS.
 func (f *Fake) ZeroAll() error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdZero, AllServices: true})
+	return f.write(ipvs.Op{Cmd: ipvs.CmdZero, AllServices: true})
 }
 
 // ZeroService implements backend.IPVS.
-func (f *Fake) ZeroService(k netlinkipvs.ServiceKey) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdZero, Service: svcOf(k)})
+func (f *Fake) ZeroService(k ipvs.ServiceKey) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdZero, Service: svcOf(k)})
 }
 
 // Timeouts implements backend.IPVS.
-func (f *Fake) Timeouts() (netlinkipvs.Timeouts, error) {
+func (f *Fake) Timeouts() (ipvs.Timeouts, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.read()
@@ -351,35 +353,35 @@ func (f *Fake) Timeouts() (netlinkipvs.Timeouts, error) {
 }
 
 // SetTimeouts implements backend.IPVS.
-func (f *Fake) SetTimeouts(t netlinkipvs.Timeouts) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdSetConfig, Timeouts: t})
+func (f *Fake) SetTimeouts(t ipvs.Timeouts) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdSetConfig, Timeouts: t})
 }
 
 // Daemons implements backend.IPVS.
-func (f *Fake) Daemons() ([]netlinkipvs.Daemon, error) {
+func (f *Fake) Daemons() ([]ipvs.Daemon, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.read()
 	out := slices.Clone(f.daemons)
 	if out == nil {
-		out = []netlinkipvs.Daemon{}
+		out = []ipvs.Daemon{}
 	}
 	return out, nil
 }
 
 // NewDaemon implements backend.IPVS.
-func (f *Fake) NewDaemon(d netlinkipvs.Daemon) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdNewDaemon, Daemon: d})
+func (f *Fake) NewDaemon(d ipvs.Daemon) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdNewDaemon, Daemon: d})
 }
 
 // DeleteDaemon implements backend.IPVS.
-func (f *Fake) DeleteDaemon(s netlinkipvs.DaemonState) error {
-	return f.write(netlinkipvs.Op{Cmd: netlinkipvs.CmdDelDaemon, Daemon: netlinkipvs.Daemon{State: s}})
+func (f *Fake) DeleteDaemon(s ipvs.DaemonState) error {
+	return f.write(ipvs.Op{Cmd: ipvs.CmdDelDaemon, Daemon: ipvs.Daemon{State: s}})
 }
 
 // Batch implements backend.IPVS: ops run in order, a failure does not
 // stop the later ones.
-func (f *Fake) Batch(ops []netlinkipvs.Op) ([]error, error) {
+func (f *Fake) Batch(ops []ipvs.Op) ([]error, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Batches++
@@ -394,7 +396,7 @@ func (f *Fake) Batch(ops []netlinkipvs.Op) ([]error, error) {
 func (f *Fake) Close() error { return nil }
 
 // SetStats sets the counters of a service (dest nil) or destination.
-func (f *Fake) SetStats(k netlinkipvs.ServiceKey, dest *netlinkipvs.DestKey, st netlinkipvs.Stats) {
+func (f *Fake) SetStats(k ipvs.ServiceKey, dest *ipvs.DestKey, st ipvs.Stats) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.find(k)
@@ -413,7 +415,7 @@ func (f *Fake) SetStats(k netlinkipvs.ServiceKey, dest *netlinkipvs.DestKey, st 
 }
 
 // SetConns sets a destination's connection counters.
-func (f *Fake) SetConns(k netlinkipvs.ServiceKey, dest netlinkipvs.DestKey, active, inactive uint32) {
+func (f *Fake) SetConns(k ipvs.ServiceKey, dest ipvs.DestKey, active, inactive uint32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s := f.find(k); s != nil {
@@ -426,10 +428,10 @@ func (f *Fake) SetConns(k netlinkipvs.ServiceKey, dest netlinkipvs.DestKey, acti
 }
 
 // WriteCmds returns the commands of the recorded writes.
-func (f *Fake) WriteCmds() []netlinkipvs.Command {
+func (f *Fake) WriteCmds() []ipvs.Command {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]netlinkipvs.Command, len(f.Writes))
+	out := make([]ipvs.Command, len(f.Writes))
 	for i, w := range f.Writes {
 		out[i] = w.Cmd
 	}
@@ -443,6 +445,6 @@ func (f *Fake) ResetWrites() {
 	f.Writes, f.Batches = nil, 0
 }
 
-func svcOf(k netlinkipvs.ServiceKey) netlinkipvs.Service {
-	return netlinkipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
+func svcOf(k ipvs.ServiceKey) ipvs.Service {
+	return ipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
 }

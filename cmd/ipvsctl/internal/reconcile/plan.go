@@ -10,20 +10,20 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // State is the part of the live state a plan is computed from (its
 // pre-image).
 type State struct {
-	Services []netlinkipvs.VirtualServer
-	Timeouts netlinkipvs.Timeouts
-	Daemons  []netlinkipvs.Daemon
+	Services []ipvs.VirtualServer
+	Timeouts ipvs.Timeouts
+	Daemons  []ipvs.Daemon
 	// Sysctls holds the current values of the sysctls the document names.
 	Sysctls map[string]string
 }
@@ -43,11 +43,11 @@ func Read(b backend.IPVS, sys func() (backend.Sysctls, error), want *ipvsconfig.
 	if err != nil {
 		return nil, err
 	}
-	listed := make(map[netlinkipvs.ServiceKey]bool, len(want.Services))
+	listed := make(map[ipvs.ServiceKey]bool, len(want.Services))
 	for _, vs := range want.Services {
 		listed[vs.Service.Key()] = true
 	}
-	st.Services = make([]netlinkipvs.VirtualServer, 0, len(svcs))
+	st.Services = make([]ipvs.VirtualServer, 0, len(svcs))
 	for _, s := range svcs {
 		k := s.Key()
 		if !listed[k] && !(opts.Prune && opts.Scope.Match(k)) {
@@ -57,7 +57,7 @@ func Read(b backend.IPVS, sys func() (backend.Sysctls, error), want *ipvsconfig.
 		if err != nil {
 			return nil, err
 		}
-		st.Services = append(st.Services, netlinkipvs.VirtualServer{Service: s, Destinations: ds})
+		st.Services = append(st.Services, ipvs.VirtualServer{Service: s, Destinations: ds})
 	}
 	if want.Timeouts != nil {
 		if st.Timeouts, err = b.Timeouts(); err != nil {
@@ -106,10 +106,10 @@ type SysctlChange struct{ Name, Old, New string }
 type Plan struct {
 	Services ipvsplan.Plan
 	// OldTimeouts/NewTimeouts are set when the timeouts change.
-	OldTimeouts, NewTimeouts *netlinkipvs.Timeouts
+	OldTimeouts, NewTimeouts *ipvs.Timeouts
 	// DaemonStops are running daemons to stop (removed or changed),
 	// DaemonStarts daemons to start.
-	DaemonStops, DaemonStarts []netlinkipvs.Daemon
+	DaemonStops, DaemonStarts []ipvs.Daemon
 	Sysctls                   []SysctlChange
 }
 
@@ -131,7 +131,7 @@ func (p *Plan) KernelNeeds() ipvsprobe.Request {
 			}
 		case ipvsplan.AddDest, ipvsplan.UpdateDest:
 			d := c.NewDest
-			if d.ForwardMethod == netlinkipvs.FwdTunnel && d.TunnelType != netlinkipvs.TunnelIPIP &&
+			if d.ForwardMethod == ipvs.FwdTunnel && d.TunnelType != ipvs.TunnelIPIP &&
 				(c.Kind == ipvsplan.AddDest || c.OldDest.TunnelType != d.TunnelType) {
 				req.Tunnels = append(req.Tunnels, d.TunnelType)
 			}
@@ -166,13 +166,13 @@ func Compute(cur *State, want *ipvsconfig.Desired, opts Options) (*Plan, error) 
 	}
 	if want.ManageDaemons {
 		for _, c := range cur.Daemons {
-			i := slices.IndexFunc(want.Daemons, func(d netlinkipvs.Daemon) bool { return d.State == c.State })
+			i := slices.IndexFunc(want.Daemons, func(d ipvs.Daemon) bool { return d.State == c.State })
 			if i < 0 || !DaemonMatches(c, want.Daemons[i]) {
 				p.DaemonStops = append(p.DaemonStops, c)
 			}
 		}
 		for _, d := range want.Daemons {
-			i := slices.IndexFunc(cur.Daemons, func(c netlinkipvs.Daemon) bool { return c.State == d.State })
+			i := slices.IndexFunc(cur.Daemons, func(c ipvs.Daemon) bool { return c.State == d.State })
 			if i < 0 || !DaemonMatches(cur.Daemons[i], d) {
 				p.DaemonStarts = append(p.DaemonStarts, d)
 			}
@@ -205,7 +205,7 @@ func sameSysctl(name, a, b string) bool {
 
 // DaemonMatches reports whether the running daemon cur satisfies want:
 // same role, interface and sync ID, and the optional settings want gives.
-func DaemonMatches(cur, want netlinkipvs.Daemon) bool {
+func DaemonMatches(cur, want ipvs.Daemon) bool {
 	return cur.State == want.State && cur.Interface == want.Interface && cur.SyncID == want.SyncID &&
 		(want.SyncMaxLen == 0 || want.SyncMaxLen == cur.SyncMaxLen) &&
 		(!want.Group.IsValid() || want.Group == cur.Group) &&
@@ -256,7 +256,7 @@ func (p *Plan) Len() int {
 func (p *Plan) Change(i int) Change {
 	if i < len(p.DaemonStops) {
 		d := p.DaemonStops[i]
-		dm := (*ipvsconfig.FromKernelDaemons([]netlinkipvs.Daemon{d}))[0]
+		dm := (*ipvsconfig.FromKernelDaemons([]ipvs.Daemon{d}))[0]
 		return Change{Action: "delete", Object: "daemon", Name: d.State.String(), Before: dm,
 			Description: fmt.Sprintf("stop %s sync daemon (%s)", d.State, daemonText(d))}
 	}
@@ -275,7 +275,7 @@ func (p *Plan) Change(i int) Change {
 	}
 	if i < len(p.DaemonStarts) {
 		d := p.DaemonStarts[i]
-		dm := (*ipvsconfig.FromKernelDaemons([]netlinkipvs.Daemon{d}))[0]
+		dm := (*ipvsconfig.FromKernelDaemons([]ipvs.Daemon{d}))[0]
 		return Change{Action: "add", Object: "daemon", Name: d.State.String(), After: dm,
 			Description: fmt.Sprintf("start %s sync daemon (%s)", d.State, daemonText(d))}
 	}
@@ -294,7 +294,7 @@ func (p *Plan) Changes() []Change {
 	return out
 }
 
-func daemonText(d netlinkipvs.Daemon) string {
+func daemonText(d ipvs.Daemon) string {
 	s := fmt.Sprintf("interface %s, syncid %d", d.Interface, d.SyncID)
 	if d.SyncMaxLen != 0 {
 		s += fmt.Sprintf(", maxlen %d", d.SyncMaxLen)
@@ -311,7 +311,7 @@ func daemonText(d netlinkipvs.Daemon) string {
 	return s
 }
 
-func timeoutsDiff(a, b netlinkipvs.Timeouts) string {
+func timeoutsDiff(a, b ipvs.Timeouts) string {
 	var parts []string
 	for _, f := range []struct {
 		n    string
@@ -369,7 +369,7 @@ func plural(n int) string {
 	return "s"
 }
 
-func destName(d netlinkipvs.Destination) string { return d.Key().String() }
+func destName(d ipvs.Destination) string { return d.Key().String() }
 
 // serviceFields are "name value" settings of a service for messages.
 func serviceFields(s ipvsconfig.Service) []string {

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,18 +34,18 @@ func (s *sysctls) Set(n, v string) error {
 }
 
 func TestDaemonMatches(t *testing.T) {
-	running := netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 3, SyncMaxLen: 1472,
+	running := ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 3, SyncMaxLen: 1472,
 		Group: netip.MustParseAddr("224.0.0.81"), Port: 8848, TTL: 1}
 	for _, tt := range []struct {
-		want netlinkipvs.Daemon
+		want ipvs.Daemon
 		ok   bool
 	}{
-		{netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 3}, true},
-		{netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 3, Port: 8848, TTL: 1}, true},
-		{netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 4}, false},
-		{netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth1", SyncID: 3}, false},
-		{netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 3, TTL: 2}, false},
-		{netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 3, Group: netip.MustParseAddr("239.0.0.1")}, false},
+		{ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 3}, true},
+		{ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 3, Port: 8848, TTL: 1}, true},
+		{ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 4}, false},
+		{ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth1", SyncID: 3}, false},
+		{ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 3, TTL: 2}, false},
+		{ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 3, Group: netip.MustParseAddr("239.0.0.1")}, false},
 	} {
 		if got := DaemonMatches(running, tt.want); got != tt.ok {
 			t.Errorf("%+v: %v", tt.want, got)
@@ -57,19 +57,19 @@ func TestDaemonMatches(t *testing.T) {
 // rolls back the daemons, timeouts and services applied before it.
 func TestApplyAllSectionsAndRollback(t *testing.T) {
 	fake := testutil.Sample()
-	fake.NewDaemon(netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "eth0", SyncID: 1})
+	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth0", SyncID: 1})
 	fake.ResetWrites()
 	before, _ := fake.Table()
 	sys := &sysctls{m: map[string]string{"drop_entry": "0", "conntrack": "0"}, fail: "drop_entry"}
 	sysF := func() (backend.Sysctls, error) { return sys, nil }
 	want := &ipvsconfig.Desired{
-		Services:      append([]netlinkipvs.VirtualServer{}, before...),
-		Timeouts:      &netlinkipvs.Timeouts{TCP: 60},
+		Services:      append([]ipvs.VirtualServer{}, before...),
+		Timeouts:      &ipvs.Timeouts{TCP: 60},
 		ManageDaemons: true,
-		Daemons:       []netlinkipvs.Daemon{{State: netlinkipvs.DaemonMaster, Interface: "eth1", SyncID: 2}},
+		Daemons:       []ipvs.Daemon{{State: ipvs.DaemonMaster, Interface: "eth1", SyncID: 2}},
 		Sysctls:       map[string]string{"conntrack": "1", "drop_entry": "1"},
 	}
-	want.Services = append(want.Services, netlinkipvs.VirtualServer{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet, FWMark: 99, Scheduler: "rr", Netmask: 0xffffffff}})
+	want.Services = append(want.Services, ipvs.VirtualServer{Service: ipvs.Service{Family: ipvs.AFInet, FWMark: 99, Scheduler: "rr", Netmask: 0xffffffff}})
 	cur, err := Read(fake, sysF, want, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestApplyAllSectionsAndRollback(t *testing.T) {
 	}
 	tm, _ := fake.Timeouts()
 	ds, _ := fake.Daemons()
-	if tm.TCP != 900 || len(ds) != 1 || ds[0].State != netlinkipvs.DaemonBackup || sys.m["conntrack"] != "0" {
+	if tm.TCP != 900 || len(ds) != 1 || ds[0].State != ipvs.DaemonBackup || sys.m["conntrack"] != "0" {
 		t.Errorf("not rolled back: timeouts %+v daemons %+v sysctls %v", tm, ds, sys.m)
 	}
 }
@@ -118,10 +118,10 @@ func TestApplyBatchesStopAtFirstFailingBatch(t *testing.T) {
 	fake := testutil.Sample()
 	var want ipvsconfig.Desired
 	for i := range 10 {
-		want.Services = append(want.Services, netlinkipvs.VirtualServer{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet, FWMark: uint32(100 + i), Scheduler: "rr", Netmask: 0xffffffff}})
+		want.Services = append(want.Services, ipvs.VirtualServer{Service: ipvs.Service{Family: ipvs.AFInet, FWMark: uint32(100 + i), Scheduler: "rr", Netmask: 0xffffffff}})
 	}
-	fake.Fail = func(op netlinkipvs.Op) unix.Errno {
-		if op.Cmd == netlinkipvs.CmdNewService && op.Service.FWMark == 103 {
+	fake.Fail = func(op ipvs.Op) unix.Errno {
+		if op.Cmd == ipvs.CmdNewService && op.Service.FWMark == 103 {
 			return unix.ENOMEM
 		}
 		return 0
@@ -158,7 +158,7 @@ func TestDefenseModesOneAndTwoAreTheSame(t *testing.T) {
 // services and, when pruning, for in-scope ones.
 func TestReadDumpsOnlyWhatMatters(t *testing.T) {
 	fake := testutil.Sample() // tcp:10.0.0.1:80, udp:[2001:db8::1]:53, fwmark:7
-	want := &ipvsconfig.Desired{Services: []netlinkipvs.VirtualServer{{Service: netlinkipvs.Service{Family: netlinkipvs.AFInet, FWMark: 7}}}}
+	want := &ipvsconfig.Desired{Services: []ipvs.VirtualServer{{Service: ipvs.Service{Family: ipvs.AFInet, FWMark: 7}}}}
 	for _, tt := range []struct {
 		opts  Options
 		reads int // 1 service dump + destination dumps
@@ -188,14 +188,14 @@ func mustScope(t *testing.T, s string) *ipvsconfig.Scope {
 }
 
 func TestKernelNeeds(t *testing.T) {
-	svc := func(sched string) netlinkipvs.Service {
-		return netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP,
+	svc := func(sched string) ipvs.Service {
+		return ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP,
 			Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: sched, Netmask: 0xffffffff}
 	}
-	dest := func(addr string, fwd netlinkipvs.ForwardMethod, tun netlinkipvs.TunnelType) netlinkipvs.Destination {
-		return netlinkipvs.Destination{Address: netip.MustParseAddr(addr), Port: 80, ForwardMethod: fwd, TunnelType: tun, Weight: 1}
+	dest := func(addr string, fwd ipvs.ForwardMethod, tun ipvs.TunnelType) ipvs.Destination {
+		return ipvs.Destination{Address: netip.MustParseAddr(addr), Port: 80, ForwardMethod: fwd, TunnelType: tun, Weight: 1}
 	}
-	withPE := func(s netlinkipvs.Service, pe string) netlinkipvs.Service { s.PEName = pe; return s }
+	withPE := func(s ipvs.Service, pe string) ipvs.Service { s.PEName = pe; return s }
 	k := svc("rr").Key()
 	plan := &Plan{Services: ipvsplan.Plan{Changes: []ipvsplan.Change{
 		{Kind: ipvsplan.AddService, Service: k, NewService: svc("twos")},
@@ -203,16 +203,16 @@ func TestKernelNeeds(t *testing.T) {
 		{Kind: ipvsplan.UpdateService, Service: k, OldService: svc("sh"), NewService: svc("sh")}, // flags only
 		{Kind: ipvsplan.UpdateService, Service: k, OldService: svc("sh"), NewService: withPE(svc("sh"), "sip")},
 		{Kind: ipvsplan.DeleteService, Service: k, OldService: svc("ovf")},
-		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.1", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGRE)},
-		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.2", netlinkipvs.FwdTunnel, netlinkipvs.TunnelIPIP)},
-		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.3", netlinkipvs.FwdMasq, netlinkipvs.TunnelGUE)}, // not a tunnel
-		{Kind: ipvsplan.UpdateDest, Service: k, OldDest: dest("10.1.1.4", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGUE),
-			NewDest: dest("10.1.1.4", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGUE)}, // weight only
-		{Kind: ipvsplan.UpdateDest, Service: k, OldDest: dest("10.1.1.5", netlinkipvs.FwdTunnel, netlinkipvs.TunnelIPIP),
-			NewDest: dest("10.1.1.5", netlinkipvs.FwdTunnel, netlinkipvs.TunnelGUE)},
+		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.1", ipvs.FwdTunnel, ipvs.TunnelGRE)},
+		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.2", ipvs.FwdTunnel, ipvs.TunnelIPIP)},
+		{Kind: ipvsplan.AddDest, Service: k, NewDest: dest("10.1.1.3", ipvs.FwdMasq, ipvs.TunnelGUE)}, // not a tunnel
+		{Kind: ipvsplan.UpdateDest, Service: k, OldDest: dest("10.1.1.4", ipvs.FwdTunnel, ipvs.TunnelGUE),
+			NewDest: dest("10.1.1.4", ipvs.FwdTunnel, ipvs.TunnelGUE)}, // weight only
+		{Kind: ipvsplan.UpdateDest, Service: k, OldDest: dest("10.1.1.5", ipvs.FwdTunnel, ipvs.TunnelIPIP),
+			NewDest: dest("10.1.1.5", ipvs.FwdTunnel, ipvs.TunnelGUE)},
 	}}}
 	want := ipvsprobe.Request{Schedulers: []string{"twos", "mh"}, PEs: []string{"sip"},
-		Tunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGRE, netlinkipvs.TunnelGUE}}
+		Tunnels: []ipvs.TunnelType{ipvs.TunnelGRE, ipvs.TunnelGUE}}
 	if d := cmp.Diff(want, plan.KernelNeeds()); d != "" {
 		t.Errorf("KernelNeeds (-want +got):\n%s", d)
 	}

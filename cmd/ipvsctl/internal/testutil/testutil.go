@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ipvsctl")
@@ -61,8 +61,8 @@ func Golden(t testing.TB, name string, got []byte) {
 }
 
 // Key parses a service key.
-func Key(fam netlinkipvs.AddressFamily, proto netlinkipvs.Protocol, addr string, port uint16) netlinkipvs.ServiceKey {
-	return netlinkipvs.ServiceKey{Family: fam, Protocol: proto, Address: netip.MustParseAddr(addr), Port: port}
+func Key(fam ipvs.AddressFamily, proto ipvs.Protocol, addr string, port uint16) ipvs.ServiceKey {
+	return ipvs.ServiceKey{Family: fam, Protocol: proto, Address: netip.MustParseAddr(addr), Port: port}
 }
 
 // Sample returns a fake holding a small table that exercises every
@@ -70,12 +70,12 @@ func Key(fam netlinkipvs.AddressFamily, proto netlinkipvs.Protocol, addr string,
 // one-packet, NAT/DR/tunnel servers, GUE, thresholds, counters.
 func Sample() *fakeipvs.Fake {
 	f := fakeipvs.New()
-	tcp := netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"),
+	tcp := ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"),
 		Port: 80, Scheduler: "rr", Netmask: 0xffffffff}
-	udp6 := netlinkipvs.Service{Family: netlinkipvs.AFInet6, Protocol: netlinkipvs.ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"),
-		Port: 53, Scheduler: "sh", Flags: netlinkipvs.SvcSched2 | netlinkipvs.SvcOnePacket, Netmask: 128}
-	fwm := netlinkipvs.Service{Family: netlinkipvs.AFInet, FWMark: 7, Scheduler: "wlc",
-		Flags: netlinkipvs.SvcPersistent, Timeout: 600, Netmask: 0xffffff00}
+	udp6 := ipvs.Service{Family: ipvs.AFInet6, Protocol: ipvs.ProtoUDP, Address: netip.MustParseAddr("2001:db8::1"),
+		Port: 53, Scheduler: "sh", Flags: ipvs.SvcSched2 | ipvs.SvcOnePacket, Netmask: 128}
+	fwm := ipvs.Service{Family: ipvs.AFInet, FWMark: 7, Scheduler: "wlc",
+		Flags: ipvs.SvcPersistent, Timeout: 600, Netmask: 0xffffff00}
 	must := func(err error) {
 		if err != nil {
 			panic(err)
@@ -84,22 +84,22 @@ func Sample() *fakeipvs.Fake {
 	must(f.NewService(tcp))
 	must(f.NewService(udp6))
 	must(f.NewService(fwm))
-	d := func(a string, port uint16, fwd netlinkipvs.ForwardMethod, w uint32) netlinkipvs.Destination {
-		return netlinkipvs.Destination{Address: netip.MustParseAddr(a), Port: port, ForwardMethod: fwd, Weight: w}
+	d := func(a string, port uint16, fwd ipvs.ForwardMethod, w uint32) ipvs.Destination {
+		return ipvs.Destination{Address: netip.MustParseAddr(a), Port: port, ForwardMethod: fwd, Weight: w}
 	}
-	must(f.NewDestination(tcp.Key(), d("192.168.0.2", 8080, netlinkipvs.FwdMasq, 2)))
-	must(f.NewDestination(tcp.Key(), d("192.168.0.1", 8080, netlinkipvs.FwdMasq, 1)))
-	thr := d("192.168.0.3", 8080, netlinkipvs.FwdMasq, 0)
+	must(f.NewDestination(tcp.Key(), d("192.168.0.2", 8080, ipvs.FwdMasq, 2)))
+	must(f.NewDestination(tcp.Key(), d("192.168.0.1", 8080, ipvs.FwdMasq, 1)))
+	thr := d("192.168.0.3", 8080, ipvs.FwdMasq, 0)
 	thr.UpperThreshold, thr.LowerThreshold = 100, 50
 	must(f.NewDestination(tcp.Key(), thr))
-	must(f.NewDestination(udp6.Key(), d("2001:db8::10", 53, netlinkipvs.FwdRoute, 1)))
-	gue := d("10.1.1.1", 0, netlinkipvs.FwdTunnel, 5)
-	gue.TunnelType, gue.TunnelPort, gue.TunnelFlags = netlinkipvs.TunnelGUE, 6080, netlinkipvs.TunnelCsum
+	must(f.NewDestination(udp6.Key(), d("2001:db8::10", 53, ipvs.FwdRoute, 1)))
+	gue := d("10.1.1.1", 0, ipvs.FwdTunnel, 5)
+	gue.TunnelType, gue.TunnelPort, gue.TunnelFlags = ipvs.TunnelGUE, 6080, ipvs.TunnelCsum
 	must(f.NewDestination(fwm.Key(), gue))
-	must(f.NewDestination(fwm.Key(), d("10.1.1.2", 0, netlinkipvs.FwdRoute, 1)))
-	f.SetStats(tcp.Key(), nil, netlinkipvs.Stats{Conns: 1234, InPkts: 56789, OutPkts: 45678, InBytes: 123456789, OutBytes: 9876543210, CPS: 3, InPPS: 40, OutPPS: 30, InBPS: 5000, OutBPS: 80000})
-	k := netlinkipvs.DestKey{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 8080}
-	f.SetStats(tcp.Key(), &k, netlinkipvs.Stats{Conns: 1000, InPkts: 50000, OutPkts: 40000, InBytes: 100000000, OutBytes: 9000000000})
+	must(f.NewDestination(fwm.Key(), d("10.1.1.2", 0, ipvs.FwdRoute, 1)))
+	f.SetStats(tcp.Key(), nil, ipvs.Stats{Conns: 1234, InPkts: 56789, OutPkts: 45678, InBytes: 123456789, OutBytes: 9876543210, CPS: 3, InPPS: 40, OutPPS: 30, InBPS: 5000, OutBPS: 80000})
+	k := ipvs.DestKey{Family: ipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 8080}
+	f.SetStats(tcp.Key(), &k, ipvs.Stats{Conns: 1000, InPkts: 50000, OutPkts: 40000, InBytes: 100000000, OutBytes: 9000000000})
 	f.SetConns(tcp.Key(), k, 7, 3)
 	f.ResetWrites()
 	return f
@@ -110,7 +110,7 @@ func Sample() *fakeipvs.Fake {
 // probes.
 type Kernel struct {
 	MissingSchedulers []string
-	MissingTunnels    []netlinkipvs.TunnelType
+	MissingTunnels    []ipvs.TunnelType
 	Probes            int
 }
 

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
 
@@ -184,7 +184,7 @@ func TestApplyOnlyTheDifference(t *testing.T) {
 	if err := Run(e.opts); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.fake.WriteCmds(); !cmp.Equal(got, []netlinkipvs.Command{netlinkipvs.CmdSetDest}) {
+	if got := e.fake.WriteCmds(); !cmp.Equal(got, []ipvs.Command{ipvs.CmdSetDest}) {
 		t.Errorf("writes %v, want one set-dest", got)
 	}
 	if e.fake.Writes[0].Destination.Weight != 4 {
@@ -203,7 +203,7 @@ func TestApplyRespectsScope(t *testing.T) {
 	if err := Run(e.opts); err != nil {
 		t.Fatal(err)
 	}
-	want := []netlinkipvs.Command{netlinkipvs.CmdNewService, netlinkipvs.CmdNewDest, netlinkipvs.CmdDelService}
+	want := []ipvs.Command{ipvs.CmdNewService, ipvs.CmdNewDest, ipvs.CmdDelService}
 	if got := e.fake.WriteCmds(); !cmp.Equal(got, want) {
 		t.Fatalf("writes %v, want %v", got, want)
 	}
@@ -233,8 +233,8 @@ func TestRollbackOnMidBatchFailure(t *testing.T) {
 	doc += "  - {protocol: tcp, address: 10.0.0.5, port: 80, destinations: [{address: 192.168.9.1}, {address: 192.168.9.2}]}\n"
 	fake := testutil.Sample()
 	before, _ := fake.Table()
-	fake.Fail = func(op netlinkipvs.Op) unix.Errno {
-		if op.Cmd == netlinkipvs.CmdNewDest && op.Destination.Address.String() == "192.168.9.2" {
+	fake.Fail = func(op ipvs.Op) unix.Errno {
+		if op.Cmd == ipvs.CmdNewDest && op.Destination.Address.String() == "192.168.9.2" {
 			return unix.ENOMEM
 		}
 		return 0
@@ -247,8 +247,8 @@ func TestRollbackOnMidBatchFailure(t *testing.T) {
 	}
 	fake.Fail = nil
 	after, _ := fake.Table()
-	if d := cmp.Diff(before, after, cmp.Comparer(func(a, b netlinkipvs.Service) bool { return a.Key() == b.Key() && a.Scheduler == b.Scheduler }),
-		cmp.Comparer(func(a, b netlinkipvs.Destination) bool { return a.Key() == b.Key() && a.Weight == b.Weight })); d != "" {
+	if d := cmp.Diff(before, after, cmp.Comparer(func(a, b ipvs.Service) bool { return a.Key() == b.Key() && a.Scheduler == b.Scheduler }),
+		cmp.Comparer(func(a, b ipvs.Destination) bool { return a.Key() == b.Key() && a.Weight == b.Weight })); d != "" {
 		t.Errorf("table not restored (-before +after):\n%s", d)
 	}
 	msg := e.err.String()
@@ -266,8 +266,8 @@ func TestRollbackOnMidBatchFailure(t *testing.T) {
 func TestRollbackFailureIsReported(t *testing.T) {
 	doc := sampleDoc + "  - {protocol: tcp, address: 10.0.0.5, port: 80, destinations: [{address: 192.168.9.1}]}\n  - {protocol: tcp, address: 10.0.0.6, port: 80, scheduler: nosuch}\n"
 	fake := testutil.Sample()
-	fake.Fail = func(op netlinkipvs.Op) unix.Errno {
-		if op.Cmd == netlinkipvs.CmdDelService {
+	fake.Fail = func(op ipvs.Op) unix.Errno {
+		if op.Cmd == ipvs.CmdDelService {
 			return unix.EBUSY // the rollback's deletion fails
 		}
 		return 0
@@ -294,7 +294,7 @@ func TestNoRollbackKeepsGoing(t *testing.T) {
 	if err := Run(e.opts); err != cmdutil.ErrSilent {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := fake.Service(testutil.Key(netlinkipvs.AFInet, netlinkipvs.ProtoTCP, "10.0.0.5", 80)); err != nil {
+	if _, err := fake.Service(testutil.Key(ipvs.AFInet, ipvs.ProtoTCP, "10.0.0.5", 80)); err != nil {
 		t.Errorf("the change after the failure was not kept: %v", err)
 	}
 	if !strings.Contains(e.err.String(), "1 of 2 changes failed; 1 were applied and kept") {
@@ -319,7 +319,7 @@ services:
 	}{{"apply", ModeApply, false}, {"restore", ModeRestore, false}, {"apply dry run", ModeApply, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, fakeipvs.New(), c.mode, doc)
-			k := &testutil.Kernel{MissingSchedulers: []string{"twos"}, MissingTunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGRE}}
+			k := &testutil.Kernel{MissingSchedulers: []string{"twos"}, MissingTunnels: []ipvs.TunnelType{ipvs.TunnelGRE}}
 			e.opts.Probe, e.opts.DryRun = k.Probe, c.dryRun
 			err := Run(e.opts)
 			want := "this kernel (6.1.0-test) lacks the twos scheduler (no ip_vs_twos module), gre tunnels (Linux 5.3 and later); nothing was applied"
@@ -381,7 +381,7 @@ func TestRestoreRulesFile(t *testing.T) {
 	}
 	got, _ := fake.Table()
 	if len(got) != 1 || got[0].Service.Scheduler != "rr" || len(got[0].Destinations) != 1 ||
-		got[0].Destinations[0].Weight != 2 || got[0].Destinations[0].ForwardMethod != netlinkipvs.FwdMasq {
+		got[0].Destinations[0].Weight != 2 || got[0].Destinations[0].ForwardMethod != ipvs.FwdMasq {
 		t.Errorf("table after restoring the rules file: %+v", got)
 	}
 	// A bad line is reported at its line number and nothing is applied.
@@ -407,11 +407,11 @@ func TestApplyFromStdinAndDaemonsTimeouts(t *testing.T) {
 	if err := Run(e.opts); err != nil {
 		t.Fatal(err)
 	}
-	if got := fake.WriteCmds(); !cmp.Equal(got, []netlinkipvs.Command{netlinkipvs.CmdSetConfig, netlinkipvs.CmdNewDaemon}) {
+	if got := fake.WriteCmds(); !cmp.Equal(got, []ipvs.Command{ipvs.CmdSetConfig, ipvs.CmdNewDaemon}) {
 		t.Errorf("writes %v", got)
 	}
 	tm, _ := fake.Timeouts()
-	if tm != (netlinkipvs.Timeouts{TCP: 3600, TCPFin: 120, UDP: 300}) {
+	if tm != (ipvs.Timeouts{TCP: 3600, TCPFin: 120, UDP: 300}) {
 		t.Errorf("timeouts %+v", tm)
 	}
 	// Applying again: the running daemon (with the kernel's defaults
@@ -429,7 +429,7 @@ func TestApplyFromStdinAndDaemonsTimeouts(t *testing.T) {
 	if err := Run(e.opts); err != nil {
 		t.Fatal(err)
 	}
-	if got := fake.WriteCmds(); !cmp.Equal(got, []netlinkipvs.Command{netlinkipvs.CmdDelDaemon}) {
+	if got := fake.WriteCmds(); !cmp.Equal(got, []ipvs.Command{ipvs.CmdDelDaemon}) {
 		t.Errorf("writes %v", got)
 	}
 }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -29,7 +29,7 @@ func NewCmdDest(f *factory.Factory) *cobra.Command {
 
 // Target is the service and real server named on the command line.
 type Target struct {
-	Service netlinkipvs.ServiceKey
+	Service ipvs.ServiceKey
 	// Addr is the real server's address; Port is valid when HasPort.
 	Addr    netip.Addr
 	Port    uint16
@@ -66,12 +66,12 @@ func parseTarget(sel *cmdutil.ServiceSelector, real string, args []string) (Targ
 }
 
 // Key returns the destination key, the port defaulting to def.
-func (t Target) Key(def uint16) netlinkipvs.DestKey {
+func (t Target) Key(def uint16) ipvs.DestKey {
 	p := def
 	if t.HasPort {
 		p = t.Port
 	}
-	return netlinkipvs.DestKey{Family: ipvsconfig.FamilyOf(t.Addr), Address: t.Addr, Port: p}
+	return ipvs.DestKey{Family: ipvsconfig.FamilyOf(t.Addr), Address: t.Addr, Port: p}
 }
 
 func (t Target) String() string {
@@ -269,10 +269,10 @@ func Run(o *Options) error {
 		return cmdutil.FieldErrors("destination "+object, err)
 	}
 	kd := want.Services[0].Destinations[0]
-	if kd.ForwardMethod == netlinkipvs.FwdTunnel && kd.TunnelType != netlinkipvs.TunnelIPIP {
+	if kd.ForwardMethod == ipvs.FwdTunnel && kd.TunnelType != ipvs.TunnelIPIP {
 		// A kernel without this encapsulation would keep the
 		// destination as IPIP without a word.
-		req := ipvsprobe.Request{Tunnels: []netlinkipvs.TunnelType{kd.TunnelType}}
+		req := ipvsprobe.Request{Tunnels: []ipvs.TunnelType{kd.TunnelType}}
 		if err := cmdutil.CheckKernel(o.Probe, req, o.IO.ErrOut); err != nil {
 			return &cmdutil.OpError{Op: op, Object: object, Err: err}
 		}
@@ -332,18 +332,18 @@ func RunDelete(o *DeleteOptions) error {
 }
 
 // resolveDest finds the service and the destination's full key.
-func resolveDest(b backend.IPVS, t Target, op string) (netlinkipvs.DestKey, string, error) {
+func resolveDest(b backend.IPVS, t Target, op string) (ipvs.DestKey, string, error) {
 	svcName := ipvsconfig.FormatServiceKey(t.Service)
 	svc, err := b.Service(t.Service)
 	if err != nil {
-		return netlinkipvs.DestKey{}, "", cmdutil.Explain(cmdutil.Context{Op: op, Object: t.String() + " of " + svcName}, err)
+		return ipvs.DestKey{}, "", cmdutil.Explain(cmdutil.Context{Op: op, Object: t.String() + " of " + svcName}, err)
 	}
 	key := t.Key(svc.Port)
 	if svc.FWMark != 0 && !t.HasPort {
 		// fwmark services: find the server by address alone if unique.
 		ds, err := b.Destinations(t.Service)
 		if err == nil {
-			var match []netlinkipvs.DestKey
+			var match []ipvs.DestKey
 			for _, d := range ds {
 				if d.Address == t.Addr {
 					match = append(match, d.Key())

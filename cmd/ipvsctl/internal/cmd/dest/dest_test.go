@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -22,7 +22,7 @@ func execute(cmd *cobra.Command, args ...string) error {
 	return cmd.Execute()
 }
 
-var tcp80 = testutil.Key(netlinkipvs.AFInet, netlinkipvs.ProtoTCP, "10.0.0.1", 80)
+var tcp80 = testutil.Key(ipvs.AFInet, ipvs.ProtoTCP, "10.0.0.1", 80)
 
 func TestAddParse(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
@@ -66,14 +66,14 @@ func TestAddParse(t *testing.T) {
 
 func TestAddEditDeleteRun(t *testing.T) {
 	fake := fakeipvs.New()
-	fake.NewService(netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
+	fake.NewService(ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
 	ios, _, _, _ := iostreams.Test()
 	f := factory.NewTest(ios, fake)
 	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-m", "-w", "3", "-x", "100"); err != nil {
 		t.Fatal(err)
 	}
 	ds, _ := fake.Destinations(tcp80)
-	if len(ds) != 1 || ds[0].Port != 80 || ds[0].ForwardMethod != netlinkipvs.FwdMasq || ds[0].Weight != 3 || ds[0].UpperThreshold != 100 {
+	if len(ds) != 1 || ds[0].Port != 80 || ds[0].ForwardMethod != ipvs.FwdMasq || ds[0].Weight != 3 || ds[0].UpperThreshold != 100 {
 		t.Fatalf("added %+v", ds)
 	}
 	// edit keeps what is not given.
@@ -81,7 +81,7 @@ func TestAddEditDeleteRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ = fake.Destinations(tcp80)
-	if ds[0].Weight != 7 || ds[0].ForwardMethod != netlinkipvs.FwdMasq || ds[0].UpperThreshold != 100 {
+	if ds[0].Weight != 7 || ds[0].ForwardMethod != ipvs.FwdMasq || ds[0].UpperThreshold != 100 {
 		t.Errorf("edited %+v", ds[0])
 	}
 	err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "2001:db8::1", "-m")
@@ -111,11 +111,11 @@ func TestAddEditDeleteRun(t *testing.T) {
 
 func TestDrain(t *testing.T) {
 	fake := fakeipvs.New()
-	fake.NewService(netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
-	d := netlinkipvs.Destination{Address: netip.MustParseAddr("192.168.0.1"), Port: 80, Weight: 5, ForwardMethod: netlinkipvs.FwdMasq}
+	fake.NewService(ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
+	d := ipvs.Destination{Address: netip.MustParseAddr("192.168.0.1"), Port: 80, Weight: 5, ForwardMethod: ipvs.FwdMasq}
 	fake.NewDestination(tcp80, d)
 	dk := d.Key()
-	dk.Family = netlinkipvs.AFInet
+	dk.Family = ipvs.AFInet
 	fake.SetConns(tcp80, dk, 3, 10)
 	// Each poll ends one connection.
 	polls := 0
@@ -141,7 +141,7 @@ func TestDrain(t *testing.T) {
 		t.Errorf("polled %d times, want 3", polls)
 	}
 	cmds := fake.WriteCmds()
-	if len(cmds) != 2 || cmds[0] != netlinkipvs.CmdSetDest || cmds[1] != netlinkipvs.CmdDelDest {
+	if len(cmds) != 2 || cmds[0] != ipvs.CmdSetDest || cmds[1] != ipvs.CmdDelDest {
 		t.Errorf("writes %v, want set-dest then del-dest", cmds)
 	}
 	if !strings.Contains(errOut.String(), "draining 192.168.0.1:80 of tcp:10.0.0.1:80: 3 active") || !strings.Contains(errOut.String(), "drained and deleted") {
@@ -179,11 +179,11 @@ func TestDrain(t *testing.T) {
 // the destination as IPIP without a word); ipip needs no probe.
 func TestTunnelTypeTheKernelLacks(t *testing.T) {
 	fake := fakeipvs.New()
-	fake.NewService(netlinkipvs.Service{Family: netlinkipvs.AFInet, Protocol: netlinkipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
+	fake.NewService(ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
 	fake.ResetWrites()
 	ios, _, _, _ := iostreams.Test()
 	f := factory.NewTest(ios, fake)
-	k := &testutil.Kernel{MissingTunnels: []netlinkipvs.TunnelType{netlinkipvs.TunnelGUE}}
+	k := &testutil.Kernel{MissingTunnels: []ipvs.TunnelType{ipvs.TunnelGUE}}
 	f.Probe = k.Probe
 	err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-i", "--tun-type", "gue", "--tun-port", "6080")
 	want := "add destination 192.168.0.1:80 of tcp:10.0.0.1:80: this kernel (6.1.0-test) lacks gue tunnels (Linux 5.2 and later)"

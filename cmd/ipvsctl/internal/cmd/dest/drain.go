@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -70,17 +70,17 @@ func RunDrain(o *DrainOptions) error {
 	if err != nil {
 		return err
 	}
-	find := func() (netlinkipvs.Destination, error) {
+	find := func() (ipvs.Destination, error) {
 		ds, err := b.Destinations(o.Target.Service)
 		if err != nil {
-			return netlinkipvs.Destination{}, cmdutil.Explain(cmdutil.Context{Op: "drain destination", Object: object}, err)
+			return ipvs.Destination{}, cmdutil.Explain(cmdutil.Context{Op: "drain destination", Object: object}, err)
 		}
 		for _, d := range ds {
 			if d.Key() == key {
 				return d, nil
 			}
 		}
-		return netlinkipvs.Destination{}, &cmdutil.OpError{Op: "drain destination", Object: object,
+		return ipvs.Destination{}, &cmdutil.OpError{Op: "drain destination", Object: object,
 			Err: fmt.Errorf("no such destination"), Hint: "see ipvsctl get " + object[len(key.String())+4:]}
 	}
 	d, err := find()

@@ -4,12 +4,12 @@ package flush
 import (
 	"fmt"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -63,10 +63,10 @@ func Run(o *Options) error {
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "flush: list services"}, err)
 	}
-	var ops []netlinkipvs.Op
+	var ops []ipvs.Op
 	for _, s := range svcs {
 		if sc.Match(s.Key()) {
-			ops = append(ops, netlinkipvs.Op{Cmd: netlinkipvs.CmdDelService, Service: netlinkipvs.Service{
+			ops = append(ops, ipvs.Op{Cmd: ipvs.CmdDelService, Service: ipvs.Service{
 				Family: s.Family, Protocol: s.Protocol, Address: s.Address, Port: s.Port, FWMark: s.FWMark}})
 		}
 	}

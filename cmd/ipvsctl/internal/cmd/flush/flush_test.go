@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 func TestFlush(t *testing.T) {
@@ -21,7 +21,7 @@ func TestFlush(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if c := fake.WriteCmds(); len(c) != 1 || c[0] != netlinkipvs.CmdFlush {
+	if c := fake.WriteCmds(); len(c) != 1 || c[0] != ipvs.CmdFlush {
 		t.Errorf("writes %v", c)
 	}
 	// With a scope: only in-scope services, in one batch.
@@ -32,11 +32,11 @@ func TestFlush(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if c := fake.WriteCmds(); len(c) != 2 || c[0] != netlinkipvs.CmdDelService || c[1] != netlinkipvs.CmdDelService || fake.Batches != 1 {
+	if c := fake.WriteCmds(); len(c) != 2 || c[0] != ipvs.CmdDelService || c[1] != ipvs.CmdDelService || fake.Batches != 1 {
 		t.Errorf("writes %v in %d batches", c, fake.Batches)
 	}
 	svcs, _ := fake.Services()
-	if len(svcs) != 1 || svcs[0].Protocol != netlinkipvs.ProtoUDP {
+	if len(svcs) != 1 || svcs[0].Protocol != ipvs.ProtoUDP {
 		t.Errorf("left %v, want only the IPv6 UDP service", svcs)
 	}
 	// Dry run lists and sends nothing.

@@ -7,12 +7,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -24,7 +24,7 @@ type Options struct {
 	Output string
 
 	// Service is set for get.
-	Service netlinkipvs.ServiceKey
+	Service ipvs.ServiceKey
 	Get     bool
 
 	Stats  bool
@@ -123,7 +123,7 @@ func Run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	var vss []netlinkipvs.VirtualServer
+	var vss []ipvs.VirtualServer
 	if o.Get {
 		s, err := b.Service(o.Service)
 		if err != nil {
@@ -133,7 +133,7 @@ func Run(o *Options) error {
 		if err != nil {
 			return cmdutil.Explain(cmdutil.Context{Op: "list destinations of", Object: ipvsconfig.FormatServiceKey(o.Service)}, err)
 		}
-		vss = []netlinkipvs.VirtualServer{{Service: s, Destinations: ds}}
+		vss = []ipvs.VirtualServer{{Service: s, Destinations: ds}}
 	} else {
 		sc, err := ipvsconfig.ParseScope(o.Scope)
 		if err != nil {
@@ -172,7 +172,7 @@ const (
 )
 
 // RenderTable writes services and their destinations as a table.
-func RenderTable(w io.Writer, names *cmdutil.Names, vss []netlinkipvs.VirtualServer, mode Mode) error {
+func RenderTable(w io.Writer, names *cmdutil.Names, vss []ipvs.VirtualServer, mode Mode) error {
 	var t *cmdutil.Table
 	switch mode {
 	case ModeStats:
@@ -221,12 +221,12 @@ func RenderTable(w io.Writer, names *cmdutil.Names, vss []netlinkipvs.VirtualSer
 }
 
 // ServiceOptions describes a service's settings other than the scheduler.
-func ServiceOptions(s netlinkipvs.Service) string {
+func ServiceOptions(s ipvs.Service) string {
 	var o []string
 	if fl := ipvsconfig.SchedFlagNames(s.Flags); len(fl) > 0 {
 		o = append(o, "flags="+strings.Join(fl, ","))
 	}
-	if s.Flags&netlinkipvs.SvcPersistent != 0 {
+	if s.Flags&ipvs.SvcPersistent != 0 {
 		o = append(o, fmt.Sprintf("persistent=%ds", s.Timeout))
 		fs := ipvsconfig.FromKernelService(s, ipvsconfig.FromOptions{})
 		if p := fs.Persistence; p != nil {
@@ -241,31 +241,31 @@ func ServiceOptions(s netlinkipvs.Service) string {
 	if s.PEName != "" {
 		o = append(o, "pe="+s.PEName)
 	}
-	if s.Flags&netlinkipvs.SvcOnePacket != 0 {
+	if s.Flags&ipvs.SvcOnePacket != 0 {
 		o = append(o, "one-packet")
 	}
 	return strings.Join(o, " ")
 }
 
-func famBits(f netlinkipvs.AddressFamily) int {
-	if f == netlinkipvs.AFInet6 {
+func famBits(f ipvs.AddressFamily) int {
+	if f == ipvs.AFInet6 {
 		return 128
 	}
 	return 32
 }
 
 // DestOptions describes a destination's thresholds and tunnel.
-func DestOptions(d netlinkipvs.Destination) string {
+func DestOptions(d ipvs.Destination) string {
 	var o []string
 	if d.UpperThreshold != 0 || d.LowerThreshold != 0 {
 		o = append(o, fmt.Sprintf("thresholds=%d/%d", d.UpperThreshold, d.LowerThreshold))
 	}
-	if d.ForwardMethod == netlinkipvs.FwdTunnel {
+	if d.ForwardMethod == ipvs.FwdTunnel {
 		s := "tunnel=" + d.TunnelType.String()
-		if d.TunnelType == netlinkipvs.TunnelGUE {
+		if d.TunnelType == ipvs.TunnelGUE {
 			s += fmt.Sprintf(":%d", d.TunnelPort)
 		}
-		if d.TunnelFlags != netlinkipvs.TunnelNoCsum {
+		if d.TunnelFlags != ipvs.TunnelNoCsum {
 			s += "," + ipvsconfig.ChecksumName(d.TunnelFlags)
 		}
 		o = append(o, s)

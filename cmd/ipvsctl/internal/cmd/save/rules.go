@@ -6,18 +6,18 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // SortLikeIpvsadm puts services and destinations, given in the kernel's
 // order, in the order ipvsadm -S prints them (ipvsadmfmt reproduces its
 // overflowing comparison and glibc's merge sort), so that the rules output
 // is byte for byte ipvsadm's.
-func SortLikeIpvsadm(vss []netlinkipvs.VirtualServer) {
-	svcs := make([]netlinkipvs.Service, len(vss))
-	byKey := make(map[netlinkipvs.ServiceKey]netlinkipvs.VirtualServer, len(vss))
+func SortLikeIpvsadm(vss []ipvs.VirtualServer) {
+	svcs := make([]ipvs.Service, len(vss))
+	byKey := make(map[ipvs.ServiceKey]ipvs.VirtualServer, len(vss))
 	for i, vs := range vss {
 		svcs[i] = vs.Service
 		byKey[vs.Service.Key()] = vs
@@ -34,15 +34,15 @@ func SortLikeIpvsadm(vss []netlinkipvs.VirtualServer) {
 // the same as ipvsadm's, except that real-server thresholds, which
 // ipvsadm -S drops, are kept as -x/-y options. Sort vss first (with
 // SortLikeIpvsadm for ipvsadm's exact order).
-func WriteRules(w io.Writer, vss []netlinkipvs.VirtualServer) error {
+func WriteRules(w io.Writer, vss []ipvs.VirtualServer) error {
 	var b strings.Builder
 	for _, vs := range vss {
 		s := vs.Service
 		id := ruleServiceID(s)
 		fmt.Fprintf(&b, "-A %s -s %s", id, s.Scheduler)
-		if s.Flags&netlinkipvs.SvcPersistent != 0 {
+		if s.Flags&ipvs.SvcPersistent != 0 {
 			fmt.Fprintf(&b, " -p %d", s.Timeout)
-			if s.Family == netlinkipvs.AFInet6 {
+			if s.Family == ipvs.AFInet6 {
 				if s.Netmask != 128 {
 					fmt.Fprintf(&b, " -M %d", int32(s.Netmask))
 				}
@@ -54,27 +54,27 @@ func WriteRules(w io.Writer, vss []netlinkipvs.VirtualServer) error {
 		if s.PEName != "" {
 			fmt.Fprintf(&b, " --pe %s", s.PEName)
 		}
-		if s.Flags&netlinkipvs.SvcOnePacket != 0 {
+		if s.Flags&ipvs.SvcOnePacket != 0 {
 			b.WriteString(" -o")
 		}
-		if s.Flags&netlinkipvs.SvcSchedFlags != 0 {
+		if s.Flags&ipvs.SvcSchedFlags != 0 {
 			fmt.Fprintf(&b, " -b %s", ruleSchedFlags(s))
 		}
 		b.WriteByte('\n')
 		for _, d := range vs.Destinations {
 			fwd := "-g"
 			switch d.ForwardMethod {
-			case netlinkipvs.FwdMasq:
+			case ipvs.FwdMasq:
 				fwd = "-m"
-			case netlinkipvs.FwdTunnel:
+			case ipvs.FwdTunnel:
 				fwd = "-i"
 			}
 			fmt.Fprintf(&b, "-a %s -r %s %s -w %d", id, netip.AddrPortFrom(d.Address, d.Port), fwd, d.Weight)
-			if d.ForwardMethod == netlinkipvs.FwdTunnel {
+			if d.ForwardMethod == ipvs.FwdTunnel {
 				switch d.TunnelType {
-				case netlinkipvs.TunnelGUE:
+				case ipvs.TunnelGUE:
 					fmt.Fprintf(&b, " --tun-type gue --tun-port %d %s", d.TunnelPort, ruleTunFlags(d.TunnelFlags))
-				case netlinkipvs.TunnelGRE:
+				case ipvs.TunnelGRE:
 					fmt.Fprintf(&b, " --tun-type gre %s", ruleTunFlags(d.TunnelFlags))
 				default:
 					b.WriteString(" --tun-type ipip")
@@ -93,24 +93,24 @@ func WriteRules(w io.Writer, vss []netlinkipvs.VirtualServer) error {
 	return err
 }
 
-func ruleServiceID(s netlinkipvs.Service) string {
+func ruleServiceID(s ipvs.Service) string {
 	if s.FWMark != 0 {
-		if s.Family == netlinkipvs.AFInet6 {
+		if s.Family == ipvs.AFInet6 {
 			return fmt.Sprintf("-f %d -6", s.FWMark)
 		}
 		return fmt.Sprintf("-f %d", s.FWMark)
 	}
 	opt := "--" + ipvsconfig.ProtocolName(s.Protocol) + "-service"
 	switch s.Protocol {
-	case netlinkipvs.ProtoTCP:
+	case ipvs.ProtoTCP:
 		opt = "-t"
-	case netlinkipvs.ProtoUDP:
+	case ipvs.ProtoUDP:
 		opt = "-u"
 	}
 	return opt + " " + netip.AddrPortFrom(s.Address, s.Port).String()
 }
 
-func ruleSchedFlags(s netlinkipvs.Service) string {
+func ruleSchedFlags(s ipvs.Service) string {
 	names := [3]string{"flag-1", "flag-2", "flag-3"}
 	switch s.Scheduler {
 	case "sh":
@@ -119,7 +119,7 @@ func ruleSchedFlags(s netlinkipvs.Service) string {
 		names = [3]string{"mh-fallback", "mh-port", ""}
 	}
 	var out []string
-	for i, f := range []netlinkipvs.ServiceFlags{netlinkipvs.SvcSched1, netlinkipvs.SvcSched2, netlinkipvs.SvcSched3} {
+	for i, f := range []ipvs.ServiceFlags{ipvs.SvcSched1, ipvs.SvcSched2, ipvs.SvcSched3} {
 		if s.Flags&f != 0 && names[i] != "" {
 			out = append(out, names[i])
 		}
@@ -127,11 +127,11 @@ func ruleSchedFlags(s netlinkipvs.Service) string {
 	return strings.Join(out, ",")
 }
 
-func ruleTunFlags(f netlinkipvs.TunnelFlags) string {
+func ruleTunFlags(f ipvs.TunnelFlags) string {
 	switch f {
-	case netlinkipvs.TunnelCsum:
+	case ipvs.TunnelCsum:
 		return "--tun-csum"
-	case netlinkipvs.TunnelRemCsum:
+	case ipvs.TunnelRemCsum:
 		return "--tun-remcsum"
 	}
 	return "--tun-nocsum"
@@ -140,7 +140,7 @@ func ruleTunFlags(f netlinkipvs.TunnelFlags) string {
 // WriteRulesConfig writes the timeouts and the running sync daemons as the
 // ipvsadm lines that set them (--set, --start-daemon), which ipvsadm -R
 // also reads. ipvsadm -S itself does not save them.
-func WriteRulesConfig(w io.Writer, t netlinkipvs.Timeouts, ds []netlinkipvs.Daemon) error {
+func WriteRulesConfig(w io.Writer, t ipvs.Timeouts, ds []ipvs.Daemon) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "--set %d %d %d\n", t.TCP, t.TCPFin, t.UDP)
 	for _, d := range ds {

@@ -4,13 +4,13 @@ package service
 import (
 	"fmt"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -32,7 +32,7 @@ type Options struct {
 	IPVS  func() (*backend.Counting, error)
 	Probe cmdutil.ProbeFunc
 
-	Service netlinkipvs.ServiceKey
+	Service ipvs.ServiceKey
 	Edit    bool
 
 	Scheduler    string
@@ -102,8 +102,7 @@ which resets everything not given). --persistent 0 turns persistence off.`
 	fs.BoolVarP(&opts.OnePacket, "one-packet", "O", false, "one-packet scheduling (UDP)")
 	fs.StringVar(&opts.PE, "pe", "", "persistence engine `NAME` (sip)")
 	sel.Register(cmd)
-	_ = cmd.RegisterFlagCompletionFunc("scheduler", cobra.FixedCompletions(
-		[]string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("scheduler", cobra.FixedCompletions(ipvs.Schedulers(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -122,7 +121,7 @@ func Run(o *Options) error {
 		}
 		s = ipvsconfig.FromKernelService(cur, ipvsconfig.FromOptions{})
 	} else {
-		s = ipvsconfig.FromKernelService(netlinkipvs.Service{Family: o.Service.Family, Protocol: o.Service.Protocol,
+		s = ipvsconfig.FromKernelService(ipvs.Service{Family: o.Service.Family, Protocol: o.Service.Protocol,
 			Address: o.Service.Address, Port: o.Service.Port, FWMark: o.Service.FWMark}, ipvsconfig.FromOptions{})
 		s.Scheduler = ""
 	}
@@ -193,7 +192,7 @@ func Run(o *Options) error {
 type DeleteOptions struct {
 	IO       *iostreams.IOStreams
 	IPVS     func() (*backend.Counting, error)
-	Services []netlinkipvs.ServiceKey
+	Services []ipvs.ServiceKey
 }
 
 // NewCmdDelete returns service delete.

@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +25,7 @@ func execute(cmd *cobra.Command, args ...string) error {
 func TestAddParse(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	f := factory.NewTest(ios, fakeipvs.New())
-	key := func(s string) netlinkipvs.ServiceKey { k, _ := ipvsconfig.ParseServiceKey(s); return k }
+	key := func(s string) ipvs.ServiceKey { k, _ := ipvsconfig.ParseServiceKey(s); return k }
 	tests := []struct {
 		args []string
 		want Options
@@ -55,7 +55,7 @@ func TestAddParse(t *testing.T) {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
 		got.IO, got.IPVS, got.Probe = nil, nil, nil
-		if d := cmp.Diff(tt.want, *got, cmp.Comparer(func(a, b netlinkipvs.ServiceKey) bool { return a == b })); d != "" {
+		if d := cmp.Diff(tt.want, *got, cmp.Comparer(func(a, b ipvs.ServiceKey) bool { return a == b })); d != "" {
 			t.Errorf("%v (-want +got):\n%s", tt.args, d)
 		}
 	}
@@ -73,7 +73,7 @@ func TestAddEditDeleteRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := netlinkipvs.SvcPersistent | netlinkipvs.SvcSched2 | netlinkipvs.SvcOnePacket | netlinkipvs.SvcHashed
+	want := ipvs.SvcPersistent | ipvs.SvcSched2 | ipvs.SvcOnePacket | ipvs.SvcHashed
 	if s.Scheduler != "sh" || s.Flags != want || s.Timeout != 30 || s.Netmask != 64 {
 		t.Errorf("added %+v", s)
 	}
@@ -82,14 +82,14 @@ func TestAddEditDeleteRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ = fake.Service(k)
-	if s.Scheduler != "mh" || s.Timeout != 30 || s.Netmask != 64 || s.Flags&netlinkipvs.SvcSchedFlags != netlinkipvs.SvcSched1 || s.Flags&netlinkipvs.SvcOnePacket == 0 {
+	if s.Scheduler != "mh" || s.Timeout != 30 || s.Netmask != 64 || s.Flags&ipvs.SvcSchedFlags != ipvs.SvcSched1 || s.Flags&ipvs.SvcOnePacket == 0 {
 		t.Errorf("edited %+v", s)
 	}
 	if err := execute(NewCmdEdit(f, nil), "udp:[2001:db8::1]:53", "--persistent", "0"); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = fake.Service(k)
-	if s.Flags&netlinkipvs.SvcPersistent != 0 {
+	if s.Flags&ipvs.SvcPersistent != 0 {
 		t.Errorf("persistence not removed: %+v", s)
 	}
 	// Validation errors name the option.

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // WritePrometheus writes the counters of every service and destination in
@@ -20,7 +20,7 @@ import (
 // Service series carry the labels service (tcp:ADDR:PORT, fwmark:N[:v6]),
 // protocol, address, port, fwmark and family; destination series add
 // server (ADDR:PORT), server_address, server_port and forward.
-func WritePrometheus(w io.Writer, vss []netlinkipvs.VirtualServer) error {
+func WritePrometheus(w io.Writer, vss []ipvs.VirtualServer) error {
 	type series struct {
 		labels string
 		value  uint64
@@ -84,7 +84,7 @@ func WritePrometheus(w io.Writer, vss []netlinkipvs.VirtualServer) error {
 	return err
 }
 
-func destName(d netlinkipvs.Destination) string { return d.Key().String() }
+func destName(d ipvs.Destination) string { return d.Key().String() }
 
 // labels formats name/value pairs as Prometheus labels.
 func labels(kv ...string) string {

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/list"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -89,7 +89,7 @@ ipvsctl top.`,
 	return cmd
 }
 
-func fetch(b backend.IPVS, scope string) ([]netlinkipvs.VirtualServer, error) {
+func fetch(b backend.IPVS, scope string) ([]ipvs.VirtualServer, error) {
 	sc, _ := ipvsconfig.ParseScope(scope)
 	vss, err := cmdutil.ReadTable(b, sc.Func())
 	if err != nil {
@@ -236,7 +236,7 @@ type ServiceRates struct {
 	Active       uint64      `json:"activeConns"`
 	Inactive     uint64      `json:"inactiveConns"`
 	Destinations []DestRates `json:"destinations"`
-	key          netlinkipvs.ServiceKey
+	key          ipvs.ServiceKey
 }
 
 // DestRates are the rates of a real server.
@@ -246,7 +246,7 @@ type DestRates struct {
 	Active   uint32 `json:"activeConns"`
 	Inactive uint32 `json:"inactiveConns"`
 	Weight   uint32 `json:"weight"`
-	addr     netlinkipvs.Destination
+	addr     ipvs.Destination
 }
 
 func delta(cur, prev uint64) uint64 {
@@ -256,7 +256,7 @@ func delta(cur, prev uint64) uint64 {
 	return cur - prev
 }
 
-func rates(cur, prev netlinkipvs.Stats, secs float64) Rates {
+func rates(cur, prev ipvs.Stats, secs float64) Rates {
 	return Rates{
 		CPS:    float64(delta(cur.Conns, prev.Conns)) / secs,
 		InPPS:  float64(delta(cur.InPkts, prev.InPkts)) / secs,
@@ -268,17 +268,17 @@ func rates(cur, prev netlinkipvs.Stats, secs float64) Rates {
 
 // ComputeRates returns the rates between two samples taken elapsed
 // apart. Objects missing from prev (new ones) get zero rates.
-func ComputeRates(prev, cur []netlinkipvs.VirtualServer, elapsed time.Duration) []ServiceRates {
+func ComputeRates(prev, cur []ipvs.VirtualServer, elapsed time.Duration) []ServiceRates {
 	secs := elapsed.Seconds()
 	if secs <= 0 {
 		secs = 1
 	}
 	type dkey struct {
-		s netlinkipvs.ServiceKey
-		d netlinkipvs.DestKey
+		s ipvs.ServiceKey
+		d ipvs.DestKey
 	}
-	ps := map[netlinkipvs.ServiceKey]netlinkipvs.Stats{}
-	pd := map[dkey]netlinkipvs.Stats{}
+	ps := map[ipvs.ServiceKey]ipvs.Stats{}
+	pd := map[dkey]ipvs.Stats{}
 	for _, vs := range prev {
 		ps[vs.Service.Key()] = vs.Service.Stats
 		for _, d := range vs.Destinations {

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 func TestPrometheusGoldenAndTextfile(t *testing.T) {
@@ -117,12 +117,12 @@ func TestTopParse(t *testing.T) {
 // measured interval, not from the kernel's estimator fields.
 func TestTopRatesFromDeltas(t *testing.T) {
 	fake := testutil.Sample()
-	k := testutil.Key(netlinkipvs.AFInet, netlinkipvs.ProtoTCP, "10.0.0.1", 80)
-	d1 := netlinkipvs.DestKey{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 8080}
-	d2 := netlinkipvs.DestKey{Family: netlinkipvs.AFInet, Address: netip.MustParseAddr("192.168.0.2"), Port: 8080}
-	fake.SetStats(k, nil, netlinkipvs.Stats{Conns: 100, InPkts: 1000, OutPkts: 2000, InBytes: 10000, OutBytes: 20000, CPS: 999})
-	fake.SetStats(k, &d1, netlinkipvs.Stats{Conns: 50})
-	fake.SetStats(k, &d2, netlinkipvs.Stats{Conns: 50})
+	k := testutil.Key(ipvs.AFInet, ipvs.ProtoTCP, "10.0.0.1", 80)
+	d1 := ipvs.DestKey{Family: ipvs.AFInet, Address: netip.MustParseAddr("192.168.0.1"), Port: 8080}
+	d2 := ipvs.DestKey{Family: ipvs.AFInet, Address: netip.MustParseAddr("192.168.0.2"), Port: 8080}
+	fake.SetStats(k, nil, ipvs.Stats{Conns: 100, InPkts: 1000, OutPkts: 2000, InBytes: 10000, OutBytes: 20000, CPS: 999})
+	fake.SetStats(k, &d1, ipvs.Stats{Conns: 50})
+	fake.SetStats(k, &d2, ipvs.Stats{Conns: 50})
 	ios, _, out, _ := iostreams.Test()
 	f := factory.NewTest(ios, fake)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -130,9 +130,9 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	f.Sleep = func(d time.Duration) {
 		now = now.Add(d)
 		// During the interval: 20 connections (15 to .2), 400 packets in.
-		fake.SetStats(k, nil, netlinkipvs.Stats{Conns: 120, InPkts: 1400, OutPkts: 2000, InBytes: 14000, OutBytes: 20000, CPS: 999})
-		fake.SetStats(k, &d1, netlinkipvs.Stats{Conns: 55})
-		fake.SetStats(k, &d2, netlinkipvs.Stats{Conns: 65})
+		fake.SetStats(k, nil, ipvs.Stats{Conns: 120, InPkts: 1400, OutPkts: 2000, InBytes: 14000, OutBytes: 20000, CPS: 999})
+		fake.SetStats(k, &d1, ipvs.Stats{Conns: 55})
+		fake.SetStats(k, &d2, ipvs.Stats{Conns: 65})
 	}
 	f.Options.Numeric = true
 	cmd := NewCmdTop(f, nil)
@@ -167,7 +167,7 @@ func TestSortRates(t *testing.T) {
 		}
 	}
 	// A zeroed counter gives 0, not a huge number.
-	r := rates(netlinkipvs.Stats{Conns: 1}, netlinkipvs.Stats{Conns: 10}, 1)
+	r := rates(ipvs.Stats{Conns: 1}, ipvs.Stats{Conns: 10}, 1)
 	if r.CPS != 0 {
 		t.Errorf("rate after zero: %v", r.CPS)
 	}

@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/ipvs-tools/ipvs/netns"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +35,7 @@ func NewCmdSync(f *factory.Factory) *cobra.Command {
 type StartOptions struct {
 	IO     *iostreams.IOStreams
 	IPVS   func() (*backend.Counting, error)
-	Daemon netlinkipvs.Daemon
+	Daemon ipvs.Daemon
 	group  string
 }
 
@@ -63,7 +63,7 @@ the same segment (or a TTL large enough to reach it).`,
 			if opts.Daemon.Interface == "" {
 				return cmdutil.FlagErrorf("give the multicast interface with --interface")
 			}
-			if len(opts.Daemon.Interface) > netlinkipvs.MaxIfNameLen {
+			if len(opts.Daemon.Interface) > ipvs.MaxIfNameLen {
 				return cmdutil.FlagErrorf("interface name %q is too long", opts.Daemon.Interface)
 			}
 			if syncID > 255 {
@@ -106,7 +106,7 @@ func RunStart(o *StartOptions) error {
 // StopOptions of sync stop.
 type StopOptions struct {
 	IPVS   func() (*backend.Counting, error)
-	States []netlinkipvs.DaemonState
+	States []ipvs.DaemonState
 }
 
 // NewCmdStop returns sync stop.
@@ -120,13 +120,13 @@ func NewCmdStop(f *factory.Factory, runF func(*StopOptions) error) *cobra.Comman
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.States = nil
 			if args[0] == "all" {
-				opts.States = []netlinkipvs.DaemonState{netlinkipvs.DaemonMaster, netlinkipvs.DaemonBackup}
+				opts.States = []ipvs.DaemonState{ipvs.DaemonMaster, ipvs.DaemonBackup}
 			} else {
 				st, err := ipvsconfig.ParseDaemonState(args[0])
 				if err != nil {
 					return &cmdutil.FlagError{Err: err}
 				}
-				opts.States = []netlinkipvs.DaemonState{st}
+				opts.States = []ipvs.DaemonState{st}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -142,7 +142,7 @@ func RunStop(o *StopOptions) error {
 	if err != nil {
 		return err
 	}
-	running := map[netlinkipvs.DaemonState]bool{}
+	running := map[ipvs.DaemonState]bool{}
 	if len(o.States) > 1 {
 		ds, err := b.Daemons()
 		if err != nil {
@@ -268,12 +268,12 @@ func RunStatus(o *StatusOptions) error {
 	if len(ds) == 0 {
 		problem("no sync daemon runs: start one with ipvsctl sync start master|backup --interface IFACE --syncid N")
 	}
-	var master, backup *netlinkipvs.Daemon
+	var master, backup *ipvs.Daemon
 	for i := range ds {
 		switch ds[i].State {
-		case netlinkipvs.DaemonMaster:
+		case ipvs.DaemonMaster:
 			master = &ds[i]
-		case netlinkipvs.DaemonBackup:
+		case ipvs.DaemonBackup:
 			backup = &ds[i]
 		}
 	}
@@ -321,7 +321,7 @@ func RunStatus(o *StatusOptions) error {
 	if vss, err := b.Table(); err == nil {
 		for _, vs := range vss {
 			for _, d := range vs.Destinations {
-				if d.Family != netlinkipvs.AFUnspec && d.Family != vs.Service.Family {
+				if d.Family != ipvs.AFUnspec && d.Family != vs.Service.Family {
 					st.MixedFamilyDests++
 				}
 			}

@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 func TestStartParse(t *testing.T) {
@@ -26,7 +26,7 @@ func TestStartParse(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	want := netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "eth1", SyncID: 7, Group: netip.MustParseAddr("ff02::1:2"), Port: 9000, TTL: 3, SyncMaxLen: 1400}
+	want := ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth1", SyncID: 7, Group: netip.MustParseAddr("ff02::1:2"), Port: 9000, TTL: 3, SyncMaxLen: 1400}
 	if got.Daemon != want {
 		t.Errorf("got %+v", got.Daemon)
 	}
@@ -61,8 +61,8 @@ func (file) Close() error { return nil }
 
 func TestStatusDiagnoses(t *testing.T) {
 	fake := testutil.Sample()
-	fake.NewDaemon(netlinkipvs.Daemon{State: netlinkipvs.DaemonMaster, Interface: "eth0", SyncID: 1})
-	fake.NewDaemon(netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "eth9", SyncID: 2})
+	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 1})
+	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth9", SyncID: 2})
 	ios, _, out, _ := iostreams.Test()
 	f := factory.NewTest(ios, fake)
 	f.Sysctls = func() (backend.Sysctls, error) {
@@ -90,8 +90,8 @@ func TestStatusDiagnoses(t *testing.T) {
 	}
 	// Mixed-family servers are named as what keeps a daemon from starting.
 	fake2 := fakeipvs.New()
-	fake2.NewService(netlinkipvs.Service{Family: netlinkipvs.AFInet6, FWMark: 1, Scheduler: "rr", Netmask: 128})
-	fake2.NewDestination(netlinkipvs.ServiceKey{Family: netlinkipvs.AFInet6, FWMark: 1}, netlinkipvs.Destination{Address: netip.MustParseAddr("10.0.0.1"), ForwardMethod: netlinkipvs.FwdTunnel, Weight: 1})
+	fake2.NewService(ipvs.Service{Family: ipvs.AFInet6, FWMark: 1, Scheduler: "rr", Netmask: 128})
+	fake2.NewDestination(ipvs.ServiceKey{Family: ipvs.AFInet6, FWMark: 1}, ipvs.Destination{Address: netip.MustParseAddr("10.0.0.1"), ForwardMethod: ipvs.FwdTunnel, Weight: 1})
 	out.Reset()
 	f2 := factory.NewTest(ios, fake2)
 	opts = &StatusOptions{IO: ios, IPVS: f2.IPVS, Sysctls: f2.Sysctls, ProcFile: f2.ProcFile, Output: "json"}
@@ -107,7 +107,7 @@ func TestStatusDiagnoses(t *testing.T) {
 
 func TestStopAll(t *testing.T) {
 	fake := fakeipvs.New()
-	fake.NewDaemon(netlinkipvs.Daemon{State: netlinkipvs.DaemonBackup, Interface: "eth0"})
+	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth0"})
 	ios, _, _, _ := iostreams.Test()
 	f := factory.NewTest(ios, fake)
 	fake.ResetWrites()
@@ -116,7 +116,7 @@ func TestStopAll(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if c := fake.WriteCmds(); len(c) != 1 || c[0] != netlinkipvs.CmdDelDaemon {
+	if c := fake.WriteCmds(); len(c) != 1 || c[0] != ipvs.CmdDelDaemon {
 		t.Errorf("writes %v", c)
 	}
 	cmd = NewCmdStop(f, nil)

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -73,7 +73,7 @@ func RunGet(o *GetOptions) error {
 type SetOptions struct {
 	IO       *iostreams.IOStreams
 	IPVS     func() (*backend.Counting, error)
-	Timeouts netlinkipvs.Timeouts
+	Timeouts ipvs.Timeouts
 }
 
 // NewCmdSet returns timeout set.
@@ -103,7 +103,7 @@ func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command 
 					}
 					v[i] = uint32(n)
 				}
-				opts.Timeouts = netlinkipvs.Timeouts{TCP: v[0], TCPFin: v[1], UDP: v[2]}
+				opts.Timeouts = ipvs.Timeouts{TCP: v[0], TCPFin: v[1], UDP: v[2]}
 			}
 			t := opts.Timeouts
 			for _, v := range []uint32{t.TCP, t.TCPFin, t.UDP} {
@@ -111,7 +111,7 @@ func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command 
 					return cmdutil.FlagErrorf("timeout %d is too large (at most %d seconds)", v, ipvsconfig.MaxTimeout)
 				}
 			}
-			if t == (netlinkipvs.Timeouts{}) {
+			if t == (ipvs.Timeouts{}) {
 				return cmdutil.FlagErrorf("nothing to set: give --tcp, --tcp-fin or --udp")
 			}
 			if runF != nil {

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 func TestSet(t *testing.T) {
@@ -18,16 +18,16 @@ func TestSet(t *testing.T) {
 	f := factory.NewTest(ios, fake)
 	for _, tt := range []struct {
 		args []string
-		want netlinkipvs.Timeouts
+		want ipvs.Timeouts
 		err  string
 	}{
-		{[]string{"--tcp", "3600"}, netlinkipvs.Timeouts{TCP: 3600}, ""},
-		{[]string{"900", "120", "300"}, netlinkipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300}, ""},
-		{[]string{"900", "120"}, netlinkipvs.Timeouts{}, "all three"},
-		{[]string{}, netlinkipvs.Timeouts{}, "nothing to set"},
-		{[]string{"--udp", "9999999"}, netlinkipvs.Timeouts{}, "too large"},
-		{[]string{"1", "2", "x"}, netlinkipvs.Timeouts{}, "not a number"},
-		{[]string{"1", "2", "3", "--tcp", "4"}, netlinkipvs.Timeouts{}, "not both"},
+		{[]string{"--tcp", "3600"}, ipvs.Timeouts{TCP: 3600}, ""},
+		{[]string{"900", "120", "300"}, ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300}, ""},
+		{[]string{"900", "120"}, ipvs.Timeouts{}, "all three"},
+		{[]string{}, ipvs.Timeouts{}, "nothing to set"},
+		{[]string{"--udp", "9999999"}, ipvs.Timeouts{}, "too large"},
+		{[]string{"1", "2", "x"}, ipvs.Timeouts{}, "not a number"},
+		{[]string{"1", "2", "3", "--tcp", "4"}, ipvs.Timeouts{}, "not both"},
 	} {
 		var got *SetOptions
 		cmd := NewCmdSet(f, func(o *SetOptions) error { got = o; return nil })
@@ -50,7 +50,7 @@ func TestSet(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := fake.Timeouts(); got != (netlinkipvs.Timeouts{TCP: 900, TCPFin: 60, UDP: 300}) {
+	if got, _ := fake.Timeouts(); got != (ipvs.Timeouts{TCP: 900, TCPFin: 60, UDP: 300}) {
 		t.Errorf("timeouts %+v", got)
 	}
 }

@@ -2,11 +2,11 @@
 package zero
 
 import (
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"github.com/spf13/cobra"
 )
 
@@ -14,7 +14,7 @@ import (
 type Options struct {
 	IPVS    func() (*backend.Counting, error)
 	All     bool
-	Service netlinkipvs.ServiceKey
+	Service ipvs.ServiceKey
 }
 
 // NewCmdZero returns zero.

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
-	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 func TestZero(t *testing.T) {
@@ -28,11 +28,11 @@ func TestZero(t *testing.T) {
 		if (err != nil) != tt.err {
 			t.Errorf("%v: %v", tt.args, err)
 		}
-		if len(fake.Writes) != 1 || fake.Writes[0].Cmd != netlinkipvs.CmdZero || fake.Writes[0].AllServices != tt.all {
+		if len(fake.Writes) != 1 || fake.Writes[0].Cmd != ipvs.CmdZero || fake.Writes[0].AllServices != tt.all {
 			t.Errorf("%v: writes %+v", tt.args, fake.Writes)
 		}
 	}
-	s, _ := fake.Service(testutil.Key(netlinkipvs.AFInet, netlinkipvs.ProtoTCP, "10.0.0.1", 80))
+	s, _ := fake.Service(testutil.Key(ipvs.AFInet, ipvs.ProtoTCP, "10.0.0.1", 80))
 	if s.Stats.Conns != 0 {
 		t.Error("not zeroed")
 	}

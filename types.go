@@ -1,4 +1,4 @@
-package netlinkipvs
+package ipvs
 
 import (
 	"fmt"
@@ -157,20 +157,21 @@ type Destination struct {
 
 // Key returns the identity of d within its service.
 func (d Destination) Key() DestKey {
-	return DestKey{Family: d.family(), Address: d.Address, Port: d.Port}
+	return DestKey{Family: d.EffectiveFamily(), Address: d.Address, Port: d.Port}
 }
 
-// family returns d.Family, or the family of its address when unset.
-func (d Destination) family() AddressFamily {
+// EffectiveFamily returns d.Family, or the family of its address when
+// unset.
+func (d Destination) EffectiveFamily() AddressFamily {
 	if d.Family != AFUnspec {
 		return d.Family
 	}
-	return addrFamily(d.Address)
+	return FamilyOf(d.Address)
 }
 
-// addrFamily returns the IPVS family of a; an IPv4-mapped IPv6 address is
+// FamilyOf returns the IPVS family of a; an IPv4-mapped IPv6 address is
 // IPv6.
-func addrFamily(a netip.Addr) AddressFamily {
+func FamilyOf(a netip.Addr) AddressFamily {
 	switch {
 	case a.Is4():
 		return AFInet
@@ -207,4 +208,10 @@ type Daemon struct {
 	Port uint16
 	// TTL is the multicast TTL; 0 leaves the default 1.
 	TTL uint8
+}
+
+// VirtualServer is a service together with its destinations.
+type VirtualServer struct {
+	Service      Service
+	Destinations []Destination
 }

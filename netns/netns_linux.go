@@ -1,0 +1,158 @@
+//go:build linux
+
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// threadSelfNet is the calling thread's network namespace file.
+const threadSelfNet = "/proc/thread-self/ns/net"
+
+// Open opens the namespace nameOrPath and returns its file descriptor, which
+// the caller closes. It fails unless the file is a network namespace.
+func Open(nameOrPath string) (int, error) {
+	p := Path(nameOrPath)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("network namespace %q: %w", nameOrPath, &os.PathError{Op: "open", Path: p, Err: err})
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("network namespace %q: %w", nameOrPath, err)
+	}
+	if st.Type != unix.NSFS_MAGIC && st.Type != unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("network namespace %q: %s is not a namespace file", nameOrPath, p)
+	}
+	return fd, nil
+}
+
+// Do runs fn with an OS thread in the network namespace nameOrPath and
+// returns fn's error. An empty nameOrPath runs fn directly on the calling
+// goroutine.
+//
+// Otherwise fn runs on a new goroutine whose thread is locked, switched into
+// the namespace, and switched back after fn returns; the calling goroutine's
+// own thread never changes namespace. If the thread cannot be switched back,
+// its goroutine exits still locked, so the Go runtime destroys the thread
+// instead of reusing it, and Do reports the error. A panic in fn is
+// re-raised in the caller. Goroutines that fn starts run on other threads,
+// in the caller's namespace.
+func Do(nameOrPath string, fn func() error) error {
+	if nameOrPath == "" {
+		return fn()
+	}
+	target, err := Open(nameOrPath)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(target)
+	enter := func() error {
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("enter network namespace %q: %w", nameOrPath, err)
+		}
+		return nil
+	}
+	return onThreadIn(enter, fn, fmt.Sprintf("network namespace %q", nameOrPath))
+}
+
+// onThreadIn runs fn on a new goroutine whose thread is locked and switched
+// by enter into another network namespace, and switched back afterwards;
+// what names that namespace in errors. If the thread cannot be switched
+// back, its goroutine exits still locked, so the Go runtime destroys the
+// thread instead of reusing it. A panic in fn is re-raised in the caller.
+func onThreadIn(enter, fn func() error, what string) error {
+	type result struct {
+		err   error
+		panic any
+	}
+	done := make(chan result, 1)
+	go func() {
+		var res result
+		defer func() { done <- res }()
+		runtime.LockOSThread()
+		orig, err := unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			res.err = fmt.Errorf("network namespace of this thread: %w", err)
+			return
+		}
+		defer unix.Close(orig)
+		if err := enter(); err != nil {
+			runtime.UnlockOSThread()
+			res.err = err
+			return
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					res.panic = p
+				}
+			}()
+			res.err = fn()
+		}()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			// Stay locked: the thread ends with this goroutine.
+			res.err = errors.Join(res.err, fmt.Errorf("leave %s: %w", what, err))
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	res := <-done
+	if res.panic != nil {
+		panic(res.panic)
+	}
+	return res.err
+}
+
+// ID returns the inode number of the namespace nameOrPath, which identifies
+// it: two namespace files with the same ID are the same namespace. An empty
+// nameOrPath means the calling thread's namespace (lock the goroutine to
+// its thread if that matters).
+func ID(nameOrPath string) (uint64, error) {
+	p := threadSelfNet
+	if nameOrPath != "" {
+		p = Path(nameOrPath)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return 0, fmt.Errorf("network namespace %q: %w", nameOrPath, &os.PathError{Op: "stat", Path: p, Err: err})
+	}
+	return st.Ino, nil
+}
+
+// Scratch creates a new, empty network namespace and runs fn with a path
+// that names it (for Do, OpenFile and the WithNetNS options of this
+// module). The namespace lives while fn runs; afterwards, once the sockets
+// fn opened in it are closed, the kernel destroys it. It is for trying
+// something without touching the caller's namespace. Creating a namespace
+// needs CAP_SYS_ADMIN; without it the error matches os.ErrPermission.
+func Scratch(fn func(path string) error) error {
+	fd := -1
+	enter := func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("create a network namespace: %w", &os.SyscallError{Syscall: "unshare", Err: err})
+		}
+		return nil
+	}
+	pin := func() error {
+		var err error
+		fd, err = unix.Open(threadSelfNet, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		return err
+	}
+	err := onThreadIn(enter, pin, "the new network namespace")
+	if fd >= 0 {
+		defer unix.Close(fd)
+	}
+	if err != nil {
+		return err
+	}
+	return fn(fmt.Sprintf("/proc/self/fd/%d", fd))
+}

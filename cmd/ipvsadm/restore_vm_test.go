@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 )
@@ -120,12 +121,15 @@ func TestVMRestoreScript(t *testing.T) {
 	differences := 0
 	cases := restoreCases()
 	for _, c := range cases {
+		// Logged as it goes, so that a case that hangs is named.
+		t0 := time.Now()
 		setupTable(t, c.start)
 		ref := vmtest.Run(t, scriptRestore, scriptRestore, c.input)
 		refState := vmtest.RefInput(t, stateInput, "-R")
 		setupTable(t, c.start)
 		ours := vmtest.Run(t, oursRestore, oursRestore, c.input)
 		oursState := vmtest.RefInput(t, stateInput, "-R")
+		t.Logf("case %s: %v", c.name, time.Since(t0).Round(time.Millisecond))
 		if ref != ours {
 			differences++
 			t.Errorf("%s: ipvsadm-restore output differs (- script, + ours)\nstart:\n%s\ninput:\n%s\n%s", c.name, c.start, c.input, lineDiff(ref.String(), ours.String()))

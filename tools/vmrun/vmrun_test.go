@@ -179,6 +179,27 @@ func TestScheduler(t *testing.T) {
 	if len(guests[0].jobs) != 5 || guests[0].budget() != 12*time.Minute {
 		t.Errorf("guest jobs %d budget %v", len(guests[0].jobs), guests[0].budget())
 	}
+	// A kernel with no more jobs waiting than guests still booting gets
+	// no new guest; once those guests are busy, it does.
+	two := newScheduler(schedJobs(k510, 1, 1))
+	var g1, g2 *guestRun
+	for _, g := range []**guestRun{&g1, &g2} {
+		k, ok := two.startGuest()
+		if !ok {
+			t.Fatal("no guest for two jobs")
+		}
+		*g = &guestRun{kernel: k}
+	}
+	if k, ok := two.startGuest(); ok {
+		t.Errorf("a third guest for two jobs: %v", k)
+	}
+	if _, ok := two.next(g1); !ok {
+		t.Fatal("g1 got no job")
+	}
+	two.endGuest(g2) // g2 ended without a job (it failed to boot, say)
+	if k, ok := two.startGuest(); !ok || k.Name != "5.10" {
+		t.Errorf("the job left waiting got no guest while g1 is busy: %v %v", k, ok)
+	}
 	// A guest that fails before its first job gives its kernel's work
 	// up, rather than booting again and again.
 	guests[2].err = fmt.Errorf("boom")

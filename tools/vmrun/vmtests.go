@@ -71,12 +71,13 @@ type scheduler struct {
 	mu      sync.Mutex
 	pending map[string][]*vmJob // by kernel name, longest budget first
 	active  map[string]int      // guests running, by kernel name
+	booting map[string]int      // guests that have not taken a job yet
 	broken  map[string]error    // kernels whose guest failed before any job
 	order   []vm.Kernel
 }
 
 func newScheduler(jobs []*vmJob) *scheduler {
-	s := &scheduler{pending: map[string][]*vmJob{}, active: map[string]int{}, broken: map[string]error{}}
+	s := &scheduler{pending: map[string][]*vmJob{}, active: map[string]int{}, booting: map[string]int{}, broken: map[string]error{}}
 	for _, j := range jobs {
 		if _, ok := s.pending[j.kernel.Name]; !ok {
 			s.order = append(s.order, j.kernel)
@@ -99,14 +100,18 @@ func (s *scheduler) left(k string) time.Duration {
 }
 
 // startGuest picks the kernel for a new guest: the one with the most work
-// left per guest once this one is counted. false: no work is left.
+// left per guest once this one is counted, among those with more jobs
+// waiting than guests still booting (which will take them). false: no
+// such kernel.
 func (s *scheduler) startGuest() (vm.Kernel, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var best vm.Kernel
 	var bestWork time.Duration = -1
 	for _, k := range s.order {
-		if len(s.pending[k.Name]) == 0 {
+		// A guest that is still booting will take a job: a new one is
+		// worth its boot only while jobs outnumber those guests.
+		if len(s.pending[k.Name]) <= s.booting[k.Name] {
 			continue
 		}
 		w := s.left(k.Name) / time.Duration(s.active[k.Name]+1)
@@ -118,6 +123,7 @@ func (s *scheduler) startGuest() (vm.Kernel, bool) {
 		return vm.Kernel{}, false
 	}
 	s.active[best.Name]++
+	s.booting[best.Name]++
 	return best, true
 }
 
@@ -131,6 +137,9 @@ func (s *scheduler) next(g *guestRun) (*vmJob, bool) {
 	}
 	j := q[0]
 	s.pending[g.kernel.Name] = q[1:]
+	if len(g.jobs) == 0 {
+		s.booting[g.kernel.Name]--
+	}
 	j.guest = g
 	g.jobs = append(g.jobs, j)
 	return j, true
@@ -143,6 +152,9 @@ func (s *scheduler) endGuest(g *guestRun) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.active[g.kernel.Name]--
+	if len(g.jobs) == 0 {
+		s.booting[g.kernel.Name]--
+	}
 	if g.err != nil && len(g.jobs) == 0 {
 		for _, j := range s.pending[g.kernel.Name] {
 			j.lost = fmt.Sprintf("not run: a guest of kernel %s failed before its first job", g.kernel.Name)

@@ -116,7 +116,8 @@ type Result struct {
 	// Kernel is the pinned kernel the guest booted.
 	Kernel Kernel
 	// KernelRelease and KernelBuild are what the guest's kernel said of
-	// itself: uname -r and /proc/version.
+	// itself: uname -r and /proc/version. Boot fails when the release is
+	// not the pinned kernel's.
 	KernelRelease, KernelBuild string
 	// Handed lists the indexes of the jobs handed to the guest, in order.
 	Handed []int
@@ -472,6 +473,9 @@ loop:
 			msg += "; qemu stderr: " + tail(s, 10)
 		}
 		return res, fmt.Errorf("%s%s", msg, describeEnd(res))
+	case res.KernelRelease != a.KernelVersion:
+		// Results must come from the pinned kernel, and say so.
+		return res, fmt.Errorf("the guest booted %q, not the pinned kernel %s (%s)", res.KernelRelease, a.KernelVersion, a.Kernel)
 	case werr != nil && !killedAfterDone:
 		// The guest finished but QEMU reported an error on exit.
 		if s := strings.TrimSpace(stderr.String()); s != "" {

@@ -88,6 +88,12 @@ func fakeQEMU(mode string, args []string) int {
 // may run on several goroutines at once if they use the same mode and
 // names.
 func fakeBoot(t *testing.T, mode string, names []string, timeout time.Duration, next func() (int, bool)) (*Result, error) {
+	return fakeBootRelease(t, mode, names, timeout, next, "6.1.0-99-amd64")
+}
+
+// fakeBootRelease is fakeBoot with the pinned kernel's release (what the
+// fake guest must say it booted).
+func fakeBootRelease(t *testing.T, mode string, names []string, timeout time.Duration, next func() (int, bool), release string) (*Result, error) {
 	t.Helper()
 	if os.Getenv(fakeQEMUEnv) != mode || os.Getenv("VM_TEST_FAKE_JOBS") != strings.Join(names, ",") {
 		t.Fatalf("set the fake QEMU's environment first (setFake)")
@@ -105,7 +111,7 @@ func fakeBoot(t *testing.T, mode string, names []string, timeout time.Duration, 
 	}
 	c := &Config{QEMU: exe, Jobs: jobs, Next: next, BootTimeout: 2 * time.Second}
 	dir := t.TempDir()
-	a := &Assets{Kernel: Kernel{Name: "6.1"}, Vmlinuz: filepath.Join(dir, "vmlinuz")}
+	a := &Assets{Kernel: Kernel{Name: "6.1"}, KernelVersion: release, Vmlinuz: filepath.Join(dir, "vmlinuz")}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return c.run(ctx, a, filepath.Join(dir, "initrd.gz"), "tcg")
@@ -217,6 +223,15 @@ func TestBootControl(t *testing.T) {
 		}
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("stopping the stuck guest took %v", d)
+		}
+	})
+	t.Run("another kernel than the pinned one", func(t *testing.T) {
+		res, err := fakeBootRelease(t, "run", setFake(t, "run", []string{"a"}), time.Minute, nil, "6.1.0-57-amd64")
+		if err == nil || !strings.Contains(err.Error(), `the guest booted "6.1.0-99-amd64", not the pinned kernel 6.1.0-57-amd64`) {
+			t.Fatalf("error %v", err)
+		}
+		if j := res.Job("a"); j == nil || !j.Finished {
+			t.Errorf("the job's result is lost: %+v", res.Jobs)
 		}
 	})
 	t.Run("no first request", func(t *testing.T) {

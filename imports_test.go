@@ -29,7 +29,7 @@ func TestImportDirection(t *testing.T) {
 		}
 	}
 	transports := []string{mod + "/netlinkipvs", mod + "/netns", mod + "/ipvsproc", mod + "/ipvssysctl", mod + "/ipvsprobe"}
-	for _, pkg := range []string{"./ipvsplan", "./ipvsadmargs", "./ipvsadmfmt", "./rulesfile"} {
+	for _, pkg := range []string{"./ipvsplan", "./internal/ipvsadmargs", "./internal/ipvsadmfmt", "./internal/rulesfile"} {
 		for _, d := range deps(t, "linux", pkg) {
 			for _, tr := range transports {
 				if d == tr {

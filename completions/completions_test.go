@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 )
 
 // tables are the data of one completion script: per table ("matrix",

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 )
 
 // This file derives ipvsadm's command/option matrix from ipvsadmargs.Parse

@@ -5,8 +5,8 @@ import (
 	"errors"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/rulesfile"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/rulesfile"
 )
 
 // parseRules reads an ipvsadm rules file (ipvsadm -S output, optionally

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 )
 
 // pages returns every manual page below this directory.

@@ -2,7 +2,7 @@ package main
 
 import (
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 )
 
 // Batcher is implemented by backends that send many write requests in one

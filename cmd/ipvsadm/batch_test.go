@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/internal/nss"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
 )
 
 // runBackend is runFake with any Backend.

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 )
 

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )

@@ -13,9 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/internal/nss"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 )
 
 // svcList holds the services of a dump in a compact, pointer-free form

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 )
 
 // TestSvcListRoundTrip: the compact form gives every service back (but

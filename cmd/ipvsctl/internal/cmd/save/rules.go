@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 )
 
 // Format selects a listing format (ipvsadm's FMT_* flags).

@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 )
 
 // ConnFile is the kernel's connection table.

@@ -36,7 +36,7 @@ func saveGoldens(t testing.TB) map[string]struct {
 	numeric bool
 } {
 	t.Helper()
-	dir := "../cmd/ipvsadm/testdata/ipvsadm"
+	dir := "../../cmd/ipvsadm/testdata/ipvsadm"
 	args, err := filepath.Glob(filepath.Join(dir, "*.args"))
 	if err != nil || len(args) == 0 {
 		t.Fatalf("no goldens in %s: %v", dir, err)

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/internal/nss"
-	"github.com/ipvs-tools/ipvs/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/ipvsadmfmt"
 )
 
 // Rule is one command of a rules file.

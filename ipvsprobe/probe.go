@@ -114,7 +114,7 @@ func Probe(req Request) (*Report, error) {
 		if len(tunnels) == 0 {
 			return nil
 		}
-		if err := netns.Do(path, loopbackUp); err != nil {
+		if err := netns.LoopbackUp(path); err != nil {
 			return err
 		}
 		return probeTunnels(c, rep, tunnels)
@@ -206,28 +206,6 @@ func probeTunnel(i int, t ipvs.TunnelType) ipvs.Destination {
 		d.TunnelPort = 6080
 	}
 	return d
-}
-
-// loopbackUp brings lo up in the calling thread's namespace: the kernel
-// refuses destinations while it is down.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("bringing lo up: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bringing lo up: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bringing lo up: %w", err)
-	}
-	return nil
 }
 
 // compact returns the distinct values of s, in their first order.

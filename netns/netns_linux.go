@@ -156,3 +156,29 @@ func Scratch(fn func(path string) error) error {
 	}
 	return fn(fmt.Sprintf("/proc/self/fd/%d", fd))
 }
+
+// LoopbackUp brings the loopback interface of namespace nameOrPath up, as
+// it is on every running host. A fresh namespace (Scratch) starts with lo
+// down, and with it IPv4 has no local routing table: the kernel then takes
+// no IPv4 address as a destination of a virtual service.
+func LoopbackUp(nameOrPath string) error {
+	return Do(nameOrPath, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("bringing lo up: %w", err)
+		}
+		defer unix.Close(fd)
+		ifr, err := unix.NewIfreq("lo")
+		if err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("bringing lo up: %w", err)
+		}
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("bringing lo up: %w", err)
+		}
+		return nil
+	})
+}

@@ -27,3 +27,6 @@ func ID(nameOrPath string) (uint64, error) { return 0, errNoNamespaces }
 
 // Scratch fails: network namespaces are Linux's.
 func Scratch(fn func(path string) error) error { return errNoNamespaces }
+
+// LoopbackUp fails: network namespaces are Linux's.
+func LoopbackUp(nameOrPath string) error { return errNoNamespaces }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/internal/nss"
@@ -87,7 +90,7 @@ func TestBatchedRestoreMatchesDirect(t *testing.T) {
 				t.Errorf("batched run differs:\n got %+v\nwant %+v", got, want)
 			}
 			if !equalTables(direct, batched) {
-				t.Errorf("tables differ: direct %v %v, batched %v %v", direct.svcs, direct.dests, batched.svcs, batched.dests)
+				t.Errorf("tables differ: direct %v, batched %v", direct.m.Table(), batched.m.Table())
 			}
 			if batched.batches == 0 && strings.Contains(want.both, "-A") {
 				t.Errorf("no batch sent: %v", batched.calls)
@@ -100,24 +103,8 @@ func TestBatchedRestoreMatchesDirect(t *testing.T) {
 }
 
 func equalTables(a, b *fakeBackend) bool {
-	if len(a.svcs) != len(b.svcs) || len(a.dests) != len(b.dests) || a.timeouts != b.timeouts || len(a.daemons) != len(b.daemons) {
-		return false
-	}
-	for i := range a.svcs {
-		if a.svcs[i] != b.svcs[i] {
-			return false
-		}
-		k := a.svcs[i].Key()
-		if len(a.dests[k]) != len(b.dests[k]) {
-			return false
-		}
-		for j := range a.dests[k] {
-			if a.dests[k][j] != b.dests[k][j] {
-				return false
-			}
-		}
-	}
-	return true
+	return cmp.Equal(a.m.Table(), b.m.Table(), cmpopts.EquateComparable(netip.Addr{})) &&
+		a.m.Timeouts() == b.m.Timeouts() && cmp.Equal(a.m.Daemons(), b.m.Daemons(), cmpopts.EquateComparable(netip.Addr{}))
 }
 
 // TestBatchGroupsConsecutiveWrites checks that consecutive writes go out
@@ -129,8 +116,8 @@ func TestBatchGroupsConsecutiveWrites(t *testing.T) {
 	}
 	f := newFake()
 	r := runBackend(t, f, in.String(), "-R")
-	if r.code != 0 || len(f.svcs) != 50 {
-		t.Fatalf("status %d, %d services", r.code, len(f.svcs))
+	if r.code != 0 || f.m.Len() != 50 {
+		t.Fatalf("status %d, %d services", r.code, f.m.Len())
 	}
 	if batches := f.batches; batches != 1 {
 		t.Errorf("%d batches for 50 consecutive adds, want 1 (calls %v)", batches, f.calls)

@@ -31,7 +31,7 @@ func procText(f *fakeBackend, skip, dup map[int]bool) string {
 		return "[" + strings.Join(g, ":") + "]"
 	}
 	fwd := []string{"Masq", "Local", "Tunnel", "Route", "Masq", "Masq", "Masq", "Masq"}
-	for i, s := range f.svcs {
+	for i, s := range f.services() {
 		if skip[i] {
 			continue
 		}
@@ -46,7 +46,7 @@ func procText(f *fakeBackend, skip, dup map[int]bool) string {
 			} else {
 				b.WriteString("\n")
 			}
-			for _, d := range f.dests[s.Key()] {
+			for _, d := range f.dests(s.Key()) {
 				fmt.Fprintf(&b, "  -> %s:%04X      %-7s %-6d %-10d %-10d\n", addr(d.Address), d.Port, fwd[d.ForwardMethod], int32(d.Weight), int32(d.ActiveConns), int32(d.InactiveConns))
 			}
 		}
@@ -81,10 +81,9 @@ func randomFake(r *rand.Rand) *fakeBackend {
 		if r.IntN(4) == 0 {
 			s.Flags, s.Timeout = 1, 300
 		}
-		if f.find(s.Key()) >= 0 {
-			continue
+		if f.NewService(s) != nil {
+			continue // a duplicate
 		}
-		f.svcs = append(f.svcs, s)
 		for j := r.IntN(6); j > 0; j-- {
 			d := ipvs.Destination{Family: s.Family, Port: uint16(8080 + r.IntN(2)), ForwardMethod: ipvs.ForwardMethod([]uint8{0, 1, 3}[r.IntN(3)]),
 				Weight: uint32(r.IntN(3)), ActiveConns: uint32(r.IntN(1000)), InactiveConns: uint32(r.Uint32())}
@@ -108,6 +107,10 @@ func randomFake(r *rand.Rand) *fakeBackend {
 			if f.NewDestination(s.Key(), d) != nil {
 				continue
 			}
+			// Traffic: the model starts a destination's counters at 0.
+			f.m.SetCounters(s.Key(), func(_ *ipvs.Service, ds []ipvs.Destination) {
+				ds[len(ds)-1].ActiveConns, ds[len(ds)-1].InactiveConns = d.ActiveConns, d.InactiveConns
+			})
 		}
 	}
 	f.calls = nil
@@ -136,13 +139,13 @@ func TestFastListingMatchesNetlink(t *testing.T) {
 		f := randomFake(r)
 		skip, dup := map[int]bool{}, map[int]bool{}
 		if iter%5 == 0 {
-			skip[r.IntN(len(f.svcs))] = true
+			skip[r.IntN(f.m.Len())] = true
 		}
 		if iter%7 == 0 {
-			dup[r.IntN(len(f.svcs))] = true
+			dup[r.IntN(f.m.Len())] = true
 		}
 		if iter%3 == 0 {
-			f.repeat = map[int]int{r.IntN(len(f.svcs)): 1 + r.IntN(2)}
+			f.repeat = map[int]int{r.IntN(f.m.Len()): 1 + r.IntN(2)}
 		}
 		text := procText(f, skip, dup)
 		for _, args := range listings {
@@ -180,7 +183,7 @@ func TestFastListingFallbacks(t *testing.T) {
 			s.Netmask = 0xffffffff
 		}
 		s.Scheduler = "rr"
-		f.svcs = append(f.svcs, s)
+		f.NewService(s)
 		for _, d := range ds {
 			f.NewDestination(s.Key(), d)
 		}
@@ -219,8 +222,8 @@ func TestFastListingFallbacks(t *testing.T) {
 		runApp(t, func(a *app) {
 			a.openProc = func() (io.ReadCloser, error) { t.Errorf("%v read /proc/net/ip_vs", args); return nil, io.EOF }
 		}, f, "", args...)
-		if n := countCalls(f, "dests"); n != len(f.svcs) {
-			t.Errorf("%v: %d destination dumps, want %d", args, n, len(f.svcs))
+		if n := countCalls(f, "dests"); n != f.m.Len() {
+			t.Errorf("%v: %d destination dumps, want %d", args, n, f.m.Len())
 		}
 	}
 }

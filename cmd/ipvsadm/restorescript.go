@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/ipvsmodel"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
@@ -22,8 +23,8 @@ import (
 //
 // which empties the live table and rebuilds it line by line. Ours reaches
 // the same table without emptying it: the input's table changes are
-// simulated, from an empty table, the way the kernel would carry them out
-// (with its errors, printed where ipvsadm -R prints them), and the live
+// simulated, from an empty table, by the kernel model (ipvsmodel, with the
+// kernel's errors, printed where ipvsadm -R prints them), and the live
 // table is changed only by the difference (ipvsplan.Diff, prune, full
 // scope), sent in batches, whenever the input needs the kernel's view:
 // before a listing, -Z, --start-daemon, an abort, and at the end. Lines
@@ -93,24 +94,6 @@ func (a *app) finish(o outcome) int {
 	return a.status
 }
 
-// simService is a service of the simulated table with its destinations in
-// the order they were added.
-type simService struct {
-	svc   ipvs.Service
-	dests []ipvs.Destination
-	// shared: dests is also the live table's (after a flush); copy
-	// before changing it.
-	shared bool
-}
-
-// ownDests makes s.dests the simulation's own.
-func (s *simService) ownDests() {
-	if s.shared {
-		s.dests = slices.Clone(s.dests)
-		s.shared = false
-	}
-}
-
 // simExecutor is the Executor of ipvsadm-restore (see above).
 type simExecutor struct {
 	a     *app
@@ -118,20 +101,19 @@ type simExecutor struct {
 	exact bool
 
 	started bool
-	// live is the live table as last read or written; desired the
-	// simulated one (index by identity, nil entries deleted).
-	live    []ipvs.VirtualServer
-	desired []*simService
-	index   map[ipvs.ServiceKey]int
-	dirty   bool
+	// live is the live table as last read or written; model the
+	// simulated one.
+	live  []ipvs.VirtualServer
+	model *ipvsmodel.Model
+	dirty bool
 	// stale: a change failed unexpectedly, so live must be read again.
 	stale bool
 
 	// Kernel facts the simulation needs, learned when first needed.
-	schedOK, peOK map[string]bool
-	knownNames    bool
-	sync          map[ipvs.DaemonState]bool
-	localAddrs    map[netip.Addr]bool
+	schedOK, peKnown map[string]bool
+	knownNames       bool
+	sync             map[ipvs.DaemonState]bool
+	localAddrs       map[netip.Addr]bool
 }
 
 func (e *simExecutor) start() {
@@ -139,7 +121,12 @@ func (e *simExecutor) start() {
 		return
 	}
 	e.started = true
-	e.index = map[ipvs.ServiceKey]int{}
+	e.model = ipvsmodel.New(ipvsmodel.Kernel{
+		Scheduler:   e.schedulerOK,
+		PE:          e.peOK,
+		Local:       func(a netip.Addr) bool { return e.localAddrs[a] },
+		SyncRunning: e.syncRunning,
+	})
 	e.readLive()
 	e.dirty = true // the simulation starts from an empty table
 }
@@ -171,7 +158,7 @@ func (e *simExecutor) Apply(cmd *ipvsadmargs.Command, done func(error)) {
 	switch cmd.Kind {
 	case ipvsadmargs.KindAdd, ipvsadmargs.KindEdit, ipvsadmargs.KindDelete, ipvsadmargs.KindFlush,
 		ipvsadmargs.KindAddDest, ipvsadmargs.KindEditDest, ipvsadmargs.KindDeleteDest:
-		err := e.simulate(cmd)
+		err := e.model.Apply(opOf(cmd))
 		if err == nil {
 			e.dirty = true
 		}
@@ -194,141 +181,40 @@ func (e *simExecutor) Apply(cmd *ipvsadmargs.Command, done func(error)) {
 	done(opErr)
 }
 
-func (e *simExecutor) find(k ipvs.ServiceKey) *simService {
-	if i, ok := e.index[k]; ok {
-		return e.desired[i]
-	}
-	return nil
-}
-
-// simulate is the kernel's handling of one table change (ip_vs_ctl.c of
-// Linux 6.1: ip_vs_genl_set_cmd and the add/edit/del functions), in the
-// kernel's order of checks.
-func (e *simExecutor) simulate(cmd *ipvsadmargs.Command) error {
-	k := cmd.ServiceKey()
-	s := e.find(k)
-	switch cmd.Kind {
-	case ipvsadmargs.KindFlush:
-		e.desired = e.desired[:0]
-		clear(e.index)
-		return nil
-	case ipvsadmargs.KindAdd:
-		if s != nil {
-			return kernelErr(ipvs.CmdNewService, unix.EEXIST)
-		}
-		if !e.nameOK(cmd.Service) {
-			return kernelErr(ipvs.CmdNewService, unix.ENOENT)
-		}
-		svc := cmd.Service
-		if svc.FWMark != 0 {
-			svc.Protocol = 0
-		}
-		e.index[k] = len(e.desired)
-		e.desired = append(e.desired, &simService{svc: svc})
-		return nil
-	}
-	if s == nil {
-		switch cmd.Kind {
-		case ipvsadmargs.KindEdit:
-			return kernelErr(ipvs.CmdSetService, unix.ESRCH)
-		case ipvsadmargs.KindDelete:
-			return kernelErr(ipvs.CmdDelService, unix.ESRCH)
-		default:
-			return kernelErr(ipvs.CmdNewDest, unix.ESRCH)
-		}
-	}
-	d := cmd.Destination
-	if d.Family == 0 {
-		d.Family = s.svc.Family
-	}
-	dk := d.Key()
-	di := slices.IndexFunc(s.dests, func(x ipvs.Destination) bool { return x.Key() == dk })
-	switch cmd.Kind {
-	case ipvsadmargs.KindEdit:
-		if !e.nameOK(cmd.Service) {
-			return kernelErr(ipvs.CmdSetService, unix.ENOENT)
-		}
-		svc := cmd.Service
-		if svc.FWMark != 0 {
-			svc.Protocol = 0
-		}
-		s.svc = svc
-		return nil
-	case ipvsadmargs.KindDelete:
-		e.desired[e.index[k]] = nil
-		delete(e.index, k)
-		return nil
-	case ipvsadmargs.KindDeleteDest:
-		if di < 0 {
-			return kernelErr(ipvs.CmdDelDest, unix.ENOENT)
-		}
-		s.ownDests()
-		s.dests = slices.Delete(s.dests, di, di+1)
-		return nil
-	}
-	// NEW_DEST and SET_DEST.
-	op := ipvs.CmdNewDest
-	if cmd.Kind == ipvsadmargs.KindEditDest {
-		op = ipvs.CmdSetDest
-	}
-	if d.Family != s.svc.Family && e.syncRunning() {
-		return kernelErr(op, unix.EINVAL)
-	}
-	if d.LowerThreshold > d.UpperThreshold {
-		return kernelErr(op, unix.ERANGE)
-	}
-	if d.TunnelType == ipvs.TunnelGUE && d.TunnelPort == 0 {
-		return kernelErr(op, unix.EINVAL)
-	}
-	if cmd.Kind == ipvsadmargs.KindEditDest {
-		if di < 0 {
-			return kernelErr(op, unix.ENOENT)
-		}
-		s.ownDests()
-		s.dests[di] = d
-		return nil
-	}
-	if di >= 0 {
-		return kernelErr(op, unix.EEXIST)
-	}
-	if !e.destAddrOK(d) {
-		return kernelErr(op, unix.EINVAL)
-	}
-	s.ownDests()
-	s.dests = append(s.dests, d)
-	return nil
-}
-
-// nameOK reports whether the service's scheduler and PE exist (ENOENT
-// otherwise). Names in use in the live table exist; the others are asked
-// of the kernel once, in a scratch namespace (probeNames).
-func (e *simExecutor) nameOK(s ipvs.Service) bool {
-	if !e.knownNames {
-		e.knownNames = true
-		e.schedOK, e.peOK = map[string]bool{"none": true}, map[string]bool{}
-		for _, vs := range e.live {
-			e.schedOK[vs.Service.Scheduler] = true
-			if vs.Service.PEName != "" {
-				e.peOK[vs.Service.PEName] = true
-			}
-		}
-		e.probe(inputNames(e.a.restoreInput))
-	}
-	_, knownS := e.schedOK[s.Scheduler]
-	_, knownP := e.peOK[s.PEName]
-	if !knownS || (s.PEName != "" && !knownP) {
+// schedulerOK and peOK tell the model whether a scheduler or persistence
+// engine exists (ENOENT otherwise). Names in use in the live table exist;
+// the others are asked of the kernel, in a scratch namespace (probeNames):
+// all the names the input mentions at the first question.
+func (e *simExecutor) schedulerOK(name string) bool {
+	e.learnNames()
+	if _, known := e.schedOK[name]; !known {
 		// A name the scan of the input missed.
-		e.probe([]string{s.Scheduler}, []string{s.PEName})
+		e.probe([]string{name}, nil)
 	}
-	if ok, known := e.schedOK[s.Scheduler]; known && !ok {
-		return false
+	return e.schedOK[name]
+}
+
+func (e *simExecutor) peOK(name string) bool {
+	e.learnNames()
+	if _, known := e.peKnown[name]; !known {
+		e.probe(nil, []string{name})
 	}
-	if s.PEName != "" {
-		if ok, known := e.peOK[s.PEName]; known && !ok {
-			return false
+	return e.peKnown[name]
+}
+
+func (e *simExecutor) learnNames() {
+	if e.knownNames {
+		return
+	}
+	e.knownNames = true
+	e.schedOK, e.peKnown = map[string]bool{}, map[string]bool{}
+	for _, vs := range e.live {
+		e.schedOK[vs.Service.Scheduler] = true
+		if vs.Service.PEName != "" {
+			e.peKnown[vs.Service.PEName] = true
 		}
 	}
-	return true
+	e.probe(inputNames(e.a.restoreInput))
 }
 
 // probe asks the kernel about the names not known yet. When no scratch
@@ -342,7 +228,7 @@ func (e *simExecutor) probe(scheds, pes []string) {
 		}
 	}
 	for _, n := range pes {
-		if _, ok := e.peOK[n]; !ok && n != "" && !slices.Contains(qp, n) {
+		if _, ok := e.peKnown[n]; !ok && n != "" && !slices.Contains(qp, n) {
 			qp = append(qp, n)
 		}
 	}
@@ -354,7 +240,7 @@ func (e *simExecutor) probe(scheds, pes []string) {
 		e.schedOK[n] = !ok || so[n]
 	}
 	for _, n := range qp {
-		e.peOK[n] = !ok || po[n]
+		e.peKnown[n] = !ok || po[n]
 	}
 }
 
@@ -391,42 +277,6 @@ func inputNames(in []byte) (scheds, pes []string) {
 	return scheds, pes
 }
 
-// destAddrOK is the kernel's address check for a new destination
-// (ip_vs_new_dest): IPv4 must not be multicast, 255.255.255.255 or 0.0.0.0
-// (inet_addr_type; 0.x.y.z is unicast to Linux 6.1);
-// IPv6 must be unicast and not link-local (ipv6_addr_type), unless the
-// address is local. Addresses the live table holds were accepted before.
-func (e *simExecutor) destAddrOK(d ipvs.Destination) bool {
-	a := d.Address
-	if e.localAddrs[a] {
-		return true
-	}
-	if d.Family == ipvs.AFInet6 {
-		b := a.As16()
-		switch {
-		case b[0] == 0xff: // multicast
-			return false
-		case b[0] == 0xfe && b[1]&0xc0 == 0x80: // link-local
-			return false
-		case a.Is4In6(): // IPV6_ADDR_MAPPED is not unicast
-			return false
-		case a.IsUnspecified():
-			return false
-		}
-		return true
-	}
-	b := a.As4()
-	switch {
-	case b[0]&0xf0 == 0xe0: // multicast
-		return false
-	case b == [4]byte{}:
-		return false
-	case b == [4]byte{255, 255, 255, 255}:
-		return false
-	}
-	return true
-}
-
 // syncRunning reports whether a sync daemon runs (mixed-family
 // destinations are then refused).
 func (e *simExecutor) syncRunning() bool {
@@ -441,17 +291,6 @@ func (e *simExecutor) syncRunning() bool {
 	return len(e.sync) > 0
 }
 
-// table returns the simulated table.
-func (e *simExecutor) table() []ipvs.VirtualServer {
-	out := make([]ipvs.VirtualServer, 0, len(e.index))
-	for _, s := range e.desired {
-		if s != nil {
-			out = append(out, ipvs.VirtualServer{Service: s.svc, Destinations: s.dests})
-		}
-	}
-	return out
-}
-
 // Flush makes the live table the simulated one: the difference only, in
 // batches. A change the kernel refuses (the simulation did not foresee
 // it, or someone else changed the table) is reported in ipvsadm's words
@@ -464,7 +303,7 @@ func (e *simExecutor) Flush() {
 	if e.stale {
 		e.readLive()
 	}
-	want := e.table()
+	want := e.model.Snapshot()
 	plan, err := ipvsplan.Diff(e.live, want, ipvsplan.Options{Prune: true})
 	if err != nil {
 		e.a.errorf(err.Error() + "\n")
@@ -489,13 +328,8 @@ func (e *simExecutor) Flush() {
 		return
 	}
 	// The live table is now the simulated one; they share the
-	// destination slices until the simulation changes one (ownDests).
+	// destination slices until the model changes one (copy on write).
 	e.live = want
-	for _, s := range e.desired {
-		if s != nil {
-			s.shared = true
-		}
-	}
 }
 
 func changeFunc(k ipvsplan.Kind) ipvsadmargs.Func {

@@ -18,12 +18,9 @@ func scriptRun(t *testing.T, f *fakeBackend, input string) result {
 
 func sortedTable(f *fakeBackend) string {
 	var lines []string
-	for _, s := range f.svcs {
-		if s.FWMark != 0 {
-			s.Protocol = 0 // the kernel keeps none
-		}
+	for _, s := range f.services() {
 		var ds []string
-		for _, d := range f.dests[s.Key()] {
+		for _, d := range f.dests(s.Key()) {
 			ds = append(ds, fmt.Sprintf("%+v", d))
 		}
 		slices.Sort(ds)

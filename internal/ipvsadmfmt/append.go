@@ -7,8 +7,9 @@ import (
 )
 
 // The append helpers below produce the same bytes as the string helpers
-// (padRight, largenum, serviceName, addrPortToAnyname, ...) without
-// allocating, for listings of many rows.
+// (padRight, addrPortToAnyname, and the test oracles largenum and
+// serviceName of original_test.go) without allocating, for listings of
+// many rows.
 
 const blanks = "                                                                "
 

@@ -9,7 +9,8 @@ import (
 )
 
 // This is the string-building WriteService that AppendService replaced,
-// kept as the oracle of TestAppendServiceMatchesOriginal.
+// kept as the oracle of TestAppendServiceMatchesOriginal, with the string
+// formatters it uses (the append* functions are production's).
 
 // originalWriteService writes one service and its destinations in format f, as
 // ipvsadm's print_service_entry does (destinations sorted unless NoSort).
@@ -137,4 +138,104 @@ func originalWriteService(w io.Writer, e ServiceEntry, f Format, r Resolver) {
 		}
 	}
 	io.WriteString(w, b.String())
+}
+
+// largenum is ipvsadm's print_largenum.
+func largenum(i uint64, f Format) string {
+	if f.Exact {
+		s := strconv.FormatUint(i, 10)
+		width := 9
+		if len(s) > 8 {
+			width = len(s) + 1
+		}
+		return padLeft(s, width)
+	}
+	switch {
+	case i < 100000000:
+		return padLeft(strconv.FormatUint(i, 10), 9)
+	case i < 1000000000:
+		return padLeft(strconv.FormatUint(i/1000, 10), 8) + "K"
+	case i < 100000000000:
+		return padLeft(strconv.FormatUint(i/1000000, 10), 8) + "M"
+	case i < 100000000000000:
+		return padLeft(strconv.FormatUint(i/1000000000, 10), 8) + "G"
+	}
+	return padLeft(strconv.FormatUint(i/1000000000000, 10), 8) + "T"
+}
+
+// schedFlags is ipvsadm's print_sched_flags.
+func schedFlags(s *ipvs.Service) string {
+	var parts []string
+	fl := s.Flags
+	switch s.Scheduler {
+	case "sh", "mh":
+		if fl&ipvs.SvcSched1 != 0 {
+			parts = append(parts, s.Scheduler+"-fallback")
+		}
+		if fl&ipvs.SvcSched2 != 0 {
+			parts = append(parts, s.Scheduler+"-port")
+		}
+	default:
+		if fl&ipvs.SvcSched1 != 0 {
+			parts = append(parts, "flag-1")
+		}
+		if fl&ipvs.SvcSched2 != 0 {
+			parts = append(parts, "flag-2")
+		}
+		if fl&ipvs.SvcSched3 != 0 {
+			parts = append(parts, "flag-3")
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// serviceName is the svc_name of print_service_entry.
+func serviceName(s *ipvs.Service, f Format, r Resolver) string {
+	if s.FWMark != 0 {
+		mark := strconv.Itoa(int(int32(s.FWMark)))
+		if f.Rule {
+			if s.Family == ipvs.AFInet6 {
+				return "-f " + mark + " -6"
+			}
+			return "-f " + mark
+		}
+		if s.Family == ipvs.AFInet6 {
+			return "FWM  " + mark + " IPv6"
+		}
+		return "FWM  " + mark
+	}
+	proto := s.Protocol
+	vname := addrPortToAnyname(s.Family, addr16(s.Address), s.Port, proto, f.Numeric, r)
+	if f.Rule {
+		return protocolOption(proto) + " " + vname
+	}
+	name := padRight(protocolName(proto), 4) + " " + vname
+	if s.Family != ipvs.AFInet6 {
+		name = cut(name, 33)
+	}
+	return name
+}
+
+// ipv4Mask formats an IPv4 netmask (as a number) dotted.
+func ipv4Mask(m uint32) string {
+	return strconv.Itoa(int(m>>24)) + "." + strconv.Itoa(int(m>>16&0xff)) + "." +
+		strconv.Itoa(int(m>>8&0xff)) + "." + strconv.Itoa(int(m&0xff))
+}
+
+func u(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// WriteListing writes a complete -L/-S listing of snap: the version line
+// (not for -S), the titles and every service, sorted unless NoSort.
+func WriteListing(w io.Writer, snap Snapshot, f Format, r Resolver) {
+	if !f.Rule {
+		WriteVersionLine(w, snap.Info)
+	}
+	entries := snap.Services
+	if !f.NoSort {
+		entries = SortEntries(entries)
+	}
+	WriteTitle(w, f)
+	for _, e := range entries {
+		WriteService(w, e, f, r)
+	}
 }

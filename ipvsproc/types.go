@@ -5,21 +5,25 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 // Protocol is an IP protocol number as the IPVS /proc files name it.
 // Its values are the IPPROTO_* numbers, so ipvs.Protocol(p) converts
-// it for the netlink client.
+// it for the netlink client. It is not ipvs.Protocol, the protocol of a
+// service: connection entries have more protocols (IP, ICMP, ICMPv6, any
+// other as IP_<n>), and String gives the kernel's names for them.
 type Protocol uint8
 
 // Protocols that appear in the IPVS /proc files.
 const (
-	ProtoIP     Protocol = 0   // "IP": templates of firewall-mark services
-	ProtoICMP   Protocol = 1   // "ICMP"
-	ProtoTCP    Protocol = 6   // "TCP"
-	ProtoUDP    Protocol = 17  // "UDP"
-	ProtoICMPv6 Protocol = 58  // "ICMPv6"
-	ProtoSCTP   Protocol = 132 // "SCTP"
+	ProtoIP     Protocol = 0                        // "IP": templates of firewall-mark services
+	ProtoICMP   Protocol = 1                        // "ICMP"
+	ProtoTCP             = Protocol(ipvs.ProtoTCP)  // "TCP"
+	ProtoUDP             = Protocol(ipvs.ProtoUDP)  // "UDP"
+	ProtoICMPv6 Protocol = 58                       // "ICMPv6"
+	ProtoSCTP            = Protocol(ipvs.ProtoSCTP) // "SCTP"
 )
 
 // String returns the kernel's name (ip_vs_proto_name): TCP, UDP, SCTP,
@@ -68,31 +72,17 @@ func parseProtocol(b []byte) (Protocol, bool) {
 }
 
 // ForwardMethod is a destination's forwarding method as /proc/net/ip_vs
-// names it. The values equal ipvs.ForwardMethod's.
-type ForwardMethod uint8
+// names it: the vocabulary's ipvs.ForwardMethod, whose String gives the
+// names the file prints (Masq, Local, Tunnel, Route).
+type ForwardMethod = ipvs.ForwardMethod
 
-// Forwarding methods.
+// Forwarding methods /proc/net/ip_vs prints.
 const (
-	FwdMasq   ForwardMethod = 0 // "Masq": NAT (ipvsadm -m)
-	FwdLocal  ForwardMethod = 1 // "Local"
-	FwdTunnel ForwardMethod = 2 // "Tunnel" (ipvsadm -i)
-	FwdRoute  ForwardMethod = 3 // "Route": direct routing (ipvsadm -g)
+	FwdMasq   = ipvs.FwdMasq   // "Masq": NAT (ipvsadm -m)
+	FwdLocal  = ipvs.FwdLocal  // "Local"
+	FwdTunnel = ipvs.FwdTunnel // "Tunnel" (ipvsadm -i)
+	FwdRoute  = ipvs.FwdRoute  // "Route": direct routing (ipvsadm -g)
 )
-
-// String returns Masq, Local, Tunnel or Route (fwd(N) otherwise).
-func (m ForwardMethod) String() string {
-	switch m {
-	case FwdMasq:
-		return "Masq"
-	case FwdLocal:
-		return "Local"
-	case FwdTunnel:
-		return "Tunnel"
-	case FwdRoute:
-		return "Route"
-	}
-	return fmt.Sprintf("fwd(%d)", uint8(m))
-}
 
 func parseForward(b []byte) (ForwardMethod, bool) {
 	switch string(b) {

@@ -253,14 +253,15 @@ const (
 	servicePort = 2
 )
 
-// protoName returns the getservbyname protocol name of an IP protocol.
-func protoName(proto ipvs.Protocol) string {
+// ServProto returns the protocol name getservbyname and getservbyport
+// take for an IP protocol ("tcp", "udp", "sctp"), "" for any other.
+func ServProto(proto ipvs.Protocol) string {
 	switch proto {
-	case 6:
+	case ipvs.ProtoTCP:
 		return "tcp"
-	case 17:
+	case ipvs.ProtoUDP:
 		return "udp"
-	case 132:
+	case ipvs.ProtoSCTP:
 		return "sctp"
 	}
 	return ""
@@ -268,7 +269,7 @@ func protoName(proto ipvs.Protocol) string {
 
 // serviceToPort is ipvsadm's service_to_port.
 func serviceToPort(env *Env, name string, proto ipvs.Protocol) int64 {
-	p := protoName(proto)
+	p := ServProto(proto)
 	if p == "" || env.LookupService == nil {
 		return -1
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 )
 
 // Resolver supplies name lookups for listings without -n.
@@ -35,18 +36,6 @@ func (NoNames) HostByAddr(netip.Addr) (string, bool) { return "", false }
 
 // ServByPort implements Resolver.
 func (NoNames) ServByPort(uint16, string) (string, bool) { return "", false }
-
-func protoName(proto ipvs.Protocol) string {
-	switch proto {
-	case ipvs.ProtoTCP:
-		return "tcp"
-	case ipvs.ProtoUDP:
-		return "udp"
-	case ipvs.ProtoSCTP:
-		return "sctp"
-	}
-	return ""
-}
 
 // addr16 returns the 16 bytes of ipvsadm's union nf_inet_addr for a (IPv4
 // in the first four bytes).
@@ -154,7 +143,7 @@ func addrToAnyname(af ipvs.AddressFamily, b [16]byte, r Resolver) string {
 
 // portToAnyname is ipvsadm's port_to_anyname.
 func portToAnyname(port uint16, proto ipvs.Protocol, r Resolver) string {
-	if p := protoName(proto); p != "" {
+	if p := ipvsadmargs.ServProto(proto); p != "" {
 		if name, ok := r.ServByPort(port, p); ok {
 			return name
 		}

@@ -16,18 +16,18 @@ func sprintf(format string, a ...any) string {
 	return fmt.Sprintf(format, a...)
 }
 
-// isCSpace is C's isspace in the "C" locale.
-func isCSpace(c byte) bool {
+// IsCSpace is C's isspace in the "C" locale.
+func IsCSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// strtol emulates strtol(s, &end, base) for base 10 or 16 on a 64-bit
-// long: it returns the value (saturated on overflow), the index of the
-// first unparsed byte (0 when no digits were found) and whether the value
-// overflowed (ERANGE).
-func strtol(s string, base int) (val int64, end int, erange bool) {
+// Strtol emulates glibc's strtol(s, &end, base) for base 10 or 16 on a
+// 64-bit long: it returns the value (saturated on overflow), the index of
+// the first unparsed byte (0 when no digits were found) and whether the
+// value overflowed (ERANGE). sscanf's %d converts the same way.
+func Strtol[S ~string | ~[]byte](s S, base int) (val int64, end int, erange bool) {
 	u, neg, end, over := scanNumber(s, base)
 	if end == 0 {
 		return 0, 0, false
@@ -44,9 +44,11 @@ func strtol(s string, base int) (val int64, end int, erange bool) {
 	return int64(u), end, false
 }
 
-// strtoul emulates strtoul(s, &end, base) (base 0, 10 or 16) on a 64-bit
-// unsigned long, including the negation of a leading '-'.
-func strtoul(s string, base int) (val uint64, end int, erange bool) {
+// Strtoul emulates glibc's strtoul(s, &end, base) (base 0, 10 or 16) on a
+// 64-bit unsigned long, including the negation of a leading '-' (but not
+// of an overflowed value, which is ULONG_MAX). sscanf's %X converts the
+// same way.
+func Strtoul[S ~string | ~[]byte](s S, base int) (val uint64, end int, erange bool) {
 	u, neg, end, over := scanNumber(s, base)
 	if end == 0 {
 		return 0, 0, false
@@ -60,14 +62,14 @@ func strtoul(s string, base int) (val uint64, end int, erange bool) {
 	return u, end, false
 }
 
-// scanNumber is what strtol and strtoul share: leading white space, a
+// scanNumber is what Strtol and Strtoul share: leading white space, a
 // sign, a "0x" prefix (base 16, or base 0, which also takes a leading 0
 // for octal), then digits. It returns their magnitude (exact unless over
 // says it overflowed 64 bits), the sign, and the index of the first
 // unparsed byte, 0 when there were no digits.
-func scanNumber(s string, base int) (u uint64, neg bool, end int, over bool) {
+func scanNumber[S ~string | ~[]byte](s S, base int) (u uint64, neg bool, end int, over bool) {
 	i := 0
-	for i < len(s) && isCSpace(s[i]) {
+	for i < len(s) && IsCSpace(s[i]) {
 		i++
 	}
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
@@ -126,7 +128,7 @@ func digitVal(c byte, base int) int {
 // stringToNumber is ipvsadm's string_to_number: the whole string must be a
 // base-10 long within [min, max]; -1 otherwise.
 func stringToNumber(s string, min, max int64) int64 {
-	n, end, erange := strtol(s, 10)
+	n, end, erange := Strtol(s, 10)
 	if end == len(s) && end != 0 && !erange && min <= n && n <= max {
 		return n
 	}
@@ -135,7 +137,7 @@ func stringToNumber(s string, min, max int64) int64 {
 
 // atoi emulates atoi(3): strtol without error checks, truncated to int.
 func atoi(s string) int32 {
-	n, _, _ := strtol(s, 10)
+	n, _, _ := Strtol(s, 10)
 	return int32(n)
 }
 
@@ -161,7 +163,7 @@ func inetAton(s string) ([4]byte, bool) {
 		if i >= len(s) || !isDigit(s[i]) {
 			return [4]byte{}, false
 		}
-		v, end, erange := strtoul(s[i:], 0)
+		v, end, erange := Strtoul(s[i:], 0)
 		if erange || v > 0xffffffff {
 			return [4]byte{}, false
 		}
@@ -178,7 +180,7 @@ func inetAton(s string) ([4]byte, bool) {
 		}
 		break
 	}
-	if i < len(s) && !isCSpace(s[i]) {
+	if i < len(s) && !IsCSpace(s[i]) {
 		return [4]byte{}, false
 	}
 	max := [4]uint64{0xffffffff, 0xffffff, 0xffff, 0xff}
@@ -358,7 +360,7 @@ func parseNetmask(env *Env, buf string) (uint32, bool) {
 
 // parseFwmark is ipvsadm's parse_fwmark: 1..4294967295.
 func parseFwmark(buf string) (uint32, *Error) {
-	n, end, erange := strtol(buf, 10)
+	n, end, erange := Strtol(buf, 10)
 	if end != len(buf) || end == 0 || erange || n <= 0 || n > math.MaxUint32 {
 		return 0, failf("invalid fwmark value `%s' specified", buf)
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"math"
 	"strconv"
 
 	"github.com/ipvs-tools/ipvs"
@@ -229,55 +228,9 @@ func pton4(b []byte) ([4]byte, bool) {
 
 // putHex stores htonl(strtoul(s, NULL, 16)) in the first four bytes.
 func putHex(b *[16]byte, s []byte) {
-	v := hexStrtoul(s)
+	v, _, _ := ipvsadmargs.Strtoul(s, 16)
 	u := uint32(v)
 	b[0], b[1], b[2], b[3] = byte(u>>24), byte(u>>16), byte(u>>8), byte(u)
-}
-
-func hexStrtoul(s []byte) uint64 {
-	i := 0
-	for i < len(s) && isSpace(s[i]) {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	if i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && hexDigit(s[i+2]) >= 0 {
-		i += 2
-	}
-	var v uint64
-	for ; i < len(s); i++ {
-		d := hexDigit(s[i])
-		if d < 0 {
-			break
-		}
-		if v > (math.MaxUint64-uint64(d))/16 {
-			return math.MaxUint64
-		}
-		v = v*16 + uint64(d)
-	}
-	if neg {
-		v = -v
-	}
-	return v
-}
-
-func hexDigit(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
-}
-
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // scanner emulates sscanf on one buffer.
@@ -288,7 +241,7 @@ type scanner struct {
 
 // skip skips white space; false at the end of the input (input failure).
 func (s *scanner) skip() bool {
-	for s.i < len(s.b) && isSpace(s.b[s.i]) {
+	for s.i < len(s.b) && ipvsadmargs.IsCSpace(s.b[s.i]) {
 		s.i++
 	}
 	return s.i < len(s.b)
@@ -300,66 +253,31 @@ func (s *scanner) str() ([]byte, bool) {
 		return nil, false
 	}
 	start := s.i
-	for s.i < len(s.b) && !isSpace(s.b[s.i]) && s.b[s.i] != 0 {
+	for s.i < len(s.b) && !ipvsadmargs.IsCSpace(s.b[s.i]) && s.b[s.i] != 0 {
 		s.i++
 	}
 	return s.b[start:s.i], true
 }
 
-// num is %hX (base 16) or %d (base 10); ok=false with eof=false is a
-// matching failure.
+// num is %hX (base 16, strtoul's conversion) or %d (base 10, strtol's);
+// ok=false with eof=false is a matching failure.
 func (s *scanner) num(base int) (v int64, ok, eof bool) {
 	if !s.skip() {
 		return 0, false, true
 	}
-	i := s.i
-	neg := false
-	if s.b[i] == '+' || s.b[i] == '-' {
-		neg = s.b[i] == '-'
-		i++
+	var end int
+	if base == 16 {
+		var u uint64
+		u, end, _ = ipvsadmargs.Strtoul(s.b[s.i:], 16)
+		v = int64(u)
+	} else {
+		v, end, _ = ipvsadmargs.Strtol(s.b[s.i:], 10)
 	}
-	if base == 16 && i+2 < len(s.b) && s.b[i] == '0' && (s.b[i+1] == 'x' || s.b[i+1] == 'X') && hexDigit(s.b[i+2]) >= 0 {
-		i += 2
-	}
-	start := i
-	var u uint64
-	over := false
-	for i < len(s.b) {
-		d := hexDigit(s.b[i])
-		if d < 0 || d >= base {
-			break
-		}
-		if u > (math.MaxUint64-uint64(d))/uint64(base) {
-			over = true
-		} else {
-			u = u*uint64(base) + uint64(d)
-		}
-		i++
-	}
-	if i == start {
+	if end == 0 {
 		return 0, false, false
 	}
-	s.i = i
-	if base == 16 {
-		if over {
-			u = math.MaxUint64
-		}
-		if neg {
-			u = -u
-		}
-		return int64(u), true, false
-	}
-	// %d: strtol semantics, then truncated to int.
-	if neg {
-		if over || u > 1<<63 {
-			return math.MinInt64, true, false
-		}
-		return -int64(u), true, false
-	}
-	if over || u > math.MaxInt64 {
-		return math.MaxInt64, true, false
-	}
-	return int64(u), true, false
+	s.i += end
+	return v, true, false
 }
 
 // scan is sscanf(buf, "%s %s %hX %s %hX %s %hX %s %d %s %s", ...): it

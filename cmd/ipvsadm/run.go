@@ -16,6 +16,7 @@ import (
 	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
 	"github.com/ipvs-tools/ipvs/internal/nss"
+	"github.com/ipvs-tools/ipvs/internal/rulesfile"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
@@ -311,10 +312,10 @@ func (a *app) restore(argv0 string) outcome {
 		// less often. (ipvsadm-restore keeps two tables: not there.)
 		debug.SetGCPercent(400)
 	}
-	rr := &restoreReader{br: bufio.NewReaderSize(a.stdin, 64<<10)}
+	rr := rulesfile.NewReader(bufio.NewReaderSize(a.stdin, 64<<10))
 	a.status = 0
 	for {
-		argv, ok := rr.next(argv0)
+		argv, ok := rr.Next(argv0)
 		if !ok {
 			break
 		}

@@ -14,6 +14,11 @@
 // ipvsadm-restore script and Debian's init script do with grep -v '^#',
 // lines whose first character is '#' are comments.
 //
+// Reader is ipvsadm -R's own reading of its input (fscanf's quirks
+// included: no comments, tokens split at 4096 bytes, NULs, a lost last
+// line); cmd/ipvsadm reads -R with it, and Parse splits its lines with the
+// same splitter.
+//
 // Two things ipvsadm 1.31 saves but cannot read back are accepted, so that
 // every save output parses (and Format(Parse(x)) == x):
 //

@@ -122,38 +122,19 @@ func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
 // applies the two save-format fixes (signed fwmarks, trailing "-b"). The
 // tokens share one string.
 func tokens(argv []string, line []byte) []string {
-	argv = append(argv, "ipvsadm")
-	all := string(line)
-	for i := 0; i < len(all); {
-		for i < len(all) && isBlank(all[i]) {
-			i++
-		}
-		j := i
-		for j < len(all) && !isBlank(all[j]) {
-			j++
-		}
-		if j == i {
-			break
-		}
-		s := all[i:j]
-		i = j
-		if s == "ipvsadm" {
-			continue
-		}
-		if n := len(argv); (argv[n-1] == "-f" || argv[n-1] == "--fwmark-service") && strings.HasPrefix(s, "-") {
+	argv = appendTokens(append(argv, "ipvsadm"), line)
+	for n := 2; n < len(argv); n++ {
+		if s := argv[n]; (argv[n-1] == "-f" || argv[n-1] == "--fwmark-service") && strings.HasPrefix(s, "-") {
 			if v, err := strconv.ParseInt(s, 10, 32); err == nil && v < 0 {
-				s = strconv.FormatUint(uint64(uint32(int32(v))), 10)
+				argv[n] = strconv.FormatUint(uint64(uint32(int32(v))), 10)
 			}
 		}
-		argv = append(argv, s)
 	}
 	if n := len(argv); n > 2 && argv[n-1] == "-b" {
 		argv = append(argv, "flag-3")
 	}
 	return argv
 }
-
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // Table returns the desired state the file describes: its -A lines with
 // the -a lines of each service, in file order. Only -A and -a lines are

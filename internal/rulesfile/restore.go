@@ -1,4 +1,4 @@
-package main
+package rulesfile
 
 import (
 	"bufio"
@@ -8,55 +8,44 @@ import (
 // maxToken is the width of ipvsadm's "%4096[^ \t\n\r]" token conversion.
 const maxToken = 4096
 
-// readRestoreLine emulates ipvsadm's config_stream_read: it returns the
-// argv of the next input line (argv0 first), or false at the end of the
-// input. Tokens are separated by blanks, tabs, CRs and LFs; a token equal
-// to "ipvsadm" is dropped; there is no quoting and no comment syntax. A
-// last line that ends in two or more blanks without a newline is lost, as
-// with fscanf in ipvsadm.
-func readRestoreLine(br *bufio.Reader, argv0 string) ([]string, bool) {
-	argv, ok := (&restoreReader{br: br}).next(argv0)
-	return append([]string(nil), argv...), ok
-}
-
-// restoreReader is readRestoreLine with buffers reused from line to line:
-// the argv it returns is valid until the next call, and all of a line's
-// tokens share one string.
-type restoreReader struct {
+// Reader reads the input of ipvsadm -R as its config_stream_read does,
+// one line's argv at a time. Tokens are separated by blanks, tabs, CRs
+// and LFs; a token equal to "ipvsadm" is dropped; there is no quoting and
+// no comment syntax; a token longer than 4096 bytes is split, and a NUL
+// ends the token it is in. A last line that ends in two or more blanks
+// without a newline is lost, as with fscanf in ipvsadm.
+//
+// Parse splits lines the same way (appendTokens) but reads whole lines:
+// it skips comment lines, keeps long tokens and NULs, and never loses the
+// last line.
+type Reader struct {
 	br   *bufio.Reader
 	buf  []byte
 	ends []int
 	argv []string
-	// slow disables the fast path (tests compare both).
-	slow bool
+	// ByteByByte disables the fast path, which splits a whole buffered
+	// line at once; the result is the same (tests compare the two).
+	ByteByByte bool
 }
 
-func (r *restoreReader) next(argv0 string) ([]string, bool) {
+// NewReader returns a Reader of br.
+func NewReader(br *bufio.Reader) *Reader { return &Reader{br: br} }
+
+// Next returns the argv of the next input line (argv0 first), or false
+// at the end of the input. The argv is valid until the next call; all of
+// a line's tokens share one string.
+func (r *Reader) Next(argv0 string) ([]string, bool) {
 	r.buf = r.buf[:0]
 	r.ends = r.ends[:0]
 	// Fast path: a whole line ending in a newline is in the buffer and
 	// has no NUL and no token that fscanf would split: split it at once.
 	// Everything else (the last line, long tokens) goes byte by byte.
-	if _, err := r.br.Peek(1); err == nil && !r.slow {
+	if _, err := r.br.Peek(1); err == nil && !r.ByteByByte {
 		b, _ := r.br.Peek(r.br.Buffered())
 		if i := bytes.IndexByte(b, '\n'); i >= 0 && i < maxToken && bytes.IndexByte(b[:i], 0) < 0 {
-			line := b[:i]
-			for j := 0; j < len(line); {
-				for j < len(line) && isBlank(line[j]) {
-					j++
-				}
-				k := j
-				for k < len(line) && !isBlank(line[k]) {
-					k++
-				}
-				if k > j && string(line[j:k]) != "ipvsadm" {
-					r.ends = append(r.ends, len(r.buf), len(r.buf)+k-j)
-					r.buf = append(r.buf, line[j:k]...)
-				}
-				j = k
-			}
+			r.argv = appendTokens(append(r.argv[:0], argv0), b[:i])
 			r.br.Discard(i + 1)
-			return r.finish(argv0), true
+			return r.argv, true
 		}
 	}
 	ntoken := 0
@@ -104,8 +93,8 @@ func (r *restoreReader) next(argv0 string) ([]string, bool) {
 	return r.finish(argv0), true
 }
 
-// finish builds the argv of the line's tokens.
-func (r *restoreReader) finish(argv0 string) []string {
+// finish builds the argv of the line's tokens (the byte-by-byte path).
+func (r *Reader) finish(argv0 string) []string {
 	s := string(r.buf)
 	argv := append(r.argv[:0], argv0)
 	for i := 0; i < len(r.ends); i += 2 {
@@ -115,13 +104,11 @@ func (r *restoreReader) finish(argv0 string) []string {
 	return argv
 }
 
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
 // scanToken is fscanf(stream, "%4096[^ \t\n\r]%1[ \t\n\r]", token, tail),
 // appending the token to r.buf: status -1 at the end of the input, 0 when
 // the next character is white space, 1 for a token without a following
 // white-space character, 2 for a token and its tail.
-func (r *restoreReader) scanToken() (int, byte) {
+func (r *Reader) scanToken() (int, byte) {
 	start := len(r.buf)
 	for len(r.buf)-start < maxToken {
 		c, err := r.br.ReadByte()
@@ -150,3 +137,26 @@ func (r *restoreReader) scanToken() (int, byte) {
 	}
 	return 2, c
 }
+
+// appendTokens appends the tokens of line to argv as ipvsadm -R separates
+// them: at blanks, tabs, CRs and LFs, dropping a token "ipvsadm". The
+// tokens share one string.
+func appendTokens(argv []string, line []byte) []string {
+	all := string(line)
+	for i := 0; i < len(all); {
+		for i < len(all) && isBlank(all[i]) {
+			i++
+		}
+		j := i
+		for j < len(all) && !isBlank(all[j]) {
+			j++
+		}
+		if j > i && all[i:j] != "ipvsadm" {
+			argv = append(argv, all[i:j])
+		}
+		i = j
+	}
+	return argv
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -68,7 +68,8 @@ type parser struct {
 	dest    destState
 	timeout ipvs.Timeouts
 	daemon  daemonState
-	list    ListOptions
+	// schedFlagsArg is the argument of -b, parsed after the loop.
+	schedFlagsArg string
 }
 
 func (p *parser) setOption(o Opt) *Error {
@@ -168,7 +169,6 @@ func parse(out *Command, argv []string, env *Env) *Error {
 		return TryHelp(argv0)
 	}
 
-	schedFlagsArg := ""
 	for {
 		c = ctx.getNextOpt()
 		if c < 0 {
@@ -179,7 +179,7 @@ func parse(out *Command, argv []string, env *Env) *Error {
 			a := ctx.arg
 			arg = &a
 		}
-		if err := p.option(c, arg, &schedFlagsArg, ctx); err != nil {
+		if err := p.option(ctx, arg); err != nil {
 			return err
 		}
 	}
@@ -219,8 +219,8 @@ func parse(out *Command, argv []string, env *Env) *Error {
 	if a, ok := ctx.getArg(); ok {
 		return failf("unexpected argument %s", a)
 	}
-	if schedFlagsArg != "" {
-		flags, err := parseSchedFlags(p.svc.sched, schedFlagsArg)
+	if p.schedFlagsArg != "" {
+		flags, err := parseSchedFlags(p.svc.sched, p.schedFlagsArg)
 		if err != nil {
 			return err
 		}
@@ -234,297 +234,250 @@ func parse(out *Command, argv []string, env *Env) *Error {
 	return nil
 }
 
-// option handles one option of the option loop (after the command).
-func (p *parser) option(c int, arg *string, schedFlagsArg *string, ctx *poptContext) *Error {
-	val := ""
-	if arg != nil {
-		val = *arg
-	}
-	switch c {
-	case 't', 'u', tagSCTPService:
-		if err := p.setOption(OptService); err != nil {
-			return err
-		}
-		switch c {
-		case 't':
-			p.svc.protocol = ipvs.ProtoTCP
-		case 'u':
-			p.svc.protocol = ipvs.ProtoUDP
-		default:
-			p.svc.protocol = ipvs.ProtoSCTP
-		}
-		if parseService(p.env, val, &p.svc)&serviceAddr == 0 {
-			return failf("illegal virtual server address[:port] specified")
-		}
-	case 'f':
-		if err := p.setOption(OptService); err != nil {
-			return err
-		}
-		p.svc.af = ipvs.AFInet
-		p.svc.protocol = ipvs.ProtoTCP
-		fw, err := parseFwmark(val)
-		if err != nil {
-			return err
-		}
-		p.svc.fwmark = fw
-	case 's':
-		if err := p.setOption(OptScheduler); err != nil {
-			return err
-		}
-		p.svc.sched = truncate(val, ipvs.MaxSchedNameLen)
-	case 'p':
-		if err := p.setOption(OptPersistent); err != nil {
-			return err
-		}
-		p.svc.flags |= ipvs.SvcPersistent
-		t, err := parseTimeout(arg, 1, maxTimeout)
-		if err != nil {
-			return err
-		}
-		p.svc.timeout = t
-	case 'M':
-		if err := p.setOption(OptNetmask); err != nil {
-			return err
-		}
-		if p.svc.af != ipvs.AFInet6 {
-			m, ok := parseNetmask(p.env, val)
-			if !ok {
-				return failf("illegal virtual server persistent mask specified")
-			}
-			p.svc.netmask = m
-		} else {
-			p.svc.netmask = uint32(atoi(val))
-			if p.svc.netmask < 1 || p.svc.netmask > 128 {
-				return failf("illegal ipv6 netmask specified")
-			}
-		}
-	case 'r':
-		if err := p.setOption(OptServer); err != nil {
-			return err
-		}
-		t := p.svc
-		parse := parseService(p.env, val, &t)
-		p.dest.af = t.af
-		p.dest.addr = t.addr
-		p.dest.port = t.port
-		if parse&serviceAddr == 0 {
-			return failf("illegal real server address[:port] specified")
-		}
-		if parse == serviceAddr {
-			p.dest.port = p.svc.port
-		}
-	case 'i', 'g', 'm':
-		if err := p.setOption(OptForward); err != nil {
-			return err
-		}
-		switch c {
-		case 'i':
-			p.dest.connFlags = ipvs.FwdTunnel
-		case 'g':
-			p.dest.connFlags = ipvs.FwdRoute
-		default:
-			p.dest.connFlags = ipvs.FwdMasq
-		}
-	case 'w':
-		if err := p.setOption(OptWeight); err != nil {
-			return err
-		}
-		if p.dest.weight = stringToNumber(val, 0, maxWeight); p.dest.weight == -1 {
-			return failf("illegal weight specified")
-		}
-	case 'x':
-		if err := p.setOption(OptUThreshold); err != nil {
-			return err
-		}
-		if p.dest.uthresh = stringToNumber(val, 0, math.MaxInt32); p.dest.uthresh == -1 {
-			return failf("illegal u_threshold specified")
-		}
-	case 'y':
-		if err := p.setOption(OptLThreshold); err != nil {
-			return err
-		}
-		if p.dest.lthresh = stringToNumber(val, 0, math.MaxInt32); p.dest.lthresh == -1 {
-			return failf("illegal l_threshold specified")
-		}
-	case 'c':
-		if err := p.setOption(OptConnection); err != nil {
-			return err
-		}
-		p.list.Connection = true
-	case 'n':
-		if err := p.setOption(OptNumeric); err != nil {
-			return err
-		}
-		p.list.Numeric = true
-	case tagMcastInterface:
-		if err := p.setOption(OptMcastInterface); err != nil {
-			return err
-		}
-		p.daemon.ifn = truncate(val, ipvs.MaxIfNameLen)
-	case 'I':
-		if err := p.setOption(OptSyncID); err != nil {
-			return err
-		}
-		n := stringToNumber(val, 0, 255)
-		if n == -1 {
-			return failf("illegal syncid specified")
-		}
-		p.daemon.syncID = uint32(n)
-	case tagTimeout:
-		if err := p.setOption(OptTimeout); err != nil {
-			return err
-		}
-		p.list.Timeout = true
-	case tagDaemon:
-		if err := p.setOption(OptDaemon); err != nil {
-			return err
-		}
-		p.list.Daemon = true
-	case tagStats:
-		if err := p.setOption(OptStats); err != nil {
-			return err
-		}
-		p.list.Stats = true
-	case tagRate:
-		if err := p.setOption(OptRate); err != nil {
-			return err
-		}
-		p.list.Rate = true
-	case tagThresholds:
-		if err := p.setOption(OptThresholds); err != nil {
-			return err
-		}
-		p.list.Thresholds = true
-	case tagPersistentConn:
-		if err := p.setOption(OptPersistentConn); err != nil {
-			return err
-		}
-		p.list.PersistentConn = true
-	case tagNoSort:
-		if err := p.setOption(OptNoSort); err != nil {
-			return err
-		}
-		p.list.NoSort = true
-	case tagSort:
-		// A no-op kept for compatibility.
-	case 'X':
-		if err := p.setOption(OptExact); err != nil {
-			return err
-		}
-		p.list.Exact = true
-	case '6':
-		if p.svc.fwmark != 0 {
-			p.svc.af = ipvs.AFInet6
-			p.svc.netmask = 128
-		} else {
-			return failf("-6 used before -f\n")
-		}
-	case 'o':
-		if err := p.setOption(OptOnePacket); err != nil {
-			return err
-		}
-		p.svc.flags |= ipvs.SvcOnePacket
-	case tagPersistenceEngine:
-		if err := p.setOption(OptPersistenceEngine); err != nil {
-			return err
-		}
-		p.svc.pe = truncate(val, ipvs.MaxPENameLen)
-	case 'b':
-		if err := p.setOption(OptSchedFlags); err != nil {
-			return err
-		}
-		*schedFlagsArg = truncate(val, schedFlagsArgMax)
-	case tagMcastGroup:
-		if err := p.setOption(OptMcastGroup); err != nil {
-			return err
-		}
-		if strings.IndexByte(val, ':') >= 0 {
-			a, ok := InetPton6(val)
-			if !ok || a[0] != 0xff {
-				return failf("invalid IPv6 mcast-group `%s'", val)
-			}
-			p.daemon.group = netip.AddrFrom16(a)
-		} else {
-			a, ok := InetPton4(val)
-			if !ok || a[0]&0xf0 != 0xe0 {
-				return failf("invalid IPv4 mcast-group `%s'", val)
-			}
-			p.daemon.group = netip.AddrFrom4(a)
-		}
-		p.daemon.hasMcAF = true
-	case tagMcastPort:
-		if err := p.setOption(OptMcastPort); err != nil {
-			return err
-		}
-		n := stringToNumber(val, 1, 65535)
-		if n == -1 {
-			return failf("illegal mcast-port specified")
-		}
-		p.daemon.port = uint16(n)
-	case tagMcastTTL:
-		if err := p.setOption(OptMcastTTL); err != nil {
-			return err
-		}
-		n := stringToNumber(val, 1, 255)
-		if n == -1 {
-			return failf("illegal mcast-ttl specified")
-		}
-		p.daemon.ttl = uint8(n)
-	case tagSyncMaxLen:
-		if err := p.setOption(OptSyncMaxLen); err != nil {
-			return err
-		}
-		n := stringToNumber(val, 1, 65535-20-8)
-		if n == -1 {
-			return failf("illegal sync-maxlen specified")
-		}
-		p.daemon.maxLen = uint16(n)
-	case tagTunInfo:
-		if err := p.setOption(OptTunInfo); err != nil {
-			return err
-		}
-		p.list.TunInfo = true
-	case tagTunType:
-		if err := p.setOption(OptTunType); err != nil {
-			return err
-		}
-		t := -1
-		for i, n := range tunNames {
-			if val == n {
-				t = i
-			}
-		}
-		if t == -1 {
-			return failf("illegal tunnel type specified")
-		}
-		p.dest.tunType = ipvs.TunnelType(t)
-	case tagTunPort:
-		if err := p.setOption(OptTunPort); err != nil {
-			return err
-		}
-		n := stringToNumber(val, 1, 65535)
-		if n == -1 {
-			return failf("illegal tunnel port specified")
-		}
-		p.dest.tunPort = uint16(n)
-	case tagTunNoCsum:
-		if err := p.setOption(OptTunNoCsum); err != nil {
-			return err
-		}
-	case tagTunCsum:
-		if err := p.setOption(OptTunCsum); err != nil {
-			return err
-		}
-		p.dest.tunFlags |= ipvs.TunnelCsum
-	case tagTunRemCsum:
-		if err := p.setOption(OptTunRemCsum); err != nil {
-			return err
-		}
-		p.dest.tunFlags |= ipvs.TunnelRemCsum
-	default:
+// optArg is one occurrence of an option: its val (which of -t, -u and
+// --sctp-service, or of -i, -g and -m) and its argument; arg is nil when
+// an optional argument is absent, and val is then "".
+type optArg struct {
+	c   int
+	val string
+	arg *string
+}
+
+// option handles one option of the option loop (after the command), as
+// its row of optionsTable says: the option's bit first (a repeated option
+// is an error), then its value.
+func (p *parser) option(ctx *poptContext, arg *string) *Error {
+	o := ctx.opt
+	if o.opt == noOpt && o.apply == nil {
 		// A second command, -h or -v after the command.
 		return failf("invalid option `%s'", ctx.badOption())
 	}
+	if o.opt != noOpt {
+		if err := p.setOption(o.opt); err != nil {
+			return err
+		}
+	}
+	if o.apply == nil {
+		return nil
+	}
+	a := optArg{c: o.val, arg: arg}
+	if arg != nil {
+		a.val = *arg
+	}
+	return o.apply(p, a)
+}
+
+// The apply functions of optionsTable, one per option that has a value.
+
+func applyService(p *parser, a optArg) *Error {
+	switch a.c {
+	case 't':
+		p.svc.protocol = ipvs.ProtoTCP
+	case 'u':
+		p.svc.protocol = ipvs.ProtoUDP
+	default:
+		p.svc.protocol = ipvs.ProtoSCTP
+	}
+	if parseService(p.env, a.val, &p.svc)&serviceAddr == 0 {
+		return failf("illegal virtual server address[:port] specified")
+	}
+	return nil
+}
+
+func applyFwmark(p *parser, a optArg) *Error {
+	p.svc.af = ipvs.AFInet
+	p.svc.protocol = ipvs.ProtoTCP
+	fw, err := parseFwmark(a.val)
+	if err != nil {
+		return err
+	}
+	p.svc.fwmark = fw
+	return nil
+}
+
+func applyScheduler(p *parser, a optArg) *Error {
+	p.svc.sched = truncate(a.val, ipvs.MaxSchedNameLen)
+	return nil
+}
+
+func applyPersistent(p *parser, a optArg) *Error {
+	p.svc.flags |= ipvs.SvcPersistent
+	t, err := parseTimeout(a.arg, 1, maxTimeout)
+	if err != nil {
+		return err
+	}
+	p.svc.timeout = t
+	return nil
+}
+
+func applyNetmask(p *parser, a optArg) *Error {
+	if p.svc.af != ipvs.AFInet6 {
+		m, ok := parseNetmask(p.env, a.val)
+		if !ok {
+			return failf("illegal virtual server persistent mask specified")
+		}
+		p.svc.netmask = m
+		return nil
+	}
+	p.svc.netmask = uint32(atoi(a.val))
+	if p.svc.netmask < 1 || p.svc.netmask > 128 {
+		return failf("illegal ipv6 netmask specified")
+	}
+	return nil
+}
+
+func applyServer(p *parser, a optArg) *Error {
+	t := p.svc
+	parse := parseService(p.env, a.val, &t)
+	p.dest.af = t.af
+	p.dest.addr = t.addr
+	p.dest.port = t.port
+	if parse&serviceAddr == 0 {
+		return failf("illegal real server address[:port] specified")
+	}
+	if parse == serviceAddr {
+		p.dest.port = p.svc.port
+	}
+	return nil
+}
+
+func applyForward(p *parser, a optArg) *Error {
+	switch a.c {
+	case 'i':
+		p.dest.connFlags = ipvs.FwdTunnel
+	case 'g':
+		p.dest.connFlags = ipvs.FwdRoute
+	default:
+		p.dest.connFlags = ipvs.FwdMasq
+	}
+	return nil
+}
+
+// number is string_to_number(val, min, max) with ipvsadm's message
+// "illegal <what> specified" for an invalid value.
+func number(val string, min, max int64, what string) (int64, *Error) {
+	n := stringToNumber(val, min, max)
+	if n == -1 {
+		return n, failf("illegal %s specified", what)
+	}
+	return n, nil
+}
+
+func applyWeight(p *parser, a optArg) (err *Error) {
+	p.dest.weight, err = number(a.val, 0, maxWeight, "weight")
+	return err
+}
+
+func applyUThreshold(p *parser, a optArg) (err *Error) {
+	p.dest.uthresh, err = number(a.val, 0, math.MaxInt32, "u_threshold")
+	return err
+}
+
+func applyLThreshold(p *parser, a optArg) (err *Error) {
+	p.dest.lthresh, err = number(a.val, 0, math.MaxInt32, "l_threshold")
+	return err
+}
+
+func applyMcastInterface(p *parser, a optArg) *Error {
+	p.daemon.ifn = truncate(a.val, ipvs.MaxIfNameLen)
+	return nil
+}
+
+func applySyncID(p *parser, a optArg) *Error {
+	n, err := number(a.val, 0, 255, "syncid")
+	p.daemon.syncID = uint32(n)
+	return err
+}
+
+func applyNothing(*parser, optArg) *Error { return nil }
+
+func applyIPv6(p *parser, _ optArg) *Error {
+	if p.svc.fwmark == 0 {
+		return failf("-6 used before -f\n")
+	}
+	p.svc.af = ipvs.AFInet6
+	p.svc.netmask = 128
+	return nil
+}
+
+func applyOnePacket(p *parser, _ optArg) *Error {
+	p.svc.flags |= ipvs.SvcOnePacket
+	return nil
+}
+
+func applyPE(p *parser, a optArg) *Error {
+	p.svc.pe = truncate(a.val, ipvs.MaxPENameLen)
+	return nil
+}
+
+func applySchedFlags(p *parser, a optArg) *Error {
+	p.schedFlagsArg = truncate(a.val, schedFlagsArgMax)
+	return nil
+}
+
+func applyMcastGroup(p *parser, a optArg) *Error {
+	if strings.IndexByte(a.val, ':') >= 0 {
+		b, ok := InetPton6(a.val)
+		if !ok || b[0] != 0xff {
+			return failf("invalid IPv6 mcast-group `%s'", a.val)
+		}
+		p.daemon.group = netip.AddrFrom16(b)
+	} else {
+		b, ok := InetPton4(a.val)
+		if !ok || b[0]&0xf0 != 0xe0 {
+			return failf("invalid IPv4 mcast-group `%s'", a.val)
+		}
+		p.daemon.group = netip.AddrFrom4(b)
+	}
+	p.daemon.hasMcAF = true
+	return nil
+}
+
+func applyMcastPort(p *parser, a optArg) *Error {
+	n, err := number(a.val, 1, 65535, "mcast-port")
+	p.daemon.port = uint16(n)
+	return err
+}
+
+func applyMcastTTL(p *parser, a optArg) *Error {
+	n, err := number(a.val, 1, 255, "mcast-ttl")
+	p.daemon.ttl = uint8(n)
+	return err
+}
+
+func applySyncMaxLen(p *parser, a optArg) *Error {
+	n, err := number(a.val, 1, 65535-20-8, "sync-maxlen")
+	p.daemon.maxLen = uint16(n)
+	return err
+}
+
+func applyTunType(p *parser, a optArg) *Error {
+	t := -1
+	for i, n := range tunNames {
+		if a.val == n {
+			t = i
+		}
+	}
+	if t == -1 {
+		return failf("illegal tunnel type specified")
+	}
+	p.dest.tunType = ipvs.TunnelType(t)
+	return nil
+}
+
+func applyTunPort(p *parser, a optArg) *Error {
+	n, err := number(a.val, 1, 65535, "tunnel port")
+	p.dest.tunPort = uint16(n)
+	return err
+}
+
+func applyTunCsum(p *parser, _ optArg) *Error {
+	p.dest.tunFlags |= ipvs.TunnelCsum
+	return nil
+}
+
+func applyTunRemCsum(p *parser, _ optArg) *Error {
+	p.dest.tunFlags |= ipvs.TunnelRemCsum
 	return nil
 }
 
@@ -615,6 +568,23 @@ func (p *parser) check() *Error {
 	return nil
 }
 
+// listOptions are the output options set in o.
+func listOptions(o Options) ListOptions {
+	return ListOptions{
+		Numeric:        o.Has(OptNumeric),
+		Connection:     o.Has(OptConnection),
+		Timeout:        o.Has(OptTimeout),
+		Daemon:         o.Has(OptDaemon),
+		Stats:          o.Has(OptStats),
+		Rate:           o.Has(OptRate),
+		Thresholds:     o.Has(OptThresholds),
+		PersistentConn: o.Has(OptPersistentConn),
+		TunInfo:        o.Has(OptTunInfo),
+		NoSort:         o.Has(OptNoSort),
+		Exact:          o.Has(OptExact),
+	}
+}
+
 func addrOf(af ipvs.AddressFamily, b [16]byte) netip.Addr {
 	switch af {
 	case ipvs.AFInet:
@@ -632,7 +602,7 @@ func (p *parser) command(c *Command) {
 		Argv0:      p.argv0,
 		Options:    p.options,
 		HasService: p.options.Has(OptService),
-		List:       p.list,
+		List:       listOptions(p.options),
 		Timeouts:   p.timeout,
 	}
 	s := &c.Service

@@ -42,74 +42,88 @@ const (
 	tagTunRemCsum
 )
 
+// poptOption is one row of the option table: what popt matches (long,
+// short, arg, val) and what ipvsadm does with the option in the loop
+// after the command: the Options bit it sets (a second occurrence is an
+// error) and apply, which stores its value.
 type poptOption struct {
 	long  string
 	short byte
 	arg   argType
 	val   int
+	// opt is the option's bit; noOpt for the commands, -h, -v, -6 and
+	// --sort.
+	opt Opt
+	// apply stores the option's value after its bit is set; nil for
+	// options that are only their bit. An option with neither a bit nor
+	// apply (a command, -h, -v) is invalid after the command.
+	apply func(p *parser, a optArg) *Error
 }
 
+// noOpt is the opt of table rows that set no Options bit.
+const noOpt = numberOfOpts
+
 // optionsTable is ipvsadm's popt table, in its order (the first match
-// wins).
+// wins), with what each option does.
 var optionsTable = []poptOption{
-	{"add-service", 'A', argNone, 'A'},
-	{"edit-service", 'E', argNone, 'E'},
-	{"delete-service", 'D', argNone, 'D'},
-	{"clear", 'C', argNone, 'C'},
-	{"list", 'L', argNone, 'L'},
-	{"list", 'l', argNone, 'l'},
-	{"zero", 'Z', argNone, 'Z'},
-	{"add-server", 'a', argNone, 'a'},
-	{"edit-server", 'e', argNone, 'e'},
-	{"delete-server", 'd', argNone, 'd'},
-	{"set", 0, argNone, tagSet},
-	{"help", 'h', argNone, 'h'},
-	{"version", 'v', argNone, 'v'},
-	{"restore", 'R', argNone, 'R'},
-	{"save", 'S', argNone, 'S'},
-	{"start-daemon", 0, argString, tagStartDaemon},
-	{"stop-daemon", 0, argString, tagStopDaemon},
-	{"tcp-service", 't', argString, 't'},
-	{"udp-service", 'u', argString, 'u'},
-	{"sctp-service", 0, argString, tagSCTPService},
-	{"fwmark-service", 'f', argString, 'f'},
-	{"scheduler", 's', argString, 's'},
-	{"persistent", 'p', argOptional, 'p'},
-	{"netmask", 'M', argString, 'M'},
-	{"real-server", 'r', argString, 'r'},
-	{"masquerading", 'm', argNone, 'm'},
-	{"ipip", 'i', argNone, 'i'},
-	{"gatewaying", 'g', argNone, 'g'},
-	{"weight", 'w', argString, 'w'},
-	{"u-threshold", 'x', argString, 'x'},
-	{"l-threshold", 'y', argString, 'y'},
-	{"numeric", 'n', argNone, 'n'},
-	{"connection", 'c', argNone, 'c'},
-	{"mcast-interface", 0, argString, tagMcastInterface},
-	{"syncid", 0, argString, 'I'},
-	{"timeout", 0, argNone, tagTimeout},
-	{"daemon", 0, argNone, tagDaemon},
-	{"stats", 0, argNone, tagStats},
-	{"rate", 0, argNone, tagRate},
-	{"thresholds", 0, argNone, tagThresholds},
-	{"persistent-conn", 0, argNone, tagPersistentConn},
-	{"nosort", 0, argNone, tagNoSort},
-	{"sort", 0, argNone, tagSort},
-	{"exact", 'X', argNone, 'X'},
-	{"ipv6", '6', argNone, '6'},
-	{"ops", 'o', argNone, 'o'},
-	{"pe", 0, argString, tagPersistenceEngine},
-	{"sched-flags", 'b', argString, 'b'},
-	{"mcast-group", 0, argString, tagMcastGroup},
-	{"mcast-port", 0, argString, tagMcastPort},
-	{"mcast-ttl", 0, argString, tagMcastTTL},
-	{"sync-maxlen", 0, argString, tagSyncMaxLen},
-	{"tun-info", 0, argNone, tagTunInfo},
-	{"tun-type", 0, argString, tagTunType},
-	{"tun-port", 0, argString, tagTunPort},
-	{"tun-nocsum", 0, argNone, tagTunNoCsum},
-	{"tun-csum", 0, argNone, tagTunCsum},
-	{"tun-remcsum", 0, argNone, tagTunRemCsum},
+	{"add-service", 'A', argNone, 'A', noOpt, nil},
+	{"edit-service", 'E', argNone, 'E', noOpt, nil},
+	{"delete-service", 'D', argNone, 'D', noOpt, nil},
+	{"clear", 'C', argNone, 'C', noOpt, nil},
+	{"list", 'L', argNone, 'L', noOpt, nil},
+	{"list", 'l', argNone, 'l', noOpt, nil},
+	{"zero", 'Z', argNone, 'Z', noOpt, nil},
+	{"add-server", 'a', argNone, 'a', noOpt, nil},
+	{"edit-server", 'e', argNone, 'e', noOpt, nil},
+	{"delete-server", 'd', argNone, 'd', noOpt, nil},
+	{"set", 0, argNone, tagSet, noOpt, nil},
+	{"help", 'h', argNone, 'h', noOpt, nil},
+	{"version", 'v', argNone, 'v', noOpt, nil},
+	{"restore", 'R', argNone, 'R', noOpt, nil},
+	{"save", 'S', argNone, 'S', noOpt, nil},
+	{"start-daemon", 0, argString, tagStartDaemon, noOpt, nil},
+	{"stop-daemon", 0, argString, tagStopDaemon, noOpt, nil},
+	{"tcp-service", 't', argString, 't', OptService, applyService},
+	{"udp-service", 'u', argString, 'u', OptService, applyService},
+	{"sctp-service", 0, argString, tagSCTPService, OptService, applyService},
+	{"fwmark-service", 'f', argString, 'f', OptService, applyFwmark},
+	{"scheduler", 's', argString, 's', OptScheduler, applyScheduler},
+	{"persistent", 'p', argOptional, 'p', OptPersistent, applyPersistent},
+	{"netmask", 'M', argString, 'M', OptNetmask, applyNetmask},
+	{"real-server", 'r', argString, 'r', OptServer, applyServer},
+	{"masquerading", 'm', argNone, 'm', OptForward, applyForward},
+	{"ipip", 'i', argNone, 'i', OptForward, applyForward},
+	{"gatewaying", 'g', argNone, 'g', OptForward, applyForward},
+	{"weight", 'w', argString, 'w', OptWeight, applyWeight},
+	{"u-threshold", 'x', argString, 'x', OptUThreshold, applyUThreshold},
+	{"l-threshold", 'y', argString, 'y', OptLThreshold, applyLThreshold},
+	{"numeric", 'n', argNone, 'n', OptNumeric, nil},
+	{"connection", 'c', argNone, 'c', OptConnection, nil},
+	{"mcast-interface", 0, argString, tagMcastInterface, OptMcastInterface, applyMcastInterface},
+	{"syncid", 0, argString, 'I', OptSyncID, applySyncID},
+	{"timeout", 0, argNone, tagTimeout, OptTimeout, nil},
+	{"daemon", 0, argNone, tagDaemon, OptDaemon, nil},
+	{"stats", 0, argNone, tagStats, OptStats, nil},
+	{"rate", 0, argNone, tagRate, OptRate, nil},
+	{"thresholds", 0, argNone, tagThresholds, OptThresholds, nil},
+	{"persistent-conn", 0, argNone, tagPersistentConn, OptPersistentConn, nil},
+	{"nosort", 0, argNone, tagNoSort, OptNoSort, nil},
+	{"sort", 0, argNone, tagSort, noOpt, applyNothing},
+	{"exact", 'X', argNone, 'X', OptExact, nil},
+	{"ipv6", '6', argNone, '6', noOpt, applyIPv6},
+	{"ops", 'o', argNone, 'o', OptOnePacket, applyOnePacket},
+	{"pe", 0, argString, tagPersistenceEngine, OptPersistenceEngine, applyPE},
+	{"sched-flags", 'b', argString, 'b', OptSchedFlags, applySchedFlags},
+	{"mcast-group", 0, argString, tagMcastGroup, OptMcastGroup, applyMcastGroup},
+	{"mcast-port", 0, argString, tagMcastPort, OptMcastPort, applyMcastPort},
+	{"mcast-ttl", 0, argString, tagMcastTTL, OptMcastTTL, applyMcastTTL},
+	{"sync-maxlen", 0, argString, tagSyncMaxLen, OptSyncMaxLen, applySyncMaxLen},
+	{"tun-info", 0, argNone, tagTunInfo, OptTunInfo, nil},
+	{"tun-type", 0, argString, tagTunType, OptTunType, applyTunType},
+	{"tun-port", 0, argString, tagTunPort, OptTunPort, applyTunPort},
+	{"tun-nocsum", 0, argNone, tagTunNoCsum, OptTunNoCsum, nil},
+	{"tun-csum", 0, argNone, tagTunCsum, OptTunCsum, applyTunCsum},
+	{"tun-remcsum", 0, argNone, tagTunRemCsum, OptTunRemCsum, applyTunRemCsum},
 }
 
 // popt error codes and their poptStrerror texts.
@@ -149,6 +163,8 @@ type poptContext struct {
 	// when an optional argument was absent (optarg == NULL).
 	arg    string
 	hasArg bool
+	// opt is the table row of the option just returned.
+	opt *poptOption
 }
 
 func newPopt(argv []string, posix bool) *poptContext {
@@ -283,6 +299,7 @@ func (c *poptContext) getNextOpt() int {
 				}
 			}
 		}
+		c.opt = opt
 		return opt.val
 	}
 }

@@ -353,40 +353,22 @@ func applyForward(p *parser, a optArg) *Error {
 	return nil
 }
 
-// number is string_to_number(val, min, max) with ipvsadm's message
-// "illegal <what> specified" for an invalid value.
-func number(val string, min, max int64, what string) (int64, *Error) {
-	n := stringToNumber(val, min, max)
-	if n == -1 {
-		return n, failf("illegal %s specified", what)
+// number returns the apply of an option whose value is ipvsadm's
+// string_to_number(val, min, max), "illegal <what> specified" otherwise;
+// set stores the number.
+func number(min, max int64, what string, set func(p *parser, n int64)) func(*parser, optArg) *Error {
+	return func(p *parser, a optArg) *Error {
+		n := stringToNumber(a.val, min, max)
+		if n == -1 {
+			return failf("illegal %s specified", what)
+		}
+		set(p, n)
+		return nil
 	}
-	return n, nil
 }
-
-func applyWeight(p *parser, a optArg) (err *Error) {
-	p.dest.weight, err = number(a.val, 0, maxWeight, "weight")
-	return err
-}
-
-func applyUThreshold(p *parser, a optArg) (err *Error) {
-	p.dest.uthresh, err = number(a.val, 0, math.MaxInt32, "u_threshold")
-	return err
-}
-
-func applyLThreshold(p *parser, a optArg) (err *Error) {
-	p.dest.lthresh, err = number(a.val, 0, math.MaxInt32, "l_threshold")
-	return err
-}
-
 func applyMcastInterface(p *parser, a optArg) *Error {
 	p.daemon.ifn = truncate(a.val, ipvs.MaxIfNameLen)
 	return nil
-}
-
-func applySyncID(p *parser, a optArg) *Error {
-	n, err := number(a.val, 0, 255, "syncid")
-	p.daemon.syncID = uint32(n)
-	return err
 }
 
 func applyNothing(*parser, optArg) *Error { return nil }
@@ -433,24 +415,6 @@ func applyMcastGroup(p *parser, a optArg) *Error {
 	return nil
 }
 
-func applyMcastPort(p *parser, a optArg) *Error {
-	n, err := number(a.val, 1, 65535, "mcast-port")
-	p.daemon.port = uint16(n)
-	return err
-}
-
-func applyMcastTTL(p *parser, a optArg) *Error {
-	n, err := number(a.val, 1, 255, "mcast-ttl")
-	p.daemon.ttl = uint8(n)
-	return err
-}
-
-func applySyncMaxLen(p *parser, a optArg) *Error {
-	n, err := number(a.val, 1, 65535-20-8, "sync-maxlen")
-	p.daemon.maxLen = uint16(n)
-	return err
-}
-
 func applyTunType(p *parser, a optArg) *Error {
 	t := -1
 	for i, n := range tunNames {
@@ -463,12 +427,6 @@ func applyTunType(p *parser, a optArg) *Error {
 	}
 	p.dest.tunType = ipvs.TunnelType(t)
 	return nil
-}
-
-func applyTunPort(p *parser, a optArg) *Error {
-	n, err := number(a.val, 1, 65535, "tunnel port")
-	p.dest.tunPort = uint16(n)
-	return err
 }
 
 func applyTunCsum(p *parser, _ optArg) *Error {

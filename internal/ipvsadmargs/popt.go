@@ -5,6 +5,8 @@ package ipvsadmargs
 // "--long=value", optional arguments, "--", leftover arguments, and the
 // error codes and poptBadOption text.
 
+import "math"
+
 type argType int
 
 const (
@@ -94,13 +96,13 @@ var optionsTable = []poptOption{
 	{"masquerading", 'm', argNone, 'm', OptForward, applyForward},
 	{"ipip", 'i', argNone, 'i', OptForward, applyForward},
 	{"gatewaying", 'g', argNone, 'g', OptForward, applyForward},
-	{"weight", 'w', argString, 'w', OptWeight, applyWeight},
-	{"u-threshold", 'x', argString, 'x', OptUThreshold, applyUThreshold},
-	{"l-threshold", 'y', argString, 'y', OptLThreshold, applyLThreshold},
+	{"weight", 'w', argString, 'w', OptWeight, number(0, maxWeight, "weight", func(p *parser, n int64) { p.dest.weight = n })},
+	{"u-threshold", 'x', argString, 'x', OptUThreshold, number(0, math.MaxInt32, "u_threshold", func(p *parser, n int64) { p.dest.uthresh = n })},
+	{"l-threshold", 'y', argString, 'y', OptLThreshold, number(0, math.MaxInt32, "l_threshold", func(p *parser, n int64) { p.dest.lthresh = n })},
 	{"numeric", 'n', argNone, 'n', OptNumeric, nil},
 	{"connection", 'c', argNone, 'c', OptConnection, nil},
 	{"mcast-interface", 0, argString, tagMcastInterface, OptMcastInterface, applyMcastInterface},
-	{"syncid", 0, argString, 'I', OptSyncID, applySyncID},
+	{"syncid", 0, argString, 'I', OptSyncID, number(0, 255, "syncid", func(p *parser, n int64) { p.daemon.syncID = uint32(n) })},
 	{"timeout", 0, argNone, tagTimeout, OptTimeout, nil},
 	{"daemon", 0, argNone, tagDaemon, OptDaemon, nil},
 	{"stats", 0, argNone, tagStats, OptStats, nil},
@@ -115,12 +117,12 @@ var optionsTable = []poptOption{
 	{"pe", 0, argString, tagPersistenceEngine, OptPersistenceEngine, applyPE},
 	{"sched-flags", 'b', argString, 'b', OptSchedFlags, applySchedFlags},
 	{"mcast-group", 0, argString, tagMcastGroup, OptMcastGroup, applyMcastGroup},
-	{"mcast-port", 0, argString, tagMcastPort, OptMcastPort, applyMcastPort},
-	{"mcast-ttl", 0, argString, tagMcastTTL, OptMcastTTL, applyMcastTTL},
-	{"sync-maxlen", 0, argString, tagSyncMaxLen, OptSyncMaxLen, applySyncMaxLen},
+	{"mcast-port", 0, argString, tagMcastPort, OptMcastPort, number(1, 65535, "mcast-port", func(p *parser, n int64) { p.daemon.port = uint16(n) })},
+	{"mcast-ttl", 0, argString, tagMcastTTL, OptMcastTTL, number(1, 255, "mcast-ttl", func(p *parser, n int64) { p.daemon.ttl = uint8(n) })},
+	{"sync-maxlen", 0, argString, tagSyncMaxLen, OptSyncMaxLen, number(1, 65535-20-8, "sync-maxlen", func(p *parser, n int64) { p.daemon.maxLen = uint16(n) })},
 	{"tun-info", 0, argNone, tagTunInfo, OptTunInfo, nil},
 	{"tun-type", 0, argString, tagTunType, OptTunType, applyTunType},
-	{"tun-port", 0, argString, tagTunPort, OptTunPort, applyTunPort},
+	{"tun-port", 0, argString, tagTunPort, OptTunPort, number(1, 65535, "tunnel port", func(p *parser, n int64) { p.dest.tunPort = uint16(n) })},
 	{"tun-nocsum", 0, argNone, tagTunNoCsum, OptTunNoCsum, nil},
 	{"tun-csum", 0, argNone, tagTunCsum, OptTunCsum, applyTunCsum},
 	{"tun-remcsum", 0, argNone, tagTunRemCsum, OptTunRemCsum, applyTunRemCsum},

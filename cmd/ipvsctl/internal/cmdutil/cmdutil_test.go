@@ -116,15 +116,6 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func TestCheckOutput(t *testing.T) {
-	if f, err := CheckOutput("yaml", OutTable, OutJSON, OutYAML); err != nil || f != "yaml" {
-		t.Error(f, err)
-	}
-	if _, err := CheckOutput("rules", OutTable, OutJSON); err == nil || !strings.Contains(err.Error(), "want table, json") {
-		t.Error(err)
-	}
-}
-
 func formatKey(k ipvs.ServiceKey) string { return (&Names{Numeric: true}).Service(k) }
 
 func TestNamesGiveUpOnASlowResolver(t *testing.T) {

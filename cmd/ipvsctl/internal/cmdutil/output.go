@@ -3,61 +3,13 @@ package cmdutil
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
-	"go.yaml.in/yaml/v3"
 )
-
-// Output formats.
-const (
-	OutTable      = "table"
-	OutJSON       = "json"
-	OutYAML       = "yaml"
-	OutRules      = "rules"
-	OutPrometheus = "prometheus"
-)
-
-// CheckOutput returns format if it is one of allowed, else a usage error.
-func CheckOutput(format string, allowed ...string) (string, error) {
-	if format == "" {
-		format = allowed[0]
-	}
-	if slices.Contains(allowed, format) {
-		return format, nil
-	}
-	return "", FlagErrorf("unknown output format %q (want %s)", format, strings.Join(allowed, ", "))
-}
-
-// WriteJSON writes v as indented JSON.
-func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// WriteYAML writes v as YAML.
-func WriteYAML(w io.Writer, v any) error {
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	return enc.Close()
-}
-
-// Write writes v as JSON or YAML.
-func Write(w io.Writer, format string, v any) error {
-	if format == OutYAML {
-		return WriteYAML(w, v)
-	}
-	return WriteJSON(w, v)
-}
 
 // Table is a borderless, left-aligned text table with an upper-case
 // header, like kubectl's.

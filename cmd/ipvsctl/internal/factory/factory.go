@@ -20,8 +20,6 @@ type Options struct {
 	// NetNS is the network namespace (name under /run/netns or a path)
 	// for netlink, /proc and sysctls; empty for the caller's.
 	NetNS string
-	// Output is table, json or yaml (some commands add formats).
-	Output string
 	// Numeric disables name resolution in table output.
 	Numeric bool
 	// Verbose adds statistics lines on standard error.
@@ -64,7 +62,7 @@ type ReadCloser interface {
 
 // New returns the factory of the real program.
 func New(version string, ios *iostreams.IOStreams) *Factory {
-	f := &Factory{IOStreams: ios, Options: &Options{Output: "table"}, Version: version,
+	f := &Factory{IOStreams: ios, Options: &Options{}, Version: version,
 		Now: time.Now, Sleep: time.Sleep}
 	var (
 		once sync.Once
@@ -103,7 +101,7 @@ func New(version string, ios *iostreams.IOStreams) *Factory {
 // NewTest returns a factory on test streams and the given backend.
 func NewTest(ios *iostreams.IOStreams, b backend.IPVS) *Factory {
 	c := backend.NewCounting(b)
-	f := &Factory{IOStreams: ios, Options: &Options{Output: "table", Numeric: true}, Version: "test",
+	f := &Factory{IOStreams: ios, Options: &Options{Numeric: true}, Version: "test",
 		IPVS: func() (*backend.Counting, error) { return c, nil },
 		Now:  time.Now, Sleep: func(time.Duration) {}}
 	f.Sysctls = func() (backend.Sysctls, error) { return nil, errors.New("no sysctls in this test") }

@@ -10,6 +10,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/reconcile"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
@@ -36,7 +37,7 @@ type Options struct {
 	Mode       Mode
 	File       string
 	Format     string
-	Output     string
+	Output     printers.Format
 	Prune      bool
 	Scope      string
 	DryRun     bool
@@ -116,10 +117,6 @@ as a machine-readable object.`
 		if mode == ModeRestore {
 			opts.Prune = !noPrune
 		}
-		var err error
-		if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-			return err
-		}
 		if opts.Scope != "" {
 			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
 				return &cmdutil.FlagError{Err: err}
@@ -136,6 +133,7 @@ as a machine-readable object.`
 		}
 		return Run(opts)
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.File, "filename", "f", "", "the document `FILE` (- for standard input)")
 	fs.StringVar(&opts.Format, "format", "", "input `FORMAT`: json, yaml or rules (default: from the extension or content)")
@@ -214,10 +212,10 @@ func Run(o *Options) error {
 
 // PlanOutput is the JSON/YAML form of a plan.
 type PlanOutput struct {
-	APIVersion string             `json:"apiVersion" yaml:"apiVersion"`
-	Drift      bool               `json:"drift" yaml:"drift"`
-	Changes    []reconcile.Change `json:"changes" yaml:"changes"`
-	Counts     map[string]int     `json:"counts" yaml:"counts"`
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	Drift             bool               `json:"drift" yaml:"drift"`
+	Changes           []reconcile.Change `json:"changes" yaml:"changes"`
+	Counts            map[string]int     `json:"counts" yaml:"counts"`
 	// Requests is the number of kernel write requests applying the plan
 	// takes (apply/restore --dry-run).
 	Requests *int `json:"requests,omitempty" yaml:"requests,omitempty"`
@@ -225,28 +223,26 @@ type PlanOutput struct {
 
 func printPlan(o *Options, plan *reconcile.Plan) error {
 	changes := plan.Changes()
-	if o.Output != cmdutil.OutTable {
-		out := PlanOutput{APIVersion: ipvsconfig.APIVersion, Drift: !plan.Empty(), Changes: changes, Counts: plan.Counts()}
-		if out.Changes == nil {
-			out.Changes = []reconcile.Change{}
-		}
-		if o.Mode != ModeDiff {
-			n := plan.Requests()
-			out.Requests = &n
-		}
-		return cmdutil.Write(o.IO.Out, o.Output, out)
+	if changes == nil {
+		changes = []reconcile.Change{}
 	}
-	w := o.IO.Out
-	if plan.Empty() {
-		fmt.Fprintln(w, "No changes: the live table matches the document.")
+	out := PlanOutput{Drift: !plan.Empty(), Changes: changes, Counts: plan.Counts()}
+	if o.Mode != ModeDiff {
+		n := plan.Requests()
+		out.Requests = &n
+	}
+	return o.Output.Print(o.IO.Out, &out, func(w io.Writer) error {
+		if plan.Empty() {
+			fmt.Fprintln(w, "No changes: the live table matches the document.")
+			return nil
+		}
+		for _, c := range changes {
+			mark := map[string]string{"add": "+", "update": "~", "delete": "-"}[c.Action]
+			fmt.Fprintf(w, "%s %s\n", mark, c.Description)
+		}
+		writeSummary(w, plan, o.Mode)
 		return nil
-	}
-	for _, c := range changes {
-		mark := map[string]string{"add": "+", "update": "~", "delete": "-"}[c.Action]
-		fmt.Fprintf(w, "%s %s\n", mark, c.Description)
-	}
-	writeSummary(w, plan, o.Mode)
-	return nil
+	})
 }
 
 func writeSummary(w io.Writer, plan *reconcile.Plan, mode Mode) {
@@ -260,14 +256,19 @@ func writeSummary(w io.Writer, plan *reconcile.Plan, mode Mode) {
 
 // ResultOutput is the JSON/YAML form of an apply.
 type ResultOutput struct {
-	APIVersion       string             `json:"apiVersion" yaml:"apiVersion"`
-	Applied          int                `json:"applied" yaml:"applied"`
-	Changes          []reconcile.Change `json:"changes" yaml:"changes"`
-	Failed           []FailureOutput    `json:"failed,omitempty" yaml:"failed,omitempty"`
-	RolledBack       bool               `json:"rolledBack" yaml:"rolledBack"`
-	RollbackRequests int                `json:"rollbackRequests,omitempty" yaml:"rollbackRequests,omitempty"`
-	RollbackFailed   []FailureOutput    `json:"rollbackFailed,omitempty" yaml:"rollbackFailed,omitempty"`
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	Applied           int                `json:"applied" yaml:"applied"`
+	Changes           []reconcile.Change `json:"changes" yaml:"changes"`
+	Failed            []FailureOutput    `json:"failed,omitempty" yaml:"failed,omitempty"`
+	RolledBack        bool               `json:"rolledBack" yaml:"rolledBack"`
+	RollbackRequests  int                `json:"rollbackRequests,omitempty" yaml:"rollbackRequests,omitempty"`
+	RollbackFailed    []FailureOutput    `json:"rollbackFailed,omitempty" yaml:"rollbackFailed,omitempty"`
 }
+
+var (
+	_ = printers.Register[PlanOutput]("Plan")
+	_ = printers.Register[ResultOutput]("ApplyResult")
+)
 
 // FailureOutput is a refused change.
 type FailureOutput struct {
@@ -286,28 +287,30 @@ func report(o *Options, verb string, plan *reconcile.Plan, res *reconcile.Result
 		}
 		return cmdutil.Explain(ctx, f.Err)
 	}
-	if o.Output != cmdutil.OutTable {
-		out := ResultOutput{APIVersion: ipvsconfig.APIVersion, Applied: res.Applied, Changes: plan.Changes(),
-			RolledBack: res.RolledBack, RollbackRequests: res.RollbackRequests}
-		if out.Changes == nil {
-			out.Changes = []reconcile.Change{}
-		}
-		for _, f := range res.Failed {
-			out.Failed = append(out.Failed, FailureOutput{Change: f.Change, Error: explain(f).Error()})
-		}
-		for _, f := range res.RollbackFailed {
-			out.RollbackFailed = append(out.RollbackFailed, FailureOutput{Change: f.Change, Error: explain(f).Error()})
-		}
-		if err := cmdutil.Write(o.IO.Out, o.Output, out); err != nil {
-			return err
-		}
-	} else if res.OK() {
-		if plan.Empty() {
-			fmt.Fprintln(o.IO.Out, "No changes: the live table already matches.")
-		} else {
+	out := ResultOutput{Applied: res.Applied, Changes: plan.Changes(),
+		RolledBack: res.RolledBack, RollbackRequests: res.RollbackRequests}
+	if out.Changes == nil {
+		out.Changes = []reconcile.Change{}
+	}
+	for _, f := range res.Failed {
+		out.Failed = append(out.Failed, FailureOutput{Change: f.Change, Error: explain(f).Error()})
+	}
+	for _, f := range res.RollbackFailed {
+		out.RollbackFailed = append(out.RollbackFailed, FailureOutput{Change: f.Change, Error: explain(f).Error()})
+	}
+	err := o.Output.Print(o.IO.Out, &out, func(w io.Writer) error {
+		switch {
+		case !res.OK():
+		case plan.Empty():
+			fmt.Fprintln(w, "No changes: the live table already matches.")
+		default:
 			c := plan.Counts()
-			fmt.Fprintf(o.IO.Out, "Applied %d changes: %d added, %d changed, %d deleted.\n", res.Applied, c["add"], c["update"], c["delete"])
+			fmt.Fprintf(w, "Applied %d changes: %d added, %d changed, %d deleted.\n", res.Applied, c["add"], c["update"], c["delete"])
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if res.OK() {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"golang.org/x/sys/unix"
 )
@@ -156,7 +157,7 @@ func TestDiffOutputsAndExitCode(t *testing.T) {
 	for _, out := range []string{"table", "json", "yaml"} {
 		fake := testutil.Sample()
 		e := newEnv(t, fake, ModeDiff, doc)
-		e.opts.Output = out
+		e.opts.Output = printers.Format(out)
 		err := Run(e.opts)
 		var ee *cmdutil.ExitError
 		if !errorsAs(err, &ee) || ee.Code != 2 {

@@ -5,7 +5,6 @@ package conn
 import (
 	"bufio"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -18,6 +17,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/spf13/cobra"
 )
@@ -196,7 +196,7 @@ func scan(open func(string) (factory.ReadCloser, error), file string, flt *Filte
 type ListOptions struct {
 	IO       *iostreams.IOStreams
 	ProcFile func(string) (factory.ReadCloser, error)
-	Output   string
+	Output   printers.Format
 	Filter   *Filter
 	File     string
 }
@@ -224,40 +224,39 @@ and ports are numeric.`,
 				return err
 			}
 			opts.File = ff.file()
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunList(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON)
 	ff.register(cmd)
 	return cmd
 }
 
 // ConnJSON is the NDJSON form of a connection.
 type ConnJSON struct {
-	Protocol    string `json:"protocol"`
-	Client      string `json:"client"`
-	Virtual     string `json:"virtual"`
-	Destination string `json:"destination"`
-	State       string `json:"state"`
-	Expires     uint64 `json:"expires"`
-	Template    bool   `json:"template"`
-	FWMark      uint32 `json:"fwmark,omitempty"`
-	PE          string `json:"pe,omitempty"`
-	PEData      string `json:"peData,omitempty"`
-	Origin      string `json:"origin,omitempty"`
+	printers.TypeMeta `json:",inline"`
+	Protocol          string `json:"protocol"`
+	Client            string `json:"client"`
+	Virtual           string `json:"virtual"`
+	Destination       string `json:"destination"`
+	State             string `json:"state"`
+	Expires           uint64 `json:"expires"`
+	Template          bool   `json:"template"`
+	FWMark            uint32 `json:"fwmark,omitempty"`
+	PE                string `json:"pe,omitempty"`
+	PEData            string `json:"peData,omitempty"`
+	Origin            string `json:"origin,omitempty"`
 }
 
 // RunList lists.
 func RunList(o *ListOptions) error {
 	w := bufio.NewWriterSize(o.IO.Out, 64<<10)
 	var write func(*ipvsproc.Conn) error
-	if o.Output == cmdutil.OutJSON {
-		enc := json.NewEncoder(w)
+	if o.Output == printers.JSON {
+		lines := printers.NewLines(w)
 		write = func(c *ipvsproc.Conn) error {
 			j := ConnJSON{Protocol: c.Protocol.String(), Client: c.Client.String(), Virtual: c.Virtual.String(),
 				Destination: c.Dest.String(), State: c.State, Expires: c.Expires, Template: c.IsTemplate(),
@@ -265,7 +264,7 @@ func RunList(o *ListOptions) error {
 			if m, ok := c.FWMark(); ok {
 				j.FWMark = m
 			}
-			return enc.Encode(j)
+			return lines.Write(&j)
 		}
 	} else {
 		origin := o.File == ipvsproc.ConnSyncFile
@@ -319,7 +318,7 @@ type SummaryOptions struct {
 	IO       *iostreams.IOStreams
 	ProcFile func(string) (factory.ReadCloser, error)
 	IPVS     func() (*backend.Counting, error)
-	Output   string
+	Output   printers.Format
 	Filter   *Filter
 	File     string
 }
@@ -344,24 +343,23 @@ counted in their own column.`,
 				return err
 			}
 			opts.File = ff.file()
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunSummary(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
 	ff.register(cmd)
 	return cmd
 }
 
 // Summary is the JSON/YAML form of conn summary.
 type Summary struct {
-	Total     int            `json:"total" yaml:"total"`
-	Templates int            `json:"templates" yaml:"templates"`
-	ByState   map[string]int `json:"byState" yaml:"byState"`
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	Total             int            `json:"total" yaml:"total"`
+	Templates         int            `json:"templates" yaml:"templates"`
+	ByState           map[string]int `json:"byState" yaml:"byState"`
 	// ConnTableSize is the kernel's connection hash table size (buckets),
 	// when it could be read.
 	ConnTableSize uint32        `json:"connTableSize,omitempty" yaml:"connTableSize,omitempty"`
@@ -422,11 +420,13 @@ func RunSummary(o *SummaryOptions) error {
 	slices.SortFunc(sum.Destinations, func(a, b DestSummary) int {
 		return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Virtual, b.Virtual), cmp.Compare(a.Destination, b.Destination), cmp.Compare(a.Protocol, b.Protocol))
 	})
-	if o.Output != cmdutil.OutTable {
-		return cmdutil.Write(o.IO.Out, o.Output, sum)
-	}
-	return writeSummaryTable(o.IO.Out, &sum)
+	return o.Output.Print(o.IO.Out, &sum, func(w io.Writer) error { return writeSummaryTable(w, &sum) })
 }
+
+var (
+	_ = printers.Register[ConnJSON]("Connection")
+	_ = printers.Register[Summary]("ConnSummary")
+)
 
 func writeSummaryTable(w io.Writer, sum *Summary) error {
 	// Columns: the states seen, most frequent first.

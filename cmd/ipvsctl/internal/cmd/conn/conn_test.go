@@ -80,8 +80,7 @@ func TestListGoldenAndFilters(t *testing.T) {
 
 func TestListNDJSON(t *testing.T) {
 	f, out := newFactory(t)
-	f.Options.Output = "json"
-	if err := run(t, f, NewCmdList(f, nil), "--proto", "ip,udp"); err != nil {
+	if err := run(t, f, NewCmdList(f, nil), "--proto", "ip,udp", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -105,8 +104,7 @@ func TestSummary(t *testing.T) {
 	}
 	testutil.Golden(t, "conn-summary.txt", out.Bytes())
 	out.Reset()
-	f.Options.Output = "json"
-	if err := run(t, f, NewCmdSummary(f, nil), "--vip", "10.0.0.1"); err != nil {
+	if err := run(t, f, NewCmdSummary(f, nil), "--vip", "10.0.0.1", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	var s Summary

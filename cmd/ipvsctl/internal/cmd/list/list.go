@@ -12,6 +12,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
 )
@@ -21,7 +22,7 @@ type Options struct {
 	IO     *iostreams.IOStreams
 	IPVS   func() (*backend.Counting, error)
 	Names  *cmdutil.Names
-	Output string
+	Output printers.Format
 
 	// Service is set for get.
 	Service ipvs.ServiceKey
@@ -102,6 +103,7 @@ func firstArg(args []string) string {
 }
 
 func (o *Options) register(cmd *cobra.Command) {
+	printers.AddFlags(cmd, &o.Output, printers.Table, printers.JSON, printers.YAML)
 	cmd.Flags().BoolVar(&o.Stats, "stats", false, "table: show counters (connections, packets, bytes)")
 	cmd.Flags().BoolVar(&o.Rate, "rate", false, "table: show the kernel's rate estimates")
 	cmd.Flags().BoolVar(&o.NoSort, "no-sort", false, "keep the kernel's order instead of sorting")
@@ -109,10 +111,6 @@ func (o *Options) register(cmd *cobra.Command) {
 }
 
 func (o *Options) finish(f *factory.Factory) error {
-	var err error
-	if o.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-		return err
-	}
 	o.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
 	return nil
 }
@@ -146,11 +144,6 @@ func Run(o *Options) error {
 	if !o.NoSort {
 		cmdutil.SortTable(vss)
 	}
-	switch o.Output {
-	case cmdutil.OutJSON, cmdutil.OutYAML:
-		doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: true})}
-		return cmdutil.Write(o.IO.Out, o.Output, doc)
-	}
 	mode := ModeDefault
 	switch {
 	case o.Stats:
@@ -158,7 +151,18 @@ func Run(o *Options) error {
 	case o.Rate:
 		mode = ModeRate
 	}
-	return RenderTable(o.IO.Out, o.Names, vss, mode)
+	return PrintTable(o.IO.Out, o.Output, o.Names, vss, mode)
+}
+
+// PrintTable prints a table read from the kernel: as an ipvsctl/v1
+// document with counters, rates and connection counts for JSON and YAML,
+// else with RenderTable.
+func PrintTable(w io.Writer, format printers.Format, names *cmdutil.Names, vss []ipvs.VirtualServer, mode Mode) error {
+	var doc *ipvsconfig.Document
+	if format.Structured() {
+		doc = &ipvsconfig.Document{Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: true})}
+	}
+	return format.Print(w, doc, func(w io.Writer) error { return RenderTable(w, names, vss, mode) })
 }
 
 // Mode selects the columns of RenderTable.

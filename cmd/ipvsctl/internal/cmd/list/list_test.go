@@ -35,8 +35,7 @@ func TestParse(t *testing.T) {
 	if err := execute(NewCmdGet(f, stub), "-f", "7"); err != nil || !got.Get || got.Service.FWMark != 7 {
 		t.Errorf("get: %v %+v", err, got)
 	}
-	f.Options.Output = "rules"
-	if err := execute(NewCmdList(f, stub)); err == nil || !strings.Contains(err.Error(), "unknown output format") {
+	if err := execute(NewCmdList(f, stub), "-o", "rules"); err == nil || err.Error() != "-o rules: list prints table, json or yaml" {
 		t.Errorf("-o rules: %v", err)
 	}
 }

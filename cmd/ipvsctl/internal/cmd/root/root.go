@@ -45,11 +45,9 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 	cmd.SetVersionTemplate("ipvsctl {{.Version}}\n")
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.Options.NetNS, "netns", "", "work in network namespace `NAME` (under /run/netns), PATH (/proc/PID/ns/net) or pid:PID: netlink, /proc and sysctls")
-	pf.StringVarP(&f.Options.Output, "output", "o", "table", "output `format`: table, json or yaml")
 	pf.BoolVar(&f.Options.Numeric, "numeric", false, "table output: print addresses and ports as numbers")
 	pf.BoolVarP(&f.Options.Verbose, "verbose", "v", false, "report timings and the number of kernel requests sent on stderr")
 	pf.DurationVar(&f.Options.Timeout, "request-timeout", 0, "bound each kernel request (default 30s)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
 		if pid, ok := strings.CutPrefix(f.Options.NetNS, "pid:"); ok {

@@ -8,6 +8,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/spf13/cobra"
@@ -19,7 +20,7 @@ type Options struct {
 	IPVS    func() (*backend.Counting, error)
 	Sysctls func() (backend.Sysctls, error)
 
-	Output      string
+	Output      printers.Format
 	WithSysctls bool
 	WithStats   bool
 	Scope       string
@@ -46,18 +47,10 @@ save | restore | save is stable.`,
   ipvsctl save -o rules | ipvsadm -R`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			out := f.Options.Output
-			if !c.Flags().Changed("output") {
-				out = cmdutil.OutYAML
-			}
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(out, cmdutil.OutYAML, cmdutil.OutJSON, cmdutil.OutRules); err != nil {
-				return err
-			}
-			if opts.Complete && opts.Output != cmdutil.OutRules {
+			if opts.Complete && opts.Output != printers.Rules {
 				return cmdutil.FlagErrorf("--complete is for -o rules (YAML and JSON are always complete)")
 			}
-			if opts.Output == cmdutil.OutRules && opts.WithSysctls {
+			if opts.Output == printers.Rules && opts.WithSysctls {
 				return cmdutil.FlagErrorf("--sysctls needs -o yaml or -o json (the rules format has no place for them)")
 			}
 			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
@@ -69,6 +62,7 @@ save | restore | save is stable.`,
 			return Run(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.YAML, printers.JSON, printers.Rules)
 	cmd.Flags().BoolVar(&opts.WithSysctls, "sysctls", false, "include the IPVS sysctls (/proc/sys/net/ipv4/vs)")
 	cmd.Flags().BoolVar(&opts.WithStats, "stats", false, "include counters and rates (ignored when read back)")
 	cmd.Flags().StringVar(&opts.Scope, "scope", "", "only services in `SCOPE` (see ipvsctl help scope)")
@@ -87,7 +81,7 @@ func Run(o *Options) error {
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "save: list services"}, err)
 	}
-	if o.Output == cmdutil.OutRules {
+	if o.Output == printers.Rules {
 		SortLikeIpvsadm(vss)
 		if err := WriteRules(o.IO.Out, vss); err != nil || !o.Complete {
 			return err
@@ -103,7 +97,7 @@ func Run(o *Options) error {
 		return WriteRulesConfig(o.IO.Out, t, ds)
 	}
 	cmdutil.SortTable(vss)
-	doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: o.WithStats})}
+	doc := &ipvsconfig.Document{Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: o.WithStats})}
 	t, err := b.Timeouts()
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "save: get timeouts"}, err)
@@ -135,5 +129,5 @@ func Run(o *Options) error {
 			}
 		}
 	}
-	return cmdutil.Write(o.IO.Out, o.Output, doc)
+	return o.Output.Print(o.IO.Out, doc, nil)
 }

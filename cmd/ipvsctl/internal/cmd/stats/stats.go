@@ -4,7 +4,6 @@ package stats
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
 )
@@ -27,7 +27,7 @@ type Options struct {
 	IO       *iostreams.IOStreams
 	IPVS     func() (*backend.Counting, error)
 	Names    *cmdutil.Names
-	Output   string
+	Output   printers.Format
 	Textfile string
 	Scope    string
 	Top      *TopOptions // --watch
@@ -53,6 +53,10 @@ ipvsctl top.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if watch {
+				if err := printers.Check(opts.Output, "--watch", topFormats...); err != nil {
+					return err
+				}
+				top.Output = opts.Output
 				if err := top.finish(f); err != nil {
 					return err
 				}
@@ -61,16 +65,11 @@ ipvsctl top.`,
 				}
 				return RunTop(top)
 			}
-			out := f.Options.Output
 			if opts.Textfile != "" {
-				if c.Flags().Changed("output") && out != cmdutil.OutPrometheus {
+				if c.Flags().Changed("output") && opts.Output != printers.Prometheus {
 					return cmdutil.FlagErrorf("--textfile writes the prometheus format")
 				}
-				out = cmdutil.OutPrometheus
-			}
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(out, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML, cmdutil.OutPrometheus); err != nil {
-				return err
+				opts.Output = printers.Prometheus
 			}
 			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
 				return &cmdutil.FlagError{Err: err}
@@ -82,6 +81,7 @@ ipvsctl top.`,
 			return Run(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML, printers.Prometheus)
 	cmd.Flags().StringVar(&opts.Textfile, "textfile", "", "write the Prometheus format to `PATH` atomically")
 	cmd.Flags().StringVar(&opts.Scope, "scope", "", "only services in `SCOPE`")
 	cmd.Flags().BoolVar(&watch, "watch", false, "live rates, as ipvsctl top")
@@ -109,8 +109,7 @@ func Run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	switch o.Output {
-	case cmdutil.OutPrometheus:
+	if o.Output == printers.Prometheus {
 		if o.Textfile != "" {
 			if err := WriteFileAtomic(o.Textfile, func(w io.Writer) error { return WritePrometheus(w, vss) }); err != nil {
 				return fmt.Errorf("write textfile %s: %w", o.Textfile, err)
@@ -118,11 +117,8 @@ func Run(o *Options) error {
 			return nil
 		}
 		return WritePrometheus(o.IO.Out, vss)
-	case cmdutil.OutJSON, cmdutil.OutYAML:
-		doc := &ipvsconfig.Document{APIVersion: ipvsconfig.APIVersion, Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: true})}
-		return cmdutil.Write(o.IO.Out, o.Output, doc)
 	}
-	return list.RenderTable(o.IO.Out, o.Names, vss, list.ModeStats)
+	return list.PrintTable(o.IO.Out, o.Output, o.Names, vss, list.ModeStats)
 }
 
 // TopOptions of top.
@@ -131,7 +127,7 @@ type TopOptions struct {
 	IPVS     func() (*backend.Counting, error)
 	Sysctls  func() (backend.Sysctls, error)
 	Names    *cmdutil.Names
-	Output   string
+	Output   printers.Format
 	Interval time.Duration
 	Sort     string
 	Once     bool
@@ -174,10 +170,6 @@ func (o *TopOptions) finish(f *factory.Factory) error {
 	if o.Once {
 		o.Count = 1
 	}
-	var err error
-	if o.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON); err != nil {
-		return err
-	}
 	if _, err := ipvsconfig.ParseScope(o.Scope); err != nil {
 		return &cmdutil.FlagError{Err: err}
 	}
@@ -216,9 +208,27 @@ with run_estimation=0 the counters stop moving (top warns).`,
 			return RunTop(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, topFormats...)
 	opts.register(cmd, true)
 	return cmd
 }
+
+// topFormats are the formats of top (and stats --watch); JSON is NDJSON,
+// one RateSample a line.
+var topFormats = []printers.Format{printers.Table, printers.JSON}
+
+// RateSample is the JSON form of one sample of top.
+type RateSample struct {
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	// Time is when the sample was taken (UTC).
+	Time time.Time `json:"time"`
+	// Interval is the time since the previous sample, in seconds.
+	Interval float64 `json:"intervalSeconds"`
+	// Services are the rates, sorted by --sort.
+	Services []ServiceRates `json:"services"`
+}
+
+var _ = printers.Register[RateSample]("RateSample")
 
 // Rates are per-second rates of one service or real server.
 type Rates struct {
@@ -348,7 +358,8 @@ func RunTop(o *TopOptions) error {
 		return err
 	}
 	prevAt := o.Now()
-	tty := o.IO.IsStdoutTTY() && o.Output == cmdutil.OutTable
+	tty := o.IO.IsStdoutTTY() && o.Output == printers.Table
+	lines := printers.NewLines(o.IO.Out)
 	for n := 0; o.Count == 0 || n < o.Count; n++ {
 		o.Sleep(o.Interval)
 		cur, err := fetch(b, o.Scope)
@@ -361,16 +372,8 @@ func RunTop(o *TopOptions) error {
 		if o.Limit > 0 && len(rs) > o.Limit {
 			rs = rs[:o.Limit]
 		}
-		if o.Output == cmdutil.OutJSON {
-			line, err := json.Marshal(struct {
-				Time     time.Time      `json:"time"`
-				Interval float64        `json:"intervalSeconds"`
-				Services []ServiceRates `json:"services"`
-			}{at.UTC(), at.Sub(prevAt).Seconds(), rs})
-			if err != nil {
-				return err
-			}
-			if _, err := fmt.Fprintf(o.IO.Out, "%s\n", line); err != nil {
+		if o.Output == printers.JSON {
+			if err := lines.Write(&RateSample{Time: at.UTC(), Interval: at.Sub(prevAt).Seconds(), Services: rs}); err != nil {
 				return err
 			}
 		} else {

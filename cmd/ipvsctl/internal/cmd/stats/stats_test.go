@@ -57,9 +57,7 @@ func TestStatsParse(t *testing.T) {
 	var top *TopOptions
 	run := func(args ...string) error {
 		got, top = nil, nil
-		f.Options.Output = "table"
 		cmd := NewCmdStats(f, func(o *Options) error { got = o; return nil }, func(o *TopOptions) error { top = o; return nil })
-		cmd.PersistentFlags().StringVarP(&f.Options.Output, "output", "o", "table", "")
 		cmd.SetArgs(args)
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
@@ -77,8 +75,14 @@ func TestStatsParse(t *testing.T) {
 	if err := run("--watch", "--sort", "bps", "--interval", "1s"); err != nil || top == nil || top.Sort != "bps" || top.Interval != time.Second {
 		t.Errorf("--watch: %v %+v", err, top)
 	}
-	if err := run("-o", "xml"); err == nil {
-		t.Errorf("-o xml should fail")
+	if err := run("--watch", "-o", "json"); err != nil || top == nil || top.Output != "json" {
+		t.Errorf("--watch -o json: %v %+v", err, top)
+	}
+	if err := run("--watch", "-o", "yaml"); err == nil || err.Error() != "-o yaml: --watch prints table or json" {
+		t.Errorf("--watch -o yaml: %v", err)
+	}
+	if err := run("-o", "xml"); err == nil || err.Error() != "-o xml: stats prints table, json, yaml or prometheus" {
+		t.Errorf("-o xml: %v", err)
 	}
 }
 
@@ -146,9 +150,8 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	}
 	// JSON: one object per sample.
 	out.Reset()
-	f.Options.Output = "json"
 	cmd = NewCmdTop(f, nil)
-	cmd.SetArgs([]string{"-n", "2", "--sort", "conns"})
+	cmd.SetArgs([]string{"-n", "2", "--sort", "conns", "-o", "json"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

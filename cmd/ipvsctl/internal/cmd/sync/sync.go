@@ -3,6 +3,7 @@ package sync
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/netns"
@@ -171,7 +173,7 @@ type StatusOptions struct {
 	ProcFile func(string) (factory.ReadCloser, error)
 	// Interface looks up an interface in the target namespace.
 	Interface func(name string) (*net.Interface, error)
-	Output    string
+	Output    printers.Format
 }
 
 // NewCmdStatus returns sync status.
@@ -186,7 +188,7 @@ func NewCmdStatus(f *factory.Factory, runF func(*StatusOptions) error) *cobra.Co
 		})
 		return ifc, err
 	}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the sync daemons, the sync sysctls and synced connections, and diagnose common mistakes",
 		Long: `Show the running sync daemons together with the sync_* sysctls that decide
@@ -197,22 +199,21 @@ mixed-family (tunnel) real servers that keep the kernel from starting a
 daemon.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunStatus(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
+	return cmd
 }
 
 // Status is the JSON/YAML form of sync status.
 type Status struct {
-	Daemons []DaemonStatus    `json:"daemons" yaml:"daemons"`
-	Sysctls map[string]string `json:"sysctls,omitempty" yaml:"sysctls,omitempty"`
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	Daemons           []DaemonStatus    `json:"daemons" yaml:"daemons"`
+	Sysctls           map[string]string `json:"sysctls,omitempty" yaml:"sysctls,omitempty"`
 	// SysctlError says why the sysctls could not be read.
 	SysctlError string `json:"sysctlError,omitempty" yaml:"sysctlError,omitempty"`
 	// Connections counts /proc/net/ip_vs_conn_sync entries by origin
@@ -330,10 +331,12 @@ func RunStatus(o *StatusOptions) error {
 			problem("%d real servers have another address family than their service (mixed-AF tunnels): the kernel refuses to start a sync daemon while they exist (EINVAL) and to add them while one runs", st.MixedFamilyDests)
 		}
 	}
-	if o.Output != cmdutil.OutTable {
-		return cmdutil.Write(o.IO.Out, o.Output, st)
-	}
-	w := o.IO.Out
+	return o.Output.Print(o.IO.Out, &st, func(w io.Writer) error { return writeStatus(w, &st) })
+}
+
+var _ = printers.Register[Status]("SyncStatus")
+
+func writeStatus(w io.Writer, st *Status) error {
 	if len(st.Daemons) > 0 {
 		t := cmdutil.NewTable(w, "ROLE", "INTERFACE", "SYNCID", "MAXLEN", "GROUP", "PORT", "TTL", "LINK")
 		for _, d := range st.Daemons {

@@ -2,6 +2,7 @@ package sysctl
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/spf13/cobra"
 )
@@ -36,7 +38,7 @@ var presets = map[string]struct {
 type DosOptions struct {
 	IO      *iostreams.IOStreams
 	Sysctls func() (backend.Sysctls, error)
-	Output  string
+	Output  printers.Format
 
 	// Set holds the values to write (dos set), Preset the preset name.
 	Set    map[string]string
@@ -65,16 +67,13 @@ Presets: off (kernel default), auto (production), always (under attack).`,
   ipvsctl dos set --drop-packet always --am-droprate 20`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunDos(opts)
 		},
 	}
+	opts.addFlags(cmd)
 	cmd.AddCommand(newCmdDosSet(f, runF), newCmdDosPreset(f, runF))
 	return cmd
 }
@@ -108,16 +107,13 @@ func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Comma
 			if len(opts.Set) == 0 {
 				return cmdutil.FlagErrorf("nothing to set: give --drop-entry, --drop-packet, --secure-tcp, --amemthresh or --am-droprate")
 			}
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunDos(opts)
 		},
 	}
+	opts.addFlags(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&de, "drop-entry", "", "`MODE` of drop_entry: off, auto, always (or 0..3)")
 	fs.StringVar(&dp, "drop-packet", "", "`MODE` of drop_packet")
@@ -129,7 +125,7 @@ func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Comma
 
 func newCmdDosPreset(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
 	opts := &DosOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:       "preset off|auto|always",
 		Short:     "Set the three defences together",
 		Long:      "off: " + presets["off"].desc + ".\nauto: " + presets["auto"].desc + ".\nalways: " + presets["always"].desc + ".",
@@ -140,16 +136,19 @@ func newCmdDosPreset(f *factory.Factory, runF func(*DosOptions) error) *cobra.Co
 				return cmdutil.FlagErrorf("unknown preset %q (want off, auto or always)", args[0])
 			}
 			opts.Preset = args[0]
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunDos(opts)
 		},
 	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+// addFlags gives dos, dos set and dos preset their -o.
+func (o *DosOptions) addFlags(cmd *cobra.Command) {
+	printers.AddFlags(cmd, &o.Output, printers.Table, printers.JSON, printers.YAML)
 }
 
 func parseMode(s string) (ipvssysctl.DefenseMode, error) {
@@ -168,12 +167,13 @@ func parseMode(s string) (ipvssysctl.DefenseMode, error) {
 
 // DosStatus is the JSON/YAML form of dos.
 type DosStatus struct {
-	AMemThresh int64  `json:"amemthresh" yaml:"amemthresh"`
-	AMDropRate int64  `json:"am_droprate" yaml:"am_droprate"`
-	DropEntry  Mode   `json:"drop_entry" yaml:"drop_entry"`
-	DropPacket Mode   `json:"drop_packet" yaml:"drop_packet"`
-	SecureTCP  Mode   `json:"secure_tcp" yaml:"secure_tcp"`
-	Preset     string `json:"preset,omitempty" yaml:"preset,omitempty"`
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	AMemThresh        int64  `json:"amemthresh" yaml:"amemthresh"`
+	AMDropRate        int64  `json:"am_droprate" yaml:"am_droprate"`
+	DropEntry         Mode   `json:"drop_entry" yaml:"drop_entry"`
+	DropPacket        Mode   `json:"drop_packet" yaml:"drop_packet"`
+	SecureTCP         Mode   `json:"secure_tcp" yaml:"secure_tcp"`
+	Preset            string `json:"preset,omitempty" yaml:"preset,omitempty"`
 }
 
 // Mode is a defence's value with its meaning.
@@ -209,7 +209,7 @@ func RunDos(o *DosOptions) error {
 		if err := s.SetDefense(presets[o.Preset].d(d)); err != nil {
 			return explain("apply DoS preset "+o.Preset, err)
 		}
-		if o.Output == cmdutil.OutTable {
+		if o.Output == printers.Table {
 			fmt.Fprintf(o.IO.Out, "preset %s: %s\n\n", o.Preset, presets[o.Preset].desc)
 		}
 	case len(o.Set) > 0:
@@ -241,10 +241,13 @@ func RunDos(o *DosOptions) error {
 			st.Preset = name
 		}
 	}
-	if o.Output != cmdutil.OutTable {
-		return cmdutil.Write(o.IO.Out, o.Output, st)
-	}
-	t := cmdutil.NewTable(o.IO.Out, "SYSCTL", "VALUE", "SETTING", "NOW", "WHAT IT DOES")
+	return o.Output.Print(o.IO.Out, &st, func(w io.Writer) error { return writeDos(w, &st) })
+}
+
+var _ = printers.Register[DosStatus]("DosStatus")
+
+func writeDos(w io.Writer, st *DosStatus) error {
+	t := cmdutil.NewTable(w, "SYSCTL", "VALUE", "SETTING", "NOW", "WHAT IT DOES")
 	now := func(m Mode) string {
 		if m.Active {
 			return "active"
@@ -274,6 +277,6 @@ func RunDos(o *DosOptions) error {
 	if p == "" {
 		p = "custom"
 	}
-	fmt.Fprintf(o.IO.Out, "\nPreset: %s. Modes: off (0), auto (1 idle / 2 active: on while free memory < amemthresh), always (3).\n", p)
+	fmt.Fprintf(w, "\nPreset: %s. Modes: off (0), auto (1 idle / 2 active: on while free memory < amemthresh), always (3).\n", p)
 	return nil
 }

@@ -5,6 +5,7 @@ package sysctl
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/spf13/cobra"
 )
@@ -71,7 +73,7 @@ func explain(op string, err error) error {
 type ListOptions struct {
 	IO      *iostreams.IOStreams
 	Sysctls func() (backend.Sysctls, error)
-	Output  string
+	Output  printers.Format
 	All     bool
 	Changed bool
 }
@@ -90,6 +92,26 @@ type Entry struct {
 	Error       string `json:"error,omitempty" yaml:"error,omitempty"`
 }
 
+// List is the JSON/YAML form of sysctl list.
+type List struct {
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	// Items are the sysctls, in the kernel's order, then the known absent
+	// ones (--all).
+	Items []Entry `json:"items" yaml:"items"`
+}
+
+// Values is the JSON/YAML form of sysctl get.
+type Values struct {
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	// Values maps each name asked for to its value.
+	Values map[string]string `json:"values" yaml:"values"`
+}
+
+var (
+	_ = printers.Register[List]("SysctlList")
+	_ = printers.Register[Values]("SysctlValues")
+)
+
 // NewCmdList returns sysctl list.
 func NewCmdList(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
@@ -101,16 +123,13 @@ func NewCmdList(f *factory.Factory, runF func(*ListOptions) error) *cobra.Comman
   ipvsctl --netns lb1 sysctl list --all -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunList(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list known sysctls this kernel or namespace does not have")
 	cmd.Flags().BoolVar(&opts.Changed, "changed", false, "only sysctls whose value differs from the kernel default")
 	return cmd
@@ -168,17 +187,18 @@ func RunList(o *ListOptions) error {
 		}
 		entries = kept
 	}
-	if o.Output != cmdutil.OutTable {
-		if entries == nil {
-			entries = []Entry{}
-		}
-		return cmdutil.Write(o.IO.Out, o.Output, entries)
+	if entries == nil {
+		entries = []Entry{}
 	}
-	if len(entries) == 0 && !o.Changed {
-		fmt.Fprintln(o.IO.Out, "No IPVS sysctls in this namespace (6.1 hides them in namespaces of unprivileged containers).")
+	return o.Output.Print(o.IO.Out, &List{Items: entries}, func(w io.Writer) error { return writeList(w, entries, o.Changed) })
+}
+
+func writeList(w io.Writer, entries []Entry, changed bool) error {
+	if len(entries) == 0 && !changed {
+		fmt.Fprintln(w, "No IPVS sysctls in this namespace (6.1 hides them in namespaces of unprivileged containers).")
 		return nil
 	}
-	t := cmdutil.NewTable(o.IO.Out, "NAME", "VALUE", "DEFAULT", "ACCESS", "DESCRIPTION")
+	t := cmdutil.NewTable(w, "NAME", "VALUE", "DEFAULT", "ACCESS", "DESCRIPTION")
 	for _, e := range entries {
 		access := "rw"
 		switch {
@@ -202,7 +222,7 @@ func RunList(o *ListOptions) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintln(o.IO.Out, "\n* differs from the kernel default; ipvsctl sysctl describe NAME explains one.")
+	fmt.Fprintln(w, "\n* differs from the kernel default; ipvsctl sysctl describe NAME explains one.")
 	return nil
 }
 
@@ -210,14 +230,14 @@ func RunList(o *ListOptions) error {
 type GetOptions struct {
 	IO      *iostreams.IOStreams
 	Sysctls func() (backend.Sysctls, error)
-	Output  string
+	Output  printers.Format
 	Names   []string
 }
 
 // NewCmdGet returns sysctl get.
 func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command {
 	opts := &GetOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "get NAME...",
 		Short: "Print sysctl values (one name: the value alone)",
 		Example: `  ipvsctl sysctl get expire_nodest_conn
@@ -225,16 +245,14 @@ func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command 
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Names = args
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunGet(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
+	return cmd
 }
 
 // RunGet prints values.
@@ -251,17 +269,16 @@ func RunGet(o *GetOptions) error {
 		}
 		vals[n] = norm(v)
 	}
-	if o.Output != cmdutil.OutTable {
-		return cmdutil.Write(o.IO.Out, o.Output, vals)
-	}
-	if len(o.Names) == 1 {
-		fmt.Fprintln(o.IO.Out, vals[o.Names[0]])
+	return o.Output.Print(o.IO.Out, &Values{Values: vals}, func(w io.Writer) error {
+		if len(o.Names) == 1 {
+			fmt.Fprintln(w, vals[o.Names[0]])
+			return nil
+		}
+		for _, n := range o.Names {
+			fmt.Fprintf(w, "%s = %s\n", n, vals[n])
+		}
 		return nil
-	}
-	for _, n := range o.Names {
-		fmt.Fprintf(o.IO.Out, "%s = %s\n", n, vals[n])
-	}
-	return nil
+	})
 }
 
 // SetOptions of sysctl set.

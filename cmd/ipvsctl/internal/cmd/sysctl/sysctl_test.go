@@ -67,8 +67,7 @@ func TestList(t *testing.T) {
 		t.Errorf("--changed:\n%s", out)
 	}
 	out.Reset()
-	f.Options.Output = "json"
-	if err := execute(NewCmdList(f, nil), "--all"); err != nil {
+	if err := execute(NewCmdList(f, nil), "--all", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"name": "est_cpulist"`, `"present": false`, `"name": "frobnicate"`, `"writable": false`} {
@@ -135,8 +134,7 @@ func TestDos(t *testing.T) {
 		t.Errorf("preset output:\n%s", out)
 	}
 	out.Reset()
-	f.Options.Output = "json"
-	if err := execute(NewCmdDos(f, nil), "set", "--drop-packet", "always", "--am-droprate", "20"); err != nil {
+	if err := execute(NewCmdDos(f, nil), "set", "--drop-packet", "always", "--am-droprate", "20", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	if read(t, dir, "drop_packet") != "3" || read(t, dir, "am_droprate") != "20" || !strings.Contains(out.String(), `"setting": "always"`) {

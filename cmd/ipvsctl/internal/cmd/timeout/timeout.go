@@ -3,6 +3,7 @@ package timeout
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/ipvs-tools/ipvs"
@@ -10,6 +11,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
 )
@@ -28,27 +30,33 @@ func NewCmdTimeout(f *factory.Factory) *cobra.Command {
 type GetOptions struct {
 	IO     *iostreams.IOStreams
 	IPVS   func() (*backend.Counting, error)
-	Output string
+	Output printers.Format
 }
+
+// Timeouts is the JSON/YAML form of timeout get.
+type Timeouts struct {
+	printers.TypeMeta   `json:",inline" yaml:",inline"`
+	ipvsconfig.Timeouts `yaml:",inline"`
+}
+
+var _ = printers.Register[Timeouts]("Timeouts")
 
 // NewCmdGet returns timeout get.
 func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command {
 	opts := &GetOptions{IO: f.IOStreams, IPVS: f.IPVS}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "get",
 		Short: "Show the connection timeouts (seconds)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			var err error
-			if opts.Output, err = cmdutil.CheckOutput(f.Options.Output, cmdutil.OutTable, cmdutil.OutJSON, cmdutil.OutYAML); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return RunGet(opts)
 		},
 	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
+	return cmd
 }
 
 // RunGet shows the timeouts.
@@ -61,12 +69,11 @@ func RunGet(o *GetOptions) error {
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "get timeouts"}, err)
 	}
-	if o.Output != cmdutil.OutTable {
-		return cmdutil.Write(o.IO.Out, o.Output, ipvsconfig.FromKernelTimeouts(t))
-	}
-	tb := cmdutil.NewTable(o.IO.Out, "TCP", "TCP-FIN", "UDP")
-	tb.Row(strconv.Itoa(int(t.TCP)), strconv.Itoa(int(t.TCPFin)), strconv.Itoa(int(t.UDP)))
-	return tb.Render()
+	return o.Output.Print(o.IO.Out, &Timeouts{Timeouts: *ipvsconfig.FromKernelTimeouts(t)}, func(w io.Writer) error {
+		tb := cmdutil.NewTable(w, "TCP", "TCP-FIN", "UDP")
+		tb.Row(strconv.Itoa(int(t.TCP)), strconv.Itoa(int(t.TCPFin)), strconv.Itoa(int(t.UDP)))
+		return tb.Render()
+	})
 }
 
 // SetOptions of timeout set.

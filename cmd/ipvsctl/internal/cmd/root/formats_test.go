@@ -181,6 +181,31 @@ func TestOutputFormats(t *testing.T) {
 	walk(tree)
 }
 
+// TestDocumentedKinds: docs/ipvsctl-json.md has a section (a heading
+// "### `KIND`" under "## Output kinds") for every kind ipvsctl prints, and
+// none for a kind it does not print.
+func TestDocumentedKinds(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "..", "docs", "ipvsctl-json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kinds, ok := strings.Cut(string(b), "\n## Output kinds\n")
+	if !ok {
+		t.Fatal(`docs/ipvsctl-json.md has no "## Output kinds" section`)
+	}
+	kinds, _, _ = strings.Cut(kinds, "\n## ")
+	var documented []string
+	for _, line := range strings.Split(kinds, "\n") {
+		if k, ok := strings.CutPrefix(line, "### `"); ok {
+			documented = append(documented, strings.TrimSuffix(k, "`"))
+		}
+	}
+	slices.Sort(documented)
+	if d := cmp.Diff(printers.Kinds(), documented); d != "" {
+		t.Errorf("the kinds documented in docs/ipvsctl-json.md differ from those ipvsctl prints (-printed +documented):\n%s", d)
+	}
+}
+
 // TestOutputHelp: the help of a command names its formats, and a format
 // it lacks is refused before anything runs, naming them.
 func TestOutputHelp(t *testing.T) {

@@ -13,7 +13,9 @@
 # invocations (-A of distinct services, -Ln -t of one service); time
 # ipvsadm-restore of the file with one service changed (ours, and Debian's
 # script, which flushes and restores everything), and ours again with
-# IPVSADM_RESTORE_FAST (constant reads); count our requests for both; print the peak memory (VmHWM) of -Ln. TCG emulation: only ratios within
+# IPVSADM_RESTORE_FAST (constant reads); print the peak memory (VmHWM) of
+# -Ln. The requests a restore sends are counted by the gate's
+# TestVMRestoreScriptCost, in a test build, not here. TCG emulation: only ratios within
 # this boot mean anything. Exits non-zero on any mismatch.
 set -eu
 SERVICES=${SERVICES:-10000}
@@ -142,18 +144,10 @@ check "single -A cleaned up" $W/ref-Sn $W/after-singles
 # ipvsadm-restore of the file with one service changed, from the full
 # table: ours (diff and apply) and Debian's script (ipvsadm -C, then -R of
 # everything, which in a live namespace also meets the trash list).
-rm -f $W/counts
-t $N "ours ipvsadm-restore (1 changed)" $W/t-ours-restore -in $W/rules2 -- env IPVSADM_COUNT_REQUESTS=$W/counts $OURS_RESTORE
+t $N "ours ipvsadm-restore (1 changed)" $W/t-ours-restore -in $W/rules2 -- $OURS_RESTORE
 in_ns $N $REF -Sn >$W/ours-restored
-echo "ours ipvsadm-restore requests (exact read): $(cat $W/counts)"
-writes=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' $W/counts)
-if [ "$writes" -gt 10 ]; then
-	echo "FAIL: ipvsadm-restore of 1 changed service sent $writes writes"
-	fail=1
-fi
 # The same change back with IPVSADM_RESTORE_FAST: constant reads too.
-rm -f $W/counts
-t $N "ours ipvsadm-restore FAST (1 changed)" $W/t-ours-restore-fast -in $W/rules -- env IPVSADM_RESTORE_FAST=1 IPVSADM_COUNT_REQUESTS=$W/counts $OURS_RESTORE
+t $N "ours ipvsadm-restore FAST (1 changed)" $W/t-ours-restore-fast -in $W/rules -- env IPVSADM_RESTORE_FAST=1 $OURS_RESTORE
 in_ns $N $REF -Sn >$W/ours-restored-fast
 check "table after ipvsadm-restore FAST is the file's" $W/rules $W/ours-restored-fast
 $IP netns del rours
@@ -164,13 +158,6 @@ in_ns rscript $REF -Sn >$W/ref-restored
 $IP netns del rscript
 check "table after ipvsadm-restore" $W/ref-restored $W/ours-restored
 check "table after ipvsadm-restore is the file's" $W/rules2 $W/ours-restored
-echo "ours ipvsadm-restore FAST requests: $(cat $W/counts)"
-writes=$(sed -n 's/.*writes=\([0-9]*\).*/\1/p' $W/counts)
-reads=$(sed -n 's/^reads=\([0-9]*\) .*/\1/p' $W/counts)
-if [ "$writes" -gt 10 ] || [ "$reads" -gt 10 ]; then
-	echo "FAIL: ipvsadm-restore of 1 changed service sent $writes writes and $reads reads"
-	fail=1
-fi
 
 echo
 echo "== results ($SERVICES x $DESTS)"

@@ -108,6 +108,7 @@ func (c *Client) sendWindow(ops []ipvs.Op, msgs []netlink.Message, errs []error)
 	if err := c.t.send(msgs); err != nil {
 		return &Error{Op: ops[0].Cmd, Err: err}
 	}
+	c.requests.Writes += int64(len(msgs))
 	first := msgs[0].Header.Sequence
 	last := msgs[len(msgs)-1].Header.Sequence
 	for {

@@ -74,6 +74,14 @@ func TestBatchMatchesAcks(t *testing.T) {
 	if !errors.Is(errs[7], os.ErrNotExist) {
 		t.Errorf("ESRCH should be os.ErrNotExist")
 	}
+	// Every op is a write request, refused or not; then one read.
+	if got, want := c.Requests(), (Requests{Writes: 10}); got != want {
+		t.Errorf("Requests after the batch = %+v, want %+v", got, want)
+	}
+	c.Services()
+	if got, want := c.Requests(), (Requests{Reads: 1, Writes: 10}); got != want {
+		t.Errorf("Requests after a dump = %+v, want %+v", got, want)
+	}
 }
 
 func TestBatchRejectsReads(t *testing.T) {

@@ -68,6 +68,32 @@ type Client struct {
 	// redial opens a fresh socket after a transport failure left the old
 	// one in an unknown state (nil for test clients).
 	redial func() (*netlink.Conn, error)
+	// requests counts what was sent.
+	requests Requests
+}
+
+// Requests counts the IPVS requests a Client sent: reads (GET_* requests,
+// a dump being one) and writes (one per request, batched or not). The
+// resolution of the family when the Client was made is not counted.
+type Requests struct {
+	Reads, Writes int64
+}
+
+func (r *Requests) count(cmd ipvs.Command, n int) {
+	switch cmd {
+	case ipvs.CmdGetService, ipvs.CmdGetDest, ipvs.CmdGetDaemon, ipvs.CmdGetConfig, ipvs.CmdGetInfo:
+		r.Reads += int64(n)
+	default:
+		r.Writes += int64(n)
+	}
+}
+
+// Requests returns how many requests the Client has sent so far, so that
+// a program can say what a change cost ("12 requests sent").
+func (c *Client) Requests() Requests {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests
 }
 
 // New opens a netlink socket and resolves the IPVS family. If the family is
@@ -285,6 +311,7 @@ func (c *Client) roundTrip(cmd ipvs.Command, dump bool, attrs []byte, fn replyFu
 	if err := c.t.send([]netlink.Message{req}); err != nil {
 		return false, &Error{Op: cmd, Err: err}
 	}
+	c.requests.count(cmd, 1)
 	var intr bool
 	for n := 0; ; n++ {
 		if n%256 == 255 {

@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
 // Guest paths of the multi-call names and of Debian's scripts.
@@ -108,39 +109,37 @@ func TestVMFastListingReads(t *testing.T) {
 		t.Fatalf("setup: %s", r)
 	}
 	for _, args := range [][]string{{"-Ln"}, {"-Sn"}} {
-		counts := countRequests(t, vmtest.OursPath, "", args...)
+		counts := countRequests(t, "ipvsadm", "", args...)
 		if counts != "reads=2 writes=0 procreads=1" {
 			t.Errorf("ipvsadm %v: %s, want reads=2 writes=0 procreads=1", args, counts)
 		}
 	}
 }
 
-// countRequests runs path with IPVSADM_COUNT_REQUESTS and returns what it
-// reported.
-func countRequests(t *testing.T, path, stdin string, args ...string) string {
+// countRequests runs ipvsadm in this test process (argv0 chooses the
+// personality, as the installed links do), against the guest's kernel,
+// and returns what it cost: "reads=R writes=W procreads=P", the requests
+// its netlink client sent (netlinkipvs.Client.Requests) and its reads of
+// /proc/net/ip_vs. Its output is discarded.
+func countRequests(t *testing.T, argv0, stdin string, args ...string) string {
 	t.Helper()
-	return countRequestsEnv(t, "", path, stdin, args...)
-}
-
-// countRequestsEnv is countRequests with extra environment assignments
-// (NAME=value ...).
-func countRequestsEnv(t *testing.T, env, path, stdin string, args ...string) string {
-	t.Helper()
-	f := t.TempDir() + "/counts"
-	script := fmt.Sprintf("%s IPVSADM_COUNT_REQUESTS=%s %s %s >/dev/null", env, f, path, strings.Join(args, " "))
-	if stdin != "" {
-		in := t.TempDir() + "/in"
-		if err := os.WriteFile(in, []byte(stdin), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		script += " <" + in
+	a := newApp(strings.NewReader(stdin), io.Discard, io.Discard)
+	var client *netlinkipvs.Client
+	open := a.open
+	a.open = func() (Backend, error) {
+		b, err := open()
+		client, _ = b.(*netlinkipvs.Client)
+		return b, err
 	}
-	vmtest.MustShell(t, script+" 2>&1 || true")
-	b, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatalf("no counts: %v", err)
+	procReads := 0
+	openProc := a.openProc
+	a.openProc = func() (io.ReadCloser, error) { procReads++; return openProc() }
+	a.run(append([]string{argv0}, args...))
+	if client == nil {
+		t.Fatalf("%s %v opened no netlink client", argv0, args)
 	}
-	return strings.TrimSpace(string(b))
+	r := client.Requests()
+	return fmt.Sprintf("reads=%d writes=%d procreads=%d", r.Reads, r.Writes, procReads)
 }
 
 // TestVMSaveScript compares ipvsadm-save with Debian's script.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -184,7 +185,7 @@ func TestVMRestoreScriptCost(t *testing.T) {
 	}
 	// By default the live table is read exactly (one destination dump per
 	// service, which sees thresholds); only the difference is written.
-	counts := countRequests(t, oursRestore, changed)
+	counts := countRequests(t, restoreName, changed)
 	reads, writes, procReads := parse(counts)
 	t.Logf("ipvsadm-restore of %d services, 1 changed: %s", n, counts)
 	if writes != 2 || procReads != 0 || reads > n+3 {
@@ -198,7 +199,9 @@ func TestVMRestoreScriptCost(t *testing.T) {
 	if changed2 == changed {
 		t.Fatal("the change to service 10.4.1.9:80 did not apply to the rules")
 	}
-	counts = countRequestsEnv(t, "IPVSADM_RESTORE_FAST=1", oursRestore, changed2)
+	t.Setenv(fastReadEnv, "1")
+	counts = countRequests(t, restoreName, changed2)
+	os.Unsetenv(fastReadEnv)
 	reads, writes, procReads = parse(counts)
 	t.Logf("IPVSADM_RESTORE_FAST=1 ipvsadm-restore of %d services, 1 changed: %s", n, counts)
 	if writes != 1 || reads > 3 || procReads != 1 {
@@ -209,7 +212,7 @@ func TestVMRestoreScriptCost(t *testing.T) {
 	}
 	changed = changed2
 	// Nothing changed: nothing written.
-	if counts := countRequests(t, oursRestore, changed); !strings.Contains(counts, " writes=0 ") {
+	if counts := countRequests(t, restoreName, changed); !strings.Contains(counts, " writes=0 ") {
 		t.Errorf("restoring the live table again: %s, want no writes", counts)
 	}
 }

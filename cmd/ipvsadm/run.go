@@ -45,7 +45,6 @@ type app struct {
 
 	backend Backend
 	cmd     ipvsadmargs.Command
-	atExit  []func()
 	// restoreExec, when set, carries out the writes of -R
 	// (ipvsadm-restore); restoreInput is that command's input.
 	restoreExec  Executor
@@ -68,8 +67,14 @@ type outcome struct {
 }
 
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return newApp(stdin, stdout, stderr).run(argv)
+}
+
+// newApp returns the program on the system's kernel, files and name
+// services.
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 	db := nss.System()
-	a := &app{
+	return &app{
 		stdin: stdin,
 		out:   newStdout(stdout),
 		errw:  &cStream{w: stderr, mode: unbuffered},
@@ -86,7 +91,6 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		openProc:   func() (io.ReadCloser, error) { return ipvsproc.Open(ipvsproc.ServicesFile) },
 		probeNames: probeNamesInScratchNS,
 	}
-	return a.run(argv)
 }
 
 // openClient opens the netlink client.
@@ -105,9 +109,6 @@ func (a *app) run(argv []string) int {
 		code = a.main(argv)
 	}
 	a.out.Flush()
-	for _, f := range a.atExit {
-		f()
-	}
 	if a.backend != nil {
 		a.backend.Close()
 	}
@@ -184,18 +185,6 @@ func (a *app) tryInit() unix.Errno {
 		return errnoOf(err)
 	}
 	a.backend, a.info = b, info
-	if path := os.Getenv(countEnv); path != "" {
-		_, batches := b.(Batcher)
-		_, scans := b.(serviceScanner)
-		if batches && scans {
-			c := &counting{b: b, reads: 1}
-			a.backend = c
-			if a.openProc != nil {
-				a.openProc = c.openProc(a.openProc)
-			}
-			a.atExit = append(a.atExit, func() { c.report(path) })
-		}
-	}
 	return 0
 }
 

@@ -79,3 +79,12 @@ type Op struct {
 	// AllServices makes a CmdZero zero every service.
 	AllServices bool
 }
+
+// Batcher sends write requests in order, many at a time, and answers each:
+// errs[i] is the kernel's answer to ops[i] (nil when it was carried out).
+// Like the kernel, it does not stop at a refused request. err reports a
+// failure of the transport itself; the requests without an answer then
+// carry it. netlinkipvs.Client is one; so are the fakes over ipvsmodel.
+type Batcher interface {
+	Batch(ops []Op) (errs []error, err error)
+}

@@ -8,9 +8,7 @@ import (
 )
 
 // DefaultBatchSize is the number of requests handed to one Batch call.
-// The client splits it further to fit its socket buffers; stopping at a
-// Batch boundary bounds how much runs after a failure.
-const DefaultBatchSize = 2000
+const DefaultBatchSize = ipvsplan.DefaultBatchSize
 
 // Failure is a change the kernel refused.
 type Failure struct {
@@ -120,52 +118,22 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 	return r
 }
 
-// applyServices sends the service changes in batches; it reports whether
-// to stop.
+// applyServices carries out the service changes (ipvsplan.Apply); it
+// reports whether to stop.
 func applyServices(b backend.IPVS, plan ipvsplan.Plan, opts Options, r *Result, done *[]unit) bool {
-	size := opts.BatchSize
-	if size <= 0 {
-		size = DefaultBatchSize
+	res := ipvsplan.Apply(b, plan.All(), ipvsplan.ApplyOptions{
+		BatchSize: opts.BatchSize, KeepGoing: opts.NoRollback, Record: !opts.NoRollback})
+	for _, f := range res.Failed {
+		r.Failed = append(r.Failed, Failure{Change: serviceChange(f.Change), Err: f.Err})
 	}
-	all := plan.Changes
-	for start := 0; start < len(all); start += size {
-		end := min(start+size, len(all))
-		chunk := ipvsplan.Plan{Changes: all[start:end]}
-		errs, terr := b.Batch(chunk.Ops())
-		var ok []ipvsplan.Change
-		failed := false
-		for i := range chunk.Changes {
-			err := terr
-			if errs != nil {
-				err = errs[i]
+	if res.Done > 0 {
+		*done = append(*done, unit{n: res.Done, undo: func(r *Result) {
+			n, failed := ipvsplan.Revert(b, res.Applied, opts.BatchSize)
+			r.RollbackRequests += n
+			for _, f := range failed {
+				r.RollbackFailed = append(r.RollbackFailed, Failure{Change: serviceChange(f.Change), Err: f.Err})
 			}
-			if err != nil {
-				failed = true
-				r.Failed = append(r.Failed, Failure{Change: serviceChange(chunk.Changes[i]), Err: err})
-				continue
-			}
-			ok = append(ok, chunk.Changes[i])
-		}
-		if len(ok) > 0 {
-			applied := ipvsplan.Plan{Changes: ok}
-			*done = append(*done, unit{n: len(ok), undo: func(r *Result) {
-				undo := applied.Undo(len(applied.Changes))
-				r.RollbackRequests += len(undo.Changes)
-				errs, terr := b.Batch(undo.Ops())
-				for i, c := range undo.Changes {
-					err := terr
-					if errs != nil {
-						err = errs[i]
-					}
-					if err != nil {
-						r.RollbackFailed = append(r.RollbackFailed, Failure{Change: serviceChange(c), Err: err})
-					}
-				}
-			}})
-		}
-		if failed && !opts.NoRollback {
-			return true
-		}
+		}})
 	}
-	return false
+	return !res.OK() && !opts.NoRollback
 }

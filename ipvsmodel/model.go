@@ -18,8 +18,9 @@ type Kernel struct {
 	Scheduler func(name string) bool
 	// PE reports whether a persistence engine exists; nil: "sip" only.
 	PE func(name string) bool
-	// Local reports whether an address is the director's own, which the
-	// kernel accepts as a destination whatever its type; nil: none is.
+	// Local reports whether an IPv6 address is the director's own, which
+	// the kernel accepts as a destination whatever its type; nil: none
+	// is. It is asked only about addresses of a refused type.
 	Local func(netip.Addr) bool
 	// Interface reports whether a network interface exists (a sync daemon
 	// needs one); nil: every name does.
@@ -295,14 +296,17 @@ func (m *Model) destCmd(cmd ipvs.Command, s *service, d ipvs.Destination) error 
 
 // destAddrOK is ip_vs_new_dest's address check: IPv4 must not be
 // multicast, broadcast or 0.0.0.0 (inet_addr_type: 0.x.y.z is unicast);
-// IPv6 must be unicast and not link-local (ipv6_addr_type); a local
-// address passes either way.
+// IPv6 must be unicast and not link-local (ipv6_addr_type) unless it is a
+// local address. Kernel.Local is asked only about refused types.
 func (m *Model) destAddrOK(d ipvs.Destination) bool {
-	a := d.Address
-	if m.k.Local != nil && m.k.Local(a) {
+	if addrTypeOK(d.Family, d.Address) {
 		return true
 	}
-	if d.Family == ipvs.AFInet6 {
+	return d.Family == ipvs.AFInet6 && m.k.Local != nil && m.k.Local(d.Address)
+}
+
+func addrTypeOK(f ipvs.AddressFamily, a netip.Addr) bool {
+	if f == ipvs.AFInet6 {
 		b := a.As16()
 		switch {
 		case b[0] == 0xff: // multicast

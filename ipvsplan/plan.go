@@ -219,13 +219,8 @@ func Diff(current, desired []ipvs.VirtualServer, opts Options) (Plan, error) {
 	}
 	p := Plan{Changes: make([]Change, 0, nAdd+len(updates)+nDel)}
 	for _, vs := range desired {
-		k := vs.Service.Key()
-		if _, exists := cur[k]; exists {
-			continue
-		}
-		p.Changes = append(p.Changes, Change{Kind: AddService, Service: k, NewService: vs.Service})
-		for _, d := range vs.Destinations {
-			p.Changes = append(p.Changes, Change{Kind: AddDest, Service: k, NewDest: d})
+		if _, exists := cur[vs.Service.Key()]; !exists {
+			p.Changes = AppendServiceChanges(p.Changes, nil, vs)
 		}
 	}
 	p.Changes = append(p.Changes, updates...)
@@ -237,6 +232,23 @@ func Diff(current, desired []ipvs.VirtualServer, opts Options) (Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// AppendServiceChanges appends to out the changes that turn one service,
+// old (nil if it does not exist), into vs, which has the same identity:
+// the service's creation with its destinations, or its settings, new and
+// changed destinations, then removed ones. It is Diff for one service, for
+// callers that go through a table service by service.
+func AppendServiceChanges(out []Change, old *ipvs.VirtualServer, vs ipvs.VirtualServer) []Change {
+	k := vs.Service.Key()
+	if old == nil {
+		out = append(out, Change{Kind: AddService, Service: k, NewService: vs.Service})
+		for _, d := range vs.Destinations {
+			out = append(out, Change{Kind: AddDest, Service: k, NewDest: d})
+		}
+		return out
+	}
+	return appendUpdates(out, k, old, vs)
 }
 
 // appendUpdates appends the changes that turn the existing old into vs:

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"io"
+	"iter"
+	"net"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -40,9 +42,10 @@ const fastReadEnv = "IPVSADM_RESTORE_FAST"
 
 // scriptInput is what the script feeds ipvsadm -R: the lines of in that do
 // not start with '#', without trailing newlines (command substitution),
-// plus the newline echo adds.
+// plus the newline echo adds. It reuses in's memory (a restore's input can
+// be megabytes).
 func scriptInput(in []byte) []byte {
-	var out []byte
+	out := in[:0]
 	for len(in) > 0 {
 		line := in
 		if i := bytes.IndexByte(in, '\n'); i >= 0 {
@@ -61,7 +64,8 @@ func scriptInput(in []byte) []byte {
 // restoreScript is ipvsadm-restore.
 func (a *app) restoreScript() int {
 	data, _ := io.ReadAll(a.stdin)
-	a.stdin = bytes.NewReader(scriptInput(data))
+	data = scriptInput(data)
+	a.stdin = bytes.NewReader(data)
 	// "ipvsadm -C" first: its failure is only printed.
 	if code, ok := a.init(); !ok {
 		a.init() // "ipvsadm -R" fails the same way
@@ -101,13 +105,16 @@ type simExecutor struct {
 	exact bool
 
 	started bool
-	// live is the live table as last read or written; model the
-	// simulated one.
-	live  []ipvs.VirtualServer
+	// model is the simulated table; dirty: it may differ from the live
+	// one.
 	model *ipvsmodel.Model
 	dirty bool
-	// stale: a change failed unexpectedly, so live must be read again.
-	stale bool
+	// live is the live table when it is known without reading it: what
+	// the last Flush made it (a snapshot of the model, sharing its
+	// slices); nil: read it. liveServices are the live services when read
+	// for their scheduler names and nothing was written since.
+	live         []ipvs.VirtualServer
+	liveServices *svcList
 
 	// Kernel facts the simulation needs, learned when first needed.
 	schedOK, peKnown map[string]bool
@@ -124,27 +131,39 @@ func (e *simExecutor) start() {
 	e.model = ipvsmodel.New(ipvsmodel.Kernel{
 		Scheduler:   e.schedulerOK,
 		PE:          e.peOK,
-		Local:       func(a netip.Addr) bool { return e.localAddrs[a] },
+		Local:       e.isLocal,
 		SyncRunning: e.syncRunning,
 	})
-	e.readLive()
 	e.dirty = true // the simulation starts from an empty table
 }
 
-func (e *simExecutor) readLive() {
-	t, err := e.a.readTable(e.exact)
-	if err != nil {
-		e.a.errorf(ipvsadmargs.Strerror(ipvsadmargs.FuncGetDests, errnoOf(err)) + "\n")
-		t = nil
+// readServices returns the live services: one dump, kept until the next
+// write.
+func (e *simExecutor) readServices() (*svcList, error) {
+	if e.liveServices == nil {
+		l, err := e.a.fetchServices()
+		if err != nil {
+			return nil, err
+		}
+		e.liveServices = l
 	}
-	e.live = t
-	e.stale = false
-	e.localAddrs = map[netip.Addr]bool{}
-	for _, vs := range t {
-		for _, d := range vs.Destinations {
-			e.localAddrs[d.Address] = true // accepted by the kernel before
+	return e.liveServices, nil
+}
+
+// isLocal reports whether an address belongs to this namespace's
+// interfaces: the kernel takes a local IPv6 address as a destination even
+// where its type (link-local, say) is refused otherwise.
+func (e *simExecutor) isLocal(a netip.Addr) bool {
+	if e.localAddrs == nil {
+		e.localAddrs = map[netip.Addr]bool{}
+		addrs, _ := net.InterfaceAddrs()
+		for _, ia := range addrs {
+			if p, err := netip.ParsePrefix(ia.String()); err == nil {
+				e.localAddrs[p.Addr().WithZone("")] = true
+			}
 		}
 	}
+	return e.localAddrs[a]
 }
 
 func kernelErr(cmd ipvs.Command, errno unix.Errno) error {
@@ -208,10 +227,20 @@ func (e *simExecutor) learnNames() {
 	}
 	e.knownNames = true
 	e.schedOK, e.peKnown = map[string]bool{}, map[string]bool{}
-	for _, vs := range e.live {
-		e.schedOK[vs.Service.Scheduler] = true
-		if vs.Service.PEName != "" {
-			e.peKnown[vs.Service.PEName] = true
+	var inUse []ipvs.Service
+	if e.live != nil {
+		for _, vs := range e.live {
+			inUse = append(inUse, vs.Service)
+		}
+	} else if l, err := e.readServices(); err == nil {
+		for i := range l.len() {
+			inUse = append(inUse, l.service(i))
+		}
+	}
+	for _, s := range inUse {
+		e.schedOK[s.Scheduler] = true
+		if s.PEName != "" {
+			e.peKnown[s.PEName] = true
 		}
 	}
 	e.probe(inputNames(e.a.restoreInput))
@@ -291,45 +320,132 @@ func (e *simExecutor) syncRunning() bool {
 	return len(e.sync) > 0
 }
 
-// Flush makes the live table the simulated one: the difference only, in
-// batches. A change the kernel refuses (the simulation did not foresee
-// it, or someone else changed the table) is reported in ipvsadm's words
-// and makes the exit status 255.
+// Flush makes the live table the simulated one: the difference only, sent
+// in batches while it is worked out service by service (ipvsplan.Apply), so
+// that neither the whole live table nor the whole plan is held. A change
+// the kernel refuses (the simulation did not foresee it, or someone else
+// changed the table) is reported in ipvsadm's words and makes the exit
+// status 255.
 func (e *simExecutor) Flush() {
 	e.start()
 	if !e.dirty {
 		return
 	}
-	if e.stale {
-		e.readLive()
-	}
-	want := e.model.Snapshot()
-	plan, err := ipvsplan.Diff(e.live, want, ipvsplan.Options{Prune: true})
-	if err != nil {
-		e.a.errorf(err.Error() + "\n")
-		e.a.status = 255
-		return
-	}
 	e.dirty = false
-	if plan.Empty() {
+	want := e.model.Snapshot()
+	cur, err := e.current()
+	if err != nil {
+		e.readFailed(err)
 		return
 	}
-	errs, err := e.b.Batch(plan.Ops())
-	failed := err != nil
-	for i, c := range plan.Changes {
-		if i < len(errs) && errs[i] != nil {
-			failed = true
-			e.a.errorf(ipvsadmargs.Strerror(changeFunc(c.Kind), errnoOf(errs[i])) + "\n")
-		}
+	res := ipvsplan.Apply(e.b, e.changes(cur, want, &err), ipvsplan.ApplyOptions{
+		KeepGoing: true,
+		Refused: func(c ipvsplan.Change, err error) {
+			e.a.errorf(ipvsadmargs.Strerror(changeFunc(c.Kind), errnoOf(err)) + "\n")
+		},
+	})
+	e.live, e.liveServices = nil, nil
+	if err != nil {
+		e.readFailed(err)
+		return
 	}
-	if failed {
+	if !res.OK() {
 		e.a.status = 255
-		e.stale = true
-		return
+		return // the live table is not known: read it next time
 	}
 	// The live table is now the simulated one; they share the
 	// destination slices until the model changes one (copy on write).
 	e.live = want
+}
+
+func (e *simExecutor) readFailed(err error) {
+	e.a.errorf(ipvsadmargs.Strerror(ipvsadmargs.FuncGetDests, errnoOf(err)) + "\n")
+	e.a.status = 255
+	e.live, e.liveServices = nil, nil
+}
+
+// liveTable is the live table as Flush goes through it: its services, and
+// the destinations of service i when asked.
+type liveTable struct {
+	services []ipvs.Service
+	dests    func(i int) ([]ipvs.Destination, error)
+}
+
+// current returns the live table: the one the last Flush made, or the
+// kernel's, read exactly (one destination dump per service, when Flush
+// comes to it) or, in fast mode, from /proc/net/ip_vs at once.
+func (e *simExecutor) current() (liveTable, error) {
+	if e.live != nil {
+		t := liveTable{services: make([]ipvs.Service, len(e.live))}
+		for i, vs := range e.live {
+			t.services[i] = vs.Service
+		}
+		live := e.live
+		t.dests = func(i int) ([]ipvs.Destination, error) { return live[i].Destinations, nil }
+		return t, nil
+	}
+	if !e.exact {
+		tab, err := e.a.readTable(false)
+		if err != nil {
+			return liveTable{}, err
+		}
+		t := liveTable{services: make([]ipvs.Service, len(tab))}
+		for i, vs := range tab {
+			t.services[i] = vs.Service
+		}
+		t.dests = func(i int) ([]ipvs.Destination, error) { return tab[i].Destinations, nil }
+		return t, nil
+	}
+	l, err := e.readServices()
+	if err != nil {
+		return liveTable{}, err
+	}
+	t := liveTable{services: make([]ipvs.Service, l.len())}
+	for i := range t.services {
+		t.services[i] = l.service(i)
+	}
+	t.dests = func(i int) ([]ipvs.Destination, error) { return e.a.backend.Destinations(t.services[i].Key()) }
+	return t, nil
+}
+
+// changes yields the changes that turn cur into want, service by service
+// in want's order, then the deletions of the services want lacks. A
+// failed read of destinations ends it and is left in *readErr.
+func (e *simExecutor) changes(cur liveTable, want []ipvs.VirtualServer, readErr *error) iter.Seq[ipvsplan.Change] {
+	return func(yield func(ipvsplan.Change) bool) {
+		index := make(map[ipvs.ServiceKey]int, len(cur.services))
+		for i, s := range cur.services {
+			index[s.Key()] = i
+		}
+		var buf []ipvsplan.Change
+		wanted := make(map[ipvs.ServiceKey]bool, len(want))
+		for _, vs := range want {
+			k := vs.Service.Key()
+			wanted[k] = true
+			var old *ipvs.VirtualServer
+			if i, ok := index[k]; ok {
+				ds, err := cur.dests(i)
+				if err != nil {
+					*readErr = err
+					return
+				}
+				old = &ipvs.VirtualServer{Service: cur.services[i], Destinations: ds}
+			}
+			buf = ipvsplan.AppendServiceChanges(buf[:0], old, vs)
+			for _, c := range buf {
+				if !yield(c) {
+					return
+				}
+			}
+		}
+		for _, s := range cur.services {
+			if k := s.Key(); !wanted[k] {
+				if !yield(ipvsplan.Change{Kind: ipvsplan.DeleteService, Service: k, OldService: s}) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func changeFunc(k ipvsplan.Kind) ipvsadmargs.Func {

@@ -35,7 +35,8 @@ func runScript(tb testing.TB, script, done string, limit time.Duration, env ...s
 // TestVMRestoreBench runs vm-restore.sh with 300 services x 4
 // destinations and 20 single invocations: every equality check of the
 // benchmark (same table after -R, identical -Ln/-Sn/--nosort output,
-// ipvsadm-restore reaching the script's table with O(1) writes) must pass.
+// ipvsadm-restore reaching the file's table) must pass; what a restore
+// sends is counted by cmd/ipvsadm's TestVMRestoreScriptCost.
 //
 //vmtest:budget 2m
 func TestVMRestoreBench(t *testing.T) {

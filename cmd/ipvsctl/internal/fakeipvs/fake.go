@@ -96,15 +96,7 @@ func (f *Fake) Destinations(k ipvs.ServiceKey) ([]ipvs.Destination, error) {
 }
 
 // Table implements backend.IPVS.
-func (f *Fake) Table() ([]ipvs.VirtualServer, error) {
-	svcs, _ := f.Services()
-	out := make([]ipvs.VirtualServer, len(svcs))
-	for i, s := range svcs {
-		ds, _ := f.Destinations(s.Key())
-		out[i] = ipvs.VirtualServer{Service: s, Destinations: ds}
-	}
-	return out, nil
-}
+func (f *Fake) Table() ([]ipvs.VirtualServer, error) { return ipvs.ReadTable(f, nil) }
 
 func (f *Fake) do(op ipvs.Op) error {
 	f.Writes = append(f.Writes, op)

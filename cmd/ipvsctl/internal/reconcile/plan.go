@@ -39,25 +39,16 @@ type State struct {
 // (kube-proxy's) costs one service dump and a few destination dumps.
 func Read(b backend.IPVS, sys func() (backend.Sysctls, error), want *ipvsconfig.Desired, opts Options) (*State, error) {
 	st := &State{}
-	svcs, err := b.Services()
-	if err != nil {
-		return nil, err
-	}
 	listed := make(map[ipvs.ServiceKey]bool, len(want.Services))
 	for _, vs := range want.Services {
 		listed[vs.Service.Key()] = true
 	}
-	st.Services = make([]ipvs.VirtualServer, 0, len(svcs))
-	for _, s := range svcs {
-		k := s.Key()
-		if !listed[k] && !(opts.Prune && opts.Scope.Match(k)) {
-			continue
-		}
-		ds, err := b.Destinations(k)
-		if err != nil {
-			return nil, err
-		}
-		st.Services = append(st.Services, ipvs.VirtualServer{Service: s, Destinations: ds})
+	var err error
+	st.Services, err = ipvs.ReadTable(b, func(k ipvs.ServiceKey) bool {
+		return listed[k] || (opts.Prune && opts.Scope.Match(k))
+	})
+	if err != nil {
+		return nil, err
 	}
 	if want.Timeouts != nil {
 		if st.Timeouts, err = b.Timeouts(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,5 +160,18 @@ func TestCheckKernel(t *testing.T) {
 	}
 	if !strings.Contains(warn.String(), "warning: could not check the kernel's schedulers, persistence engines and tunnel types first (probing: create a network namespace: permission denied)") {
 		t.Errorf("warning %q", warn.String())
+	}
+}
+
+// TestRun: a test's stand-in replaces the command's work; without one the
+// work runs.
+func TestRun(t *testing.T) {
+	var ran []string
+	work := func(s string) error { ran = append(ran, "work "+s); return nil }
+	stub := func(s string) error { ran = append(ran, "stub "+s); return nil }
+	_ = Run("a", stub, work)
+	_ = Run("b", nil, work)
+	if want := []string{"stub a", "work b"}; !slices.Equal(ran, want) {
+		t.Errorf("ran %q, want %q", ran, want)
 	}
 }

@@ -128,10 +128,7 @@ as a machine-readable object.`
 			return cmdutil.FlagErrorf("unknown --format %q (want json, yaml or rules)", opts.Format)
 		}
 		opts.Verbose = f.Options.Verbose
-		if runF != nil {
-			return runF(opts)
-		}
-		return Run(opts)
+		return cmdutil.Run(opts, runF, Run)
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
 	fs := cmd.Flags()

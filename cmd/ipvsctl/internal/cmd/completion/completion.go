@@ -30,10 +30,7 @@ func NewCmdCompletion(f *factory.Factory, runF func(*Options) error) *cobra.Comm
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Shell = args[0]
 			opts.Root = cmd.Root()
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	return cmd

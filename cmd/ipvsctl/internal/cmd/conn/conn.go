@@ -224,10 +224,7 @@ and ports are numeric.`,
 				return err
 			}
 			opts.File = ff.file()
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunList(opts)
+			return cmdutil.Run(opts, runF, RunList)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON)
@@ -343,10 +340,7 @@ counted in their own column.`,
 				return err
 			}
 			opts.File = ff.file()
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunSummary(opts)
+			return cmdutil.Run(opts, runF, RunSummary)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)

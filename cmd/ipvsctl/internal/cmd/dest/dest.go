@@ -167,10 +167,7 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 		if n > 1 {
 			return cmdutil.FlagErrorf("give one of --tun-csum, --tun-remcsum, --tun-nocsum")
 		}
-		if runF != nil {
-			return runF(opts)
-		}
-		return Run(opts)
+		return cmdutil.Run(opts, runF, Run)
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Forward, "forward", "", "forwarding `METHOD`: route (default), masq, tunnel, local")
@@ -307,10 +304,7 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 			if opts.Target, err = parseTarget(&sel, real, args); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunDelete(opts)
+			return cmdutil.Run(opts, runF, RunDelete)
 		},
 	}
 	cmd.Flags().StringVarP(&real, "real-server", "r", "", "real server `ADDR[:PORT]` (ipvsadm style, with -t/-u/-f)")

@@ -46,10 +46,7 @@ a terminal; otherwise the command is quiet unless something goes wrong.`,
 			if opts.Interval <= 0 {
 				return cmdutil.FlagErrorf("--interval must be positive")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunDrain(opts)
+			return cmdutil.Run(opts, runF, RunDrain)
 		},
 	}
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "longest wait for the active connections to end")

@@ -38,10 +38,7 @@ alone. See ipvsctl help scope.`,
 			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
 				return &cmdutil.FlagError{Err: err}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Scope, "scope", "", "delete only services in `SCOPE` (vip=CIDR,port=N,fwmark=A-B)")

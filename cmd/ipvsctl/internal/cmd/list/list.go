@@ -54,10 +54,7 @@ counts, and follows the ipvsctl/v1 schema (docs/ipvsctl-json.md).`,
 			if err := opts.finish(f); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	opts.register(cmd)
@@ -84,10 +81,7 @@ func NewCmdGet(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 			if err := opts.finish(f); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	opts.register(cmd)

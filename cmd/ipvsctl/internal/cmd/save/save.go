@@ -56,10 +56,7 @@ save | restore | save is stable.`,
 			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
 				return &cmdutil.FlagError{Err: err}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.YAML, printers.JSON, printers.Rules)

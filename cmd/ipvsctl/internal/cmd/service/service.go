@@ -88,10 +88,7 @@ which resets everything not given). --persistent 0 turns persistence off.`
 		}
 		opts.Set = map[string]bool{}
 		c.Flags().Visit(func(fl *pflag.Flag) { opts.Set[fl.Name] = true })
-		if runF != nil {
-			return runF(opts)
-		}
-		return Run(opts)
+		return cmdutil.Run(opts, runF, Run)
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.Scheduler, "scheduler", "s", "", "scheduler `NAME` (rr, wrr, lc, wlc, sh, mh, ...; default wlc)")
@@ -223,10 +220,7 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 				}
 				opts.Services = append(opts.Services, k)
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunDelete(opts)
+			return cmdutil.Run(opts, runF, RunDelete)
 		},
 	}
 	sel.Register(cmd)

@@ -60,10 +60,7 @@ ipvsctl top.`,
 				if err := top.finish(f); err != nil {
 					return err
 				}
-				if topRunF != nil {
-					return topRunF(top)
-				}
-				return RunTop(top)
+				return cmdutil.Run(top, topRunF, RunTop)
 			}
 			if opts.Textfile != "" {
 				if c.Flags().Changed("output") && opts.Output != printers.Prometheus {
@@ -75,10 +72,7 @@ ipvsctl top.`,
 				return &cmdutil.FlagError{Err: err}
 			}
 			opts.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML, printers.Prometheus)
@@ -202,10 +196,7 @@ with run_estimation=0 the counters stop moving (top warns).`,
 			if err := opts.finish(f); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunTop(opts)
+			return cmdutil.Run(opts, runF, RunTop)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, topFormats...)

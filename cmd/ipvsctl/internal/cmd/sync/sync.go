@@ -79,10 +79,7 @@ the same segment (or a TTL large enough to reach it).`,
 				}
 				opts.Daemon.Group = g
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunStart(opts)
+			return cmdutil.Run(opts, runF, RunStart)
 		},
 	}
 	fs := cmd.Flags()
@@ -130,10 +127,7 @@ func NewCmdStop(f *factory.Factory, runF func(*StopOptions) error) *cobra.Comman
 				}
 				opts.States = []ipvs.DaemonState{st}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunStop(opts)
+			return cmdutil.Run(opts, runF, RunStop)
 		},
 	}
 }
@@ -199,10 +193,7 @@ mixed-family (tunnel) real servers that keep the kernel from starting a
 daemon.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunStatus(opts)
+			return cmdutil.Run(opts, runF, RunStatus)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)

@@ -67,10 +67,7 @@ Presets: off (kernel default), auto (production), always (under attack).`,
   ipvsctl dos set --drop-packet always --am-droprate 20`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunDos(opts)
+			return cmdutil.Run(opts, runF, RunDos)
 		},
 	}
 	opts.addFlags(cmd)
@@ -107,10 +104,7 @@ func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Comma
 			if len(opts.Set) == 0 {
 				return cmdutil.FlagErrorf("nothing to set: give --drop-entry, --drop-packet, --secure-tcp, --amemthresh or --am-droprate")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunDos(opts)
+			return cmdutil.Run(opts, runF, RunDos)
 		},
 	}
 	opts.addFlags(cmd)
@@ -136,10 +130,7 @@ func newCmdDosPreset(f *factory.Factory, runF func(*DosOptions) error) *cobra.Co
 				return cmdutil.FlagErrorf("unknown preset %q (want off, auto or always)", args[0])
 			}
 			opts.Preset = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunDos(opts)
+			return cmdutil.Run(opts, runF, RunDos)
 		},
 	}
 	opts.addFlags(cmd)

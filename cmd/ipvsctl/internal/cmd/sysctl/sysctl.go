@@ -123,10 +123,7 @@ func NewCmdList(f *factory.Factory, runF func(*ListOptions) error) *cobra.Comman
   ipvsctl --netns lb1 sysctl list --all -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunList(opts)
+			return cmdutil.Run(opts, runF, RunList)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
@@ -245,10 +242,7 @@ func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command 
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Names = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunGet(opts)
+			return cmdutil.Run(opts, runF, RunGet)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
@@ -308,10 +302,7 @@ func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command 
 				opts.Names = append(opts.Names, strings.TrimSpace(n))
 				opts.Values = append(opts.Values, v)
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunSet(opts)
+			return cmdutil.Run(opts, runF, RunSet)
 		},
 	}
 }
@@ -359,10 +350,7 @@ func NewCmdDescribe(f *factory.Factory, runF func(*DescribeOptions) error) *cobr
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Names = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunDescribe(opts)
+			return cmdutil.Run(opts, runF, RunDescribe)
 		},
 	}
 }

@@ -49,10 +49,7 @@ func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command 
 		Short: "Show the connection timeouts (seconds)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunGet(opts)
+			return cmdutil.Run(opts, runF, RunGet)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
@@ -121,10 +118,7 @@ func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command 
 			if t == (ipvs.Timeouts{}) {
 				return cmdutil.FlagErrorf("nothing to set: give --tcp, --tcp-fin or --udp")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return RunSet(opts)
+			return cmdutil.Run(opts, runF, RunSet)
 		},
 	}
 	cmd.Flags().Uint32Var(&opts.Timeouts.TCP, "tcp", 0, "TCP ESTABLISHED timeout in `SECONDS`")

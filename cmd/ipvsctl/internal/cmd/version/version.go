@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/spf13/cobra"
@@ -41,10 +42,7 @@ func NewCmdVersion(f *factory.Factory, runF func(*Options) error) *cobra.Command
 				}
 				return fmt.Sprintf("IP Virtual Server version %s (size=%d)", i.Version, i.ConnTableSize), nil
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Kernel, "kernel", false, "also ask the kernel for its IPVS version (needs root)")

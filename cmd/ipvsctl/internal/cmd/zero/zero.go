@@ -39,10 +39,7 @@ func NewCmdZero(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 					return err
 				}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return Run(opts)
+			return cmdutil.Run(opts, runF, Run)
 		},
 	}
 	sel.Register(cmd)

@@ -1,5 +1,7 @@
 package cmdutil
 
+import "github.com/spf13/cobra"
+
 // Run does a command's work with opts, the options its flags and
 // arguments filled in: with runF, the stand-in a test gave the command's
 // constructor (NewCmdX(f, runF)), when there is one, else with run.
@@ -8,4 +10,11 @@ func Run[O any](opts O, runF, run func(O) error) error {
 		return runF(opts)
 	}
 	return run(opts)
+}
+
+// NewGroup returns cmd, a command that only groups others and runs
+// nothing itself (cobra shows its help), with subs as its subcommands.
+func NewGroup(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	cmd.AddCommand(subs...)
+	return cmd
 }

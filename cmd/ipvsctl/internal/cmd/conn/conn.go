@@ -24,13 +24,11 @@ import (
 
 // NewCmdConn returns the conn command group.
 func NewCmdConn(f *factory.Factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return cmdutil.NewGroup(&cobra.Command{
 		Use:     "conn",
 		Aliases: []string{"connections"},
 		Short:   "List, filter and count IPVS connections",
-	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdSummary(f, nil))
-	return cmd
+	}, NewCmdList(f, nil), NewCmdSummary(f, nil))
 }
 
 // Filter selects connections.

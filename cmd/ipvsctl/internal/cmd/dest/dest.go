@@ -18,13 +18,11 @@ import (
 
 // NewCmdDest returns the dest command group.
 func NewCmdDest(f *factory.Factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return cmdutil.NewGroup(&cobra.Command{
 		Use:     "dest",
 		Aliases: []string{"destination", "rs"},
 		Short:   "Add, change, delete or drain real servers",
-	}
-	cmd.AddCommand(NewCmdAdd(f, nil), NewCmdEdit(f, nil), NewCmdDelete(f, nil), NewCmdDrain(f, nil))
-	return cmd
+	}, NewCmdAdd(f, nil), NewCmdEdit(f, nil), NewCmdDelete(f, nil), NewCmdDrain(f, nil))
 }
 
 // Target is the service and real server named on the command line.

@@ -17,13 +17,11 @@ import (
 
 // NewCmdService returns the service command group.
 func NewCmdService(f *factory.Factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return cmdutil.NewGroup(&cobra.Command{
 		Use:     "service",
 		Aliases: []string{"svc"},
 		Short:   "Add, change or delete virtual services",
-	}
-	cmd.AddCommand(NewCmdAdd(f, nil), NewCmdEdit(f, nil), NewCmdDelete(f, nil))
-	return cmd
+	}, NewCmdAdd(f, nil), NewCmdEdit(f, nil), NewCmdDelete(f, nil))
 }
 
 // Options of service add and edit.

@@ -25,12 +25,10 @@ import (
 
 // NewCmdSync returns the sync command group.
 func NewCmdSync(f *factory.Factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return cmdutil.NewGroup(&cobra.Command{
 		Use:   "sync",
 		Short: "Start, stop and check the connection synchronisation daemons",
-	}
-	cmd.AddCommand(NewCmdStart(f, nil), NewCmdStop(f, nil), NewCmdStatus(f, nil))
-	return cmd
+	}, NewCmdStart(f, nil), NewCmdStop(f, nil), NewCmdStatus(f, nil))
 }
 
 // StartOptions of sync start.

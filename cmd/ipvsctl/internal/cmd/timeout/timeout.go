@@ -18,12 +18,10 @@ import (
 
 // NewCmdTimeout returns the timeout command group.
 func NewCmdTimeout(f *factory.Factory) *cobra.Command {
-	cmd := &cobra.Command{
+	return cmdutil.NewGroup(&cobra.Command{
 		Use:   "timeout",
 		Short: "Show or set the TCP, TCP FIN_WAIT and UDP connection timeouts",
-	}
-	cmd.AddCommand(NewCmdGet(f, nil), NewCmdSet(f, nil))
-	return cmd
+	}, NewCmdGet(f, nil), NewCmdSet(f, nil))
 }
 
 // GetOptions of timeout get.

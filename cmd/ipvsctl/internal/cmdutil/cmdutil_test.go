@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
-	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // -update flag
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"

@@ -1,9 +1,10 @@
 // Package testutil holds helpers for the ipvsctl command tests: golden
-// files under testdata/ipvsctl (rewritten with -update) and a sample
-// table in a fake backend.
+// files under testdata/ipvsctl (rewritten with -update), a sample table
+// in a fake backend, and a factory and an Execute to run one command.
 package testutil
 
 import (
+	"bytes"
 	"flag"
 	"net/netip"
 	"os"
@@ -13,8 +14,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
+	"github.com/spf13/cobra"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ipvsctl")
@@ -58,6 +63,23 @@ func Golden(t testing.TB, name string, got []byte) {
 	if d := cmp.Diff(string(want), string(got)); d != "" {
 		t.Errorf("%s differs from the golden file (-want +got; go test -update rewrites it):\n%s", name, d)
 	}
+}
+
+// NewFactory returns a test factory (factory.NewTest) over the backend b
+// on buffered streams, and the buffer of its standard output.
+func NewFactory(b backend.IPVS) (*factory.Factory, *bytes.Buffer) {
+	ios, _, out, _ := iostreams.Test()
+	return factory.NewTest(ios, b), out
+}
+
+// Execute runs cmd with args (none: no arguments, never the test
+// binary's own) and returns its error; what cobra itself prints (usage,
+// messages) goes to a buffer nobody reads.
+func Execute(cmd *cobra.Command, args ...string) error {
+	cmd.SetArgs(append([]string{}, args...))
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	return cmd.Execute()
 }
 
 // Key parses a service key.

@@ -22,8 +22,7 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, _ := testutil.NewFactory(fakeipvs.New())
 	tests := []struct {
 		mk      func(*factory.Factory, func(*Options) error) interface{ Execute() error }
 		args    []string
@@ -40,10 +39,7 @@ func TestParseFlags(t *testing.T) {
 	for _, tt := range tests {
 		var got *Options
 		cmd := NewCmdApply(f, func(o *Options) error { got = o; return nil })
-		cmd.SetArgs(append([]string{}, tt.args...))
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		err := cmd.Execute()
+		err := testutil.Execute(cmd, tt.args...)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%v: error %v, want %q", tt.args, err, tt.wantErr)
@@ -61,20 +57,15 @@ func TestParseFlags(t *testing.T) {
 	// restore prunes unless told not to; diff has no --dry-run.
 	var got *Options
 	cmd := NewCmdRestore(f, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs([]string{"-f", "x"})
-	if err := cmd.Execute(); err != nil || !got.Prune || got.Mode != ModeRestore {
+	if err := testutil.Execute(cmd, "-f", "x"); err != nil || !got.Prune || got.Mode != ModeRestore {
 		t.Errorf("restore: %v %+v", err, got)
 	}
 	cmd = NewCmdRestore(f, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs([]string{"-f", "x", "--no-prune"})
-	if err := cmd.Execute(); err != nil || got.Prune {
+	if err := testutil.Execute(cmd, "-f", "x", "--no-prune"); err != nil || got.Prune {
 		t.Errorf("restore --no-prune: %v %+v", err, got)
 	}
 	cmd = NewCmdDiff(f, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs([]string{"-f", "x", "--dry-run"})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SetOut(&bytes.Buffer{})
-	if err := cmd.Execute(); err == nil {
+	if err := testutil.Execute(cmd, "-f", "x", "--dry-run"); err == nil {
 		t.Errorf("diff --dry-run should be unknown")
 	}
 }

@@ -8,15 +8,13 @@ import (
 	"testing"
 
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 )
 
 // newFactory reads the connection files from testdata/ipvsctl.
 func newFactory(t *testing.T) (*factory.Factory, *bytes.Buffer) {
-	ios, _, out, _ := iostreams.Test()
-	f := factory.NewTest(ios, testutil.Sample())
+	f, out := testutil.NewFactory(testutil.Sample())
 	dir := filepath.Join("..", "..", "..", "..", "..", "testdata", "ipvsctl")
 	f.ProcFile = func(name string) (factory.ReadCloser, error) {
 		return ipvsproc.Open(name, ipvsproc.WithDir(dir))
@@ -24,17 +22,9 @@ func newFactory(t *testing.T) (*factory.Factory, *bytes.Buffer) {
 	return f, out
 }
 
-func run(t *testing.T, f *factory.Factory, cmd interface {
-	SetArgs([]string)
-	Execute() error
-}, args ...string) error {
-	cmd.SetArgs(append([]string{}, args...))
-	return cmd.Execute()
-}
-
 func TestListGoldenAndFilters(t *testing.T) {
 	f, out := newFactory(t)
-	if err := run(t, f, NewCmdList(f, nil)); err != nil {
+	if err := testutil.Execute(NewCmdList(f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "conn-list.txt", out.Bytes())
@@ -54,7 +44,7 @@ func TestListGoldenAndFilters(t *testing.T) {
 		{[]string{"--sync"}, 2},
 	} {
 		out.Reset()
-		if err := run(t, f, NewCmdList(f, nil), tt.args...); err != nil {
+		if err := testutil.Execute(NewCmdList(f, nil), tt.args...); err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
 		if n := strings.Count(out.String(), "\n") - 1; n != tt.want {
@@ -62,17 +52,14 @@ func TestListGoldenAndFilters(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(t, f, NewCmdList(f, nil), "--sync", "--client", "192.168.1.105"); err != nil {
+	if err := testutil.Execute(NewCmdList(f, nil), "--sync", "--client", "192.168.1.105"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasSuffix(strings.TrimSpace(out.String()), "SYNC") {
 		t.Errorf("sync origin missing:\n%s", out)
 	}
 	for _, bad := range [][]string{{"--vip", "host"}, {"--proto", "gre"}, {"--templates", "--no-templates"}} {
-		cmd := NewCmdList(f, nil)
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		if err := run(t, f, cmd, bad...); err == nil {
+		if err := testutil.Execute(NewCmdList(f, nil), bad...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}
@@ -80,7 +67,7 @@ func TestListGoldenAndFilters(t *testing.T) {
 
 func TestListNDJSON(t *testing.T) {
 	f, out := newFactory(t)
-	if err := run(t, f, NewCmdList(f, nil), "--proto", "ip,udp", "-o", "json"); err != nil {
+	if err := testutil.Execute(NewCmdList(f, nil), "--proto", "ip,udp", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -99,12 +86,12 @@ func TestListNDJSON(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	f, out := newFactory(t)
-	if err := run(t, f, NewCmdSummary(f, nil)); err != nil {
+	if err := testutil.Execute(NewCmdSummary(f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "conn-summary.txt", out.Bytes())
 	out.Reset()
-	if err := run(t, f, NewCmdSummary(f, nil), "--vip", "10.0.0.1", "-o", "json"); err != nil {
+	if err := testutil.Execute(NewCmdSummary(f, nil), "--vip", "10.0.0.1", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	var s Summary
@@ -117,15 +104,11 @@ func TestSummary(t *testing.T) {
 }
 
 func TestMissingFile(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, testutil.Sample())
+	f, _ := testutil.NewFactory(testutil.Sample())
 	dir := t.TempDir()
 	f.ProcFile = func(name string) (factory.ReadCloser, error) { return ipvsproc.Open(name, ipvsproc.WithDir(dir)) }
 	cmd := NewCmdList(f, nil)
-	cmd.SetArgs([]string{})
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	err := cmd.Execute()
+	err := testutil.Execute(cmd)
 	if err == nil || !strings.Contains(err.Error(), "read connections /proc/net/ip_vs_conn") || !strings.Contains(err.Error(), "hint:") {
 		t.Errorf("got %v", err)
 	}

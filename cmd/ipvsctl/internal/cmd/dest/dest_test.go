@@ -1,7 +1,6 @@
 package dest
 
 import (
-	"bytes"
 	"net/netip"
 	"strings"
 	"testing"
@@ -12,21 +11,12 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
-	"github.com/spf13/cobra"
 )
-
-func execute(cmd *cobra.Command, args ...string) error {
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	return cmd.Execute()
-}
 
 var tcp80 = testutil.Key(ipvs.AFInet, ipvs.ProtoTCP, "10.0.0.1", 80)
 
 func TestAddParse(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, _ := testutil.NewFactory(fakeipvs.New())
 	for _, tt := range []struct {
 		args                []string
 		addr                string
@@ -45,7 +35,7 @@ func TestAddParse(t *testing.T) {
 		{args: []string{"tcp:10.0.0.1:80", "host:80"}, err: "real server"},
 	} {
 		var got *Options
-		err := execute(NewCmdAdd(f, func(o *Options) error { got = o; return nil }), tt.args...)
+		err := testutil.Execute(NewCmdAdd(f, func(o *Options) error { got = o; return nil }), tt.args...)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%v: error %v, want %q", tt.args, err, tt.err)
@@ -67,9 +57,8 @@ func TestAddParse(t *testing.T) {
 func TestAddEditDeleteRun(t *testing.T) {
 	fake := fakeipvs.New()
 	fake.NewService(ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
-	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-m", "-w", "3", "-x", "100"); err != nil {
+	f, _ := testutil.NewFactory(fake)
+	if err := testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-m", "-w", "3", "-x", "100"); err != nil {
 		t.Fatal(err)
 	}
 	ds, _ := fake.Destinations(tcp80)
@@ -77,31 +66,31 @@ func TestAddEditDeleteRun(t *testing.T) {
 		t.Fatalf("added %+v", ds)
 	}
 	// edit keeps what is not given.
-	if err := execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "192.168.0.1:80", "-w", "7"); err != nil {
+	if err := testutil.Execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "192.168.0.1:80", "-w", "7"); err != nil {
 		t.Fatal(err)
 	}
 	ds, _ = fake.Destinations(tcp80)
 	if ds[0].Weight != 7 || ds[0].ForwardMethod != ipvs.FwdMasq || ds[0].UpperThreshold != 100 {
 		t.Errorf("edited %+v", ds[0])
 	}
-	err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "2001:db8::1", "-m")
+	err := testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "2001:db8::1", "-m")
 	if err == nil || !strings.Contains(err.Error(), "needs forward: tunnel") {
 		t.Errorf("mixed family: %v", err)
 	}
-	err = execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1")
+	err = testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1")
 	if err == nil || !strings.Contains(err.Error(), "add destination 192.168.0.1:80 of tcp:10.0.0.1:80: file exists (EEXIST)") ||
 		!strings.Contains(err.Error(), "ipvsctl dest edit") {
 		t.Errorf("duplicate: %v", err)
 	}
-	err = execute(NewCmdAdd(f, nil), "tcp:10.0.0.9:80", "192.168.0.1")
+	err = testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.9:80", "192.168.0.1")
 	if err == nil || !strings.Contains(err.Error(), "ESRCH") || !strings.Contains(err.Error(), "ipvsctl list") {
 		t.Errorf("missing service: %v", err)
 	}
-	err = execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "192.168.0.9", "-w", "1")
+	err = testutil.Execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "192.168.0.9", "-w", "1")
 	if err == nil || !strings.Contains(err.Error(), "no such destination") {
 		t.Errorf("missing dest: %v", err)
 	}
-	if err := execute(NewCmdDelete(f, nil), "tcp:10.0.0.1:80", "192.168.0.1"); err != nil {
+	if err := testutil.Execute(NewCmdDelete(f, nil), "tcp:10.0.0.1:80", "192.168.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	if ds, _ := fake.Destinations(tcp80); len(ds) != 0 {
@@ -134,7 +123,7 @@ func TestDrain(t *testing.T) {
 	}
 	ios.SetStderrTTY(true)
 	fake.ResetWrites()
-	if err := execute(NewCmdDrain(f, nil), "tcp:10.0.0.1:80", "192.168.0.1"); err != nil {
+	if err := testutil.Execute(NewCmdDrain(f, nil), "tcp:10.0.0.1:80", "192.168.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	if polls != 3 {
@@ -154,7 +143,7 @@ func TestDrain(t *testing.T) {
 	f.Sleep = func(dd time.Duration) { now = now.Add(dd) }
 	ios.SetStderrTTY(false)
 	errOut.Reset()
-	if err := execute(NewCmdDrain(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "--timeout", "3s"); err != nil {
+	if err := testutil.Execute(NewCmdDrain(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "--timeout", "3s"); err != nil {
 		t.Fatal(err)
 	}
 	if errOut.String() != "ipvsctl: drain 192.168.0.1:80 of tcp:10.0.0.1:80: 9 active connections left after 3s\n" {
@@ -166,7 +155,7 @@ func TestDrain(t *testing.T) {
 	// --no-delete keeps it, and a timeout then fails.
 	fake.NewDestination(tcp80, d)
 	fake.SetConns(tcp80, dk, 1, 0)
-	if err := execute(NewCmdDrain(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "--timeout", "1s", "--no-delete"); err == nil {
+	if err := testutil.Execute(NewCmdDrain(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "--timeout", "1s", "--no-delete"); err == nil {
 		t.Errorf("--no-delete with connections left should fail")
 	}
 	if ds, _ := fake.Destinations(tcp80); len(ds) != 1 || ds[0].Weight != 0 {
@@ -181,11 +170,10 @@ func TestTunnelTypeTheKernelLacks(t *testing.T) {
 	fake := fakeipvs.New()
 	fake.NewService(ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "wlc", Netmask: 0xffffffff})
 	fake.ResetWrites()
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, _ := testutil.NewFactory(fake)
 	k := &testutil.Kernel{MissingTunnels: []ipvs.TunnelType{ipvs.TunnelGUE}}
 	f.Probe = k.Probe
-	err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-i", "--tun-type", "gue", "--tun-port", "6080")
+	err := testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-i", "--tun-type", "gue", "--tun-port", "6080")
 	want := "add destination 192.168.0.1:80 of tcp:10.0.0.1:80: this kernel (6.1.0-test) lacks gue tunnels (Linux 5.2 and later)"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want %q", err, want)
@@ -193,11 +181,11 @@ func TestTunnelTypeTheKernelLacks(t *testing.T) {
 	if len(fake.Writes) != 0 {
 		t.Errorf("sent %v", fake.Writes)
 	}
-	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-i", "--tun-type", "gre"); err != nil {
+	if err := testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.1", "-i", "--tun-type", "gre"); err != nil {
 		t.Fatal(err)
 	}
 	n := k.Probes
-	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.2", "-i"); err != nil || k.Probes != n {
+	if err := testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "192.168.0.2", "-i"); err != nil || k.Probes != n {
 		t.Errorf("ipip: %v, %d probes", err, k.Probes-n)
 	}
 }

@@ -1,24 +1,19 @@
 package flush
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 )
 
 func TestFlush(t *testing.T) {
 	// Without a scope: one FLUSH request.
 	fake := testutil.Sample()
-	ios, _, out, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, out := testutil.NewFactory(fake)
 	cmd := NewCmdFlush(f, nil)
-	cmd.SetArgs([]string{})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd); err != nil {
 		t.Fatal(err)
 	}
 	if c := fake.WriteCmds(); len(c) != 1 || c[0] != ipvs.CmdFlush {
@@ -26,10 +21,9 @@ func TestFlush(t *testing.T) {
 	}
 	// With a scope: only in-scope services, in one batch.
 	fake = testutil.Sample()
-	f = factory.NewTest(ios, fake)
+	f, _ = testutil.NewFactory(fake)
 	cmd = NewCmdFlush(f, nil)
-	cmd.SetArgs([]string{"--scope", "vip=10.0.0.0/8,fwmark=7"})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "--scope", "vip=10.0.0.0/8,fwmark=7"); err != nil {
 		t.Fatal(err)
 	}
 	if c := fake.WriteCmds(); len(c) != 2 || c[0] != ipvs.CmdDelService || c[1] != ipvs.CmdDelService || fake.Batches != 1 {
@@ -41,20 +35,16 @@ func TestFlush(t *testing.T) {
 	}
 	// Dry run lists and sends nothing.
 	fake = testutil.Sample()
-	f = factory.NewTest(ios, fake)
+	f, out = testutil.NewFactory(fake)
 	cmd = NewCmdFlush(f, nil)
-	cmd.SetArgs([]string{"--scope", "port=80", "--dry-run"})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "--scope", "port=80", "--dry-run"); err != nil {
 		t.Fatal(err)
 	}
 	if len(fake.Writes) != 0 || !strings.Contains(out.String(), "- delete service tcp:10.0.0.1:80\n1 of 3 services in scope port=80 would be deleted.") {
 		t.Errorf("dry run: %d writes, %q", len(fake.Writes), out)
 	}
 	cmd = NewCmdFlush(f, nil)
-	cmd.SetArgs([]string{"--scope", "bogus"})
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	if err := cmd.Execute(); err == nil {
+	if err := testutil.Execute(cmd, "--scope", "bogus"); err == nil {
 		t.Errorf("bad scope accepted")
 	}
 }

@@ -1,30 +1,18 @@
 package service
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
-	"github.com/spf13/cobra"
 )
 
-func execute(cmd *cobra.Command, args ...string) error {
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	return cmd.Execute()
-}
-
 func TestAddParse(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, _ := testutil.NewFactory(fakeipvs.New())
 	key := func(s string) ipvs.ServiceKey { k, _ := ipvsconfig.ParseServiceKey(s); return k }
 	tests := []struct {
 		args []string
@@ -44,7 +32,7 @@ func TestAddParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got *Options
-		err := execute(NewCmdAdd(f, func(o *Options) error { got = o; return nil }), tt.args...)
+		err := testutil.Execute(NewCmdAdd(f, func(o *Options) error { got = o; return nil }), tt.args...)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%v: error %v, want %q", tt.args, err, tt.err)
@@ -63,9 +51,8 @@ func TestAddParse(t *testing.T) {
 
 func TestAddEditDeleteRun(t *testing.T) {
 	fake := fakeipvs.New()
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
-	if err := execute(NewCmdAdd(f, nil), "udp:[2001:db8::1]:53", "-s", "sh", "-b", "sh-port", "-p", "30", "--prefix", "64", "-O"); err != nil {
+	f, _ := testutil.NewFactory(fake)
+	if err := testutil.Execute(NewCmdAdd(f, nil), "udp:[2001:db8::1]:53", "-s", "sh", "-b", "sh-port", "-p", "30", "--prefix", "64", "-O"); err != nil {
 		t.Fatal(err)
 	}
 	k, _ := ipvsconfig.ParseServiceKey("udp:[2001:db8::1]:53")
@@ -78,14 +65,14 @@ func TestAddEditDeleteRun(t *testing.T) {
 		t.Errorf("added %+v", s)
 	}
 	// edit changes only what is given.
-	if err := execute(NewCmdEdit(f, nil), "udp:[2001:db8::1]:53", "-s", "mh", "-b", "flag-1"); err != nil {
+	if err := testutil.Execute(NewCmdEdit(f, nil), "udp:[2001:db8::1]:53", "-s", "mh", "-b", "flag-1"); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = fake.Service(k)
 	if s.Scheduler != "mh" || s.Timeout != 30 || s.Netmask != 64 || s.Flags&ipvs.SvcSchedFlags != ipvs.SvcSched1 || s.Flags&ipvs.SvcOnePacket == 0 {
 		t.Errorf("edited %+v", s)
 	}
-	if err := execute(NewCmdEdit(f, nil), "udp:[2001:db8::1]:53", "--persistent", "0"); err != nil {
+	if err := testutil.Execute(NewCmdEdit(f, nil), "udp:[2001:db8::1]:53", "--persistent", "0"); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = fake.Service(k)
@@ -93,21 +80,21 @@ func TestAddEditDeleteRun(t *testing.T) {
 		t.Errorf("persistence not removed: %+v", s)
 	}
 	// Validation errors name the option.
-	err = execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-b", "sh-port")
+	err = testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-b", "sh-port")
 	if err == nil || !strings.Contains(err.Error(), "service tcp:10.0.0.1:80: schedFlags[0]: flag sh-port needs scheduler sh, not wlc") {
 		t.Errorf("bad flag: %v", err)
 	}
 	// Kernel errors name the operation and object and give the fix.
-	err = execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
+	err = testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
 	if err == nil || err.Error() != "add service tcp:10.0.0.1:80: no such file or directory (ENOENT)\n  hint: scheduler \"twos\" is not loaded: modprobe ip_vs_twos" {
 		t.Errorf("unknown scheduler: %v", err)
 	}
-	err = execute(NewCmdEdit(f, nil), "tcp:10.0.0.9:80", "-s", "rr")
+	err = testutil.Execute(NewCmdEdit(f, nil), "tcp:10.0.0.9:80", "-s", "rr")
 	if err == nil || !strings.Contains(err.Error(), "edit service tcp:10.0.0.9:80: no such process (ESRCH)\n  hint: the service does not exist; see ipvsctl list") {
 		t.Errorf("missing service: %v", err)
 	}
 	fake.ResetWrites()
-	if err := execute(NewCmdDelete(f, nil), "udp:[2001:db8::1]:53", "fwmark:3"); err == nil || !strings.Contains(err.Error(), "delete service fwmark:3") {
+	if err := testutil.Execute(NewCmdDelete(f, nil), "udp:[2001:db8::1]:53", "fwmark:3"); err == nil || !strings.Contains(err.Error(), "delete service fwmark:3") {
 		t.Errorf("delete: %v", err)
 	}
 	if len(fake.Writes) != 2 {
@@ -122,11 +109,10 @@ func TestAddEditDeleteRun(t *testing.T) {
 // asks the kernel first and sends nothing for a scheduler it lacks.
 func TestAddSchedulerTheKernelLacks(t *testing.T) {
 	fake := fakeipvs.New()
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, _ := testutil.NewFactory(fake)
 	k := &testutil.Kernel{MissingSchedulers: []string{"twos"}}
 	f.Probe = k.Probe
-	err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
+	err := testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
 	want := "add service tcp:10.0.0.1:80: this kernel (6.1.0-test) lacks the twos scheduler (no ip_vs_twos module)"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want %q", err, want)
@@ -134,16 +120,16 @@ func TestAddSchedulerTheKernelLacks(t *testing.T) {
 	if len(fake.Writes) != 0 {
 		t.Errorf("sent %v", fake.Writes)
 	}
-	if err := execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "rr"); err != nil {
+	if err := testutil.Execute(NewCmdAdd(f, nil), "tcp:10.0.0.1:80", "-s", "rr"); err != nil {
 		t.Fatal(err)
 	}
-	err = execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
+	err = testutil.Execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "-s", "twos")
 	if err == nil || !strings.Contains(err.Error(), "edit service tcp:10.0.0.1:80: this kernel") {
 		t.Errorf("edit: %v", err)
 	}
 	// An edit that leaves the scheduler alone needs no probe.
 	n := k.Probes
-	if err := execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "-p", "60"); err != nil || k.Probes != n {
+	if err := testutil.Execute(NewCmdEdit(f, nil), "tcp:10.0.0.1:80", "-p", "60"); err != nil || k.Probes != n {
 		t.Errorf("edit -p: %v, %d probes", err, k.Probes-n)
 	}
 }

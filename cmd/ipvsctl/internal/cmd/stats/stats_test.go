@@ -13,9 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 )
 
@@ -29,12 +27,10 @@ func TestPrometheusGoldenAndTextfile(t *testing.T) {
 	}
 	testutil.Golden(t, "stats.prom", buf.Bytes())
 
-	ios, _, out, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, out := testutil.NewFactory(fake)
 	path := filepath.Join(t.TempDir(), "ipvs.prom")
 	cmd := NewCmdStats(f, nil, nil)
-	cmd.SetArgs([]string{"--textfile", path})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "--textfile", path); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -51,17 +47,13 @@ func TestPrometheusGoldenAndTextfile(t *testing.T) {
 }
 
 func TestStatsParse(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, _ := testutil.NewFactory(fakeipvs.New())
 	var got *Options
 	var top *TopOptions
 	run := func(args ...string) error {
 		got, top = nil, nil
 		cmd := NewCmdStats(f, func(o *Options) error { got = o; return nil }, func(o *TopOptions) error { top = o; return nil })
-		cmd.SetArgs(args)
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		return cmd.Execute()
+		return testutil.Execute(cmd, args...)
 	}
 	if err := run("-o", "prometheus"); err != nil || got.Output != "prometheus" {
 		t.Errorf("-o prometheus: %v %+v", err, got)
@@ -87,8 +79,7 @@ func TestStatsParse(t *testing.T) {
 }
 
 func TestTopParse(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, _ := testutil.NewFactory(fakeipvs.New())
 	for _, tt := range []struct {
 		args    []string
 		count   int
@@ -103,10 +94,7 @@ func TestTopParse(t *testing.T) {
 	} {
 		var got *TopOptions
 		cmd := NewCmdTop(f, func(o *TopOptions) error { got = o; return nil })
-		cmd.SetArgs(append([]string{}, tt.args...))
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		err := cmd.Execute()
+		err := testutil.Execute(cmd, tt.args...)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%v: error %v", tt.args, err)
 			continue
@@ -127,8 +115,7 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	fake.SetStats(k, nil, ipvs.Stats{Conns: 100, InPkts: 1000, OutPkts: 2000, InBytes: 10000, OutBytes: 20000, CPS: 999})
 	fake.SetStats(k, &d1, ipvs.Stats{Conns: 50})
 	fake.SetStats(k, &d2, ipvs.Stats{Conns: 50})
-	ios, _, out, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, out := testutil.NewFactory(fake)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	f.Now = func() time.Time { return now }
 	f.Sleep = func(d time.Duration) {
@@ -140,8 +127,7 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	}
 	f.Options.Numeric = true
 	cmd := NewCmdTop(f, nil)
-	cmd.SetArgs([]string{"--once", "--interval", "2s", "--limit", "1"})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "--once", "--interval", "2s", "--limit", "1"); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "top.txt", out.Bytes())
@@ -151,8 +137,7 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	// JSON: one object per sample.
 	out.Reset()
 	cmd = NewCmdTop(f, nil)
-	cmd.SetArgs([]string{"-n", "2", "--sort", "conns", "-o", "json"})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "-n", "2", "--sort", "conns", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "\n"); n != 2 {

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"net/netip"
@@ -12,18 +11,15 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 )
 
 func TestStartParse(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, _ := testutil.NewFactory(fakeipvs.New())
 	var got *StartOptions
 	cmd := NewCmdStart(f, func(o *StartOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"backup", "-i", "eth1", "--syncid", "7", "--group", "ff02::1:2", "--port", "9000", "--ttl", "3", "--maxlen", "1400"})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "backup", "-i", "eth1", "--syncid", "7", "--group", "ff02::1:2", "--port", "9000", "--ttl", "3", "--maxlen", "1400"); err != nil {
 		t.Fatal(err)
 	}
 	want := ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth1", SyncID: 7, Group: netip.MustParseAddr("ff02::1:2"), Port: 9000, TTL: 3, SyncMaxLen: 1400}
@@ -32,10 +28,7 @@ func TestStartParse(t *testing.T) {
 	}
 	for _, args := range [][]string{{"master"}, {"boss", "-i", "eth0"}, {"master", "-i", "eth0", "--syncid", "300"}, {"master", "-i", "eth0", "--group", "10.0.0.1"}} {
 		cmd := NewCmdStart(f, func(o *StartOptions) error { return nil })
-		cmd.SetArgs(args)
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		if err := cmd.Execute(); err == nil {
+		if err := testutil.Execute(cmd, args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}
@@ -63,15 +56,14 @@ func TestStatusDiagnoses(t *testing.T) {
 	fake := testutil.Sample()
 	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 1})
 	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth9", SyncID: 2})
-	ios, _, out, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, out := testutil.NewFactory(fake)
 	f.Sysctls = func() (backend.Sysctls, error) {
 		return sysctls{"sync_threshold": "3\t50", "sync_version": "1", "backup_only": "0", "drop_entry": "0"}, nil
 	}
 	f.ProcFile = func(name string) (factory.ReadCloser, error) {
 		return file{strings.NewReader("Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires\nTCP 0A000001 A03C 0A000001 0050 0A000002 1F90 ESTABLISHED LOCAL      117\n")}, nil
 	}
-	opts := &StatusOptions{IO: ios, IPVS: f.IPVS, Sysctls: f.Sysctls, ProcFile: f.ProcFile, Output: "table",
+	opts := &StatusOptions{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, ProcFile: f.ProcFile, Output: "table",
 		Interface: func(name string) (*net.Interface, error) {
 			if name == "eth0" {
 				return &net.Interface{Name: "eth0", Flags: net.FlagMulticast}, nil
@@ -93,8 +85,8 @@ func TestStatusDiagnoses(t *testing.T) {
 	fake2.NewService(ipvs.Service{Family: ipvs.AFInet6, FWMark: 1, Scheduler: "rr", Netmask: 128})
 	fake2.NewDestination(ipvs.ServiceKey{Family: ipvs.AFInet6, FWMark: 1}, ipvs.Destination{Address: netip.MustParseAddr("10.0.0.1"), ForwardMethod: ipvs.FwdTunnel, Weight: 1})
 	out.Reset()
-	f2 := factory.NewTest(ios, fake2)
-	opts = &StatusOptions{IO: ios, IPVS: f2.IPVS, Sysctls: f2.Sysctls, ProcFile: f2.ProcFile, Output: "json"}
+	f2 := factory.NewTest(f.IOStreams, fake2)
+	opts = &StatusOptions{IO: f.IOStreams, IPVS: f2.IPVS, Sysctls: f2.Sysctls, ProcFile: f2.ProcFile, Output: "json"}
 	if err := RunStatus(opts); err != nil {
 		t.Fatal(err)
 	}
@@ -108,22 +100,17 @@ func TestStatusDiagnoses(t *testing.T) {
 func TestStopAll(t *testing.T) {
 	fake := fakeipvs.New()
 	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth0"})
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, _ := testutil.NewFactory(fake)
 	fake.ResetWrites()
 	cmd := NewCmdStop(f, nil)
-	cmd.SetArgs([]string{"all"})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "all"); err != nil {
 		t.Fatal(err)
 	}
 	if c := fake.WriteCmds(); len(c) != 1 || c[0] != ipvs.CmdDelDaemon {
 		t.Errorf("writes %v", c)
 	}
 	cmd = NewCmdStop(f, nil)
-	cmd.SetArgs([]string{"master"})
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "not running") {
+	if err := testutil.Execute(cmd, "master"); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Errorf("stop master: %v", err)
 	}
 }

@@ -10,10 +10,8 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
-	"github.com/spf13/cobra"
 )
 
 // newFactory returns a factory whose sysctls live in a temporary
@@ -32,17 +30,9 @@ func newFactory(t *testing.T) (*factory.Factory, *bytes.Buffer, string) {
 			t.Fatal(err)
 		}
 	}
-	ios, _, out, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, out := testutil.NewFactory(fakeipvs.New())
 	f.Sysctls = func() (backend.Sysctls, error) { return ipvssysctl.New(ipvssysctl.WithDir(dir)), nil }
 	return f, out, dir
-}
-
-func execute(cmd *cobra.Command, args ...string) error {
-	cmd.SetArgs(append([]string{}, args...))
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	return cmd.Execute()
 }
 
 func read(t *testing.T, dir, name string) string {
@@ -55,19 +45,19 @@ func read(t *testing.T, dir, name string) string {
 
 func TestList(t *testing.T) {
 	f, out, _ := newFactory(t)
-	if err := execute(NewCmdList(f, nil)); err != nil {
+	if err := testutil.Execute(NewCmdList(f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "sysctl-list.txt", out.Bytes())
 	out.Reset()
-	if err := execute(NewCmdList(f, nil), "--changed"); err != nil {
+	if err := testutil.Execute(NewCmdList(f, nil), "--changed"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "drop_packet") || strings.Contains(out.String(), "drop_entry") {
 		t.Errorf("--changed:\n%s", out)
 	}
 	out.Reset()
-	if err := execute(NewCmdList(f, nil), "--all", "-o", "json"); err != nil {
+	if err := testutil.Execute(NewCmdList(f, nil), "--all", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"name": "est_cpulist"`, `"present": false`, `"name": "frobnicate"`, `"writable": false`} {
@@ -79,37 +69,37 @@ func TestList(t *testing.T) {
 
 func TestGetSetDescribe(t *testing.T) {
 	f, out, dir := newFactory(t)
-	if err := execute(NewCmdGet(f, nil), "sync_threshold"); err != nil || out.String() != "3 50\n" {
+	if err := testutil.Execute(NewCmdGet(f, nil), "sync_threshold"); err != nil || out.String() != "3 50\n" {
 		t.Errorf("get: %v %q", err, out)
 	}
 	out.Reset()
-	if err := execute(NewCmdSet(f, nil), "expire_nodest_conn=1", "sync_threshold=4 60"); err != nil {
+	if err := testutil.Execute(NewCmdSet(f, nil), "expire_nodest_conn=1", "sync_threshold=4 60"); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "expire_nodest_conn: 0 → 1\nsync_threshold: 3 50 → 4 60\n" || read(t, dir, "expire_nodest_conn") != "1" {
 		t.Errorf("set: %q", out)
 	}
 	// One invalid value: nothing is written.
-	err := execute(NewCmdSet(f, nil), "conntrack=1", "drop_entry=9")
+	err := testutil.Execute(NewCmdSet(f, nil), "conntrack=1", "drop_entry=9")
 	if err == nil || !strings.Contains(err.Error(), "set sysctl drop_entry: invalid value") || !strings.Contains(err.Error(), "ipvsctl sysctl describe drop_entry") {
 		t.Errorf("invalid: %v", err)
 	}
 	if read(t, dir, "conntrack") != "0" {
 		t.Errorf("a valid value was written before the invalid one was refused")
 	}
-	err = execute(NewCmdSet(f, nil), "sync_qlen_max=1")
+	err = testutil.Execute(NewCmdSet(f, nil), "sync_qlen_max=1")
 	if err == nil || !strings.Contains(err.Error(), "read-only here") {
 		t.Errorf("read-only: %v", err)
 	}
-	err = execute(NewCmdGet(f, nil), "est_nice")
+	err = testutil.Execute(NewCmdGet(f, nil), "est_nice")
 	if err == nil || !strings.Contains(err.Error(), "no such sysctl") {
 		t.Errorf("missing: %v", err)
 	}
-	if err := execute(NewCmdSet(f, nil), "novalue"); err == nil {
+	if err := testutil.Execute(NewCmdSet(f, nil), "novalue"); err == nil {
 		t.Errorf("NAME without =VALUE accepted")
 	}
 	out.Reset()
-	if err := execute(NewCmdDescribe(f, nil), "secure_tcp", "frobnicate"); err != nil {
+	if err := testutil.Execute(NewCmdDescribe(f, nil), "secure_tcp", "frobnicate"); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "sysctl-describe.txt", out.Bytes())
@@ -117,12 +107,12 @@ func TestGetSetDescribe(t *testing.T) {
 
 func TestDos(t *testing.T) {
 	f, out, dir := newFactory(t)
-	if err := execute(NewCmdDos(f, nil)); err != nil {
+	if err := testutil.Execute(NewCmdDos(f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "dos.txt", out.Bytes())
 	out.Reset()
-	if err := execute(NewCmdDos(f, nil), "preset", "auto"); err != nil {
+	if err := testutil.Execute(NewCmdDos(f, nil), "preset", "auto"); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"drop_entry", "drop_packet", "secure_tcp"} {
@@ -134,14 +124,14 @@ func TestDos(t *testing.T) {
 		t.Errorf("preset output:\n%s", out)
 	}
 	out.Reset()
-	if err := execute(NewCmdDos(f, nil), "set", "--drop-packet", "always", "--am-droprate", "20", "-o", "json"); err != nil {
+	if err := testutil.Execute(NewCmdDos(f, nil), "set", "--drop-packet", "always", "--am-droprate", "20", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	if read(t, dir, "drop_packet") != "3" || read(t, dir, "am_droprate") != "20" || !strings.Contains(out.String(), `"setting": "always"`) {
 		t.Errorf("dos set: %s", out)
 	}
 	for _, bad := range [][]string{{"set"}, {"set", "--secure-tcp", "sometimes"}, {"preset", "paranoid"}} {
-		if err := execute(NewCmdDos(f, nil), bad...); err == nil {
+		if err := testutil.Execute(NewCmdDos(f, nil), bad...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}

@@ -1,21 +1,17 @@
 package timeout
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 )
 
 func TestSet(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
 	fake := fakeipvs.New()
-	f := factory.NewTest(ios, fake)
+	f, _ := testutil.NewFactory(fake)
 	for _, tt := range []struct {
 		args []string
 		want ipvs.Timeouts
@@ -31,10 +27,7 @@ func TestSet(t *testing.T) {
 	} {
 		var got *SetOptions
 		cmd := NewCmdSet(f, func(o *SetOptions) error { got = o; return nil })
-		cmd.SetArgs(append([]string{}, tt.args...))
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		err := cmd.Execute()
+		err := testutil.Execute(cmd, tt.args...)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%v: %v, want %q", tt.args, err, tt.err)
@@ -46,8 +39,7 @@ func TestSet(t *testing.T) {
 		}
 	}
 	cmd := NewCmdSet(f, nil)
-	cmd.SetArgs([]string{"--tcp-fin", "60"})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd, "--tcp-fin", "60"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := fake.Timeouts(); got != (ipvs.Timeouts{TCP: 900, TCPFin: 60, UDP: 300}) {
@@ -56,11 +48,9 @@ func TestSet(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
-	ios, _, out, _ := iostreams.Test()
-	f := factory.NewTest(ios, fakeipvs.New())
+	f, out := testutil.NewFactory(fakeipvs.New())
 	cmd := NewCmdGet(f, nil)
-	cmd.SetArgs([]string{})
-	if err := cmd.Execute(); err != nil {
+	if err := testutil.Execute(cmd); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "timeout.txt", out.Bytes())

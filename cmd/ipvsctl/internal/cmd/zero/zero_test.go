@@ -1,19 +1,15 @@
 package zero
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 )
 
 func TestZero(t *testing.T) {
 	fake := testutil.Sample()
-	ios, _, _, _ := iostreams.Test()
-	f := factory.NewTest(ios, fake)
+	f, _ := testutil.NewFactory(fake)
 	for _, tt := range []struct {
 		args []string
 		all  bool
@@ -21,10 +17,7 @@ func TestZero(t *testing.T) {
 	}{{nil, true, false}, {[]string{"fwmark:7"}, false, false}, {[]string{"-t", "10.0.0.1:80"}, false, false}, {[]string{"fwmark:99"}, false, true}} {
 		fake.ResetWrites()
 		cmd := NewCmdZero(f, nil)
-		cmd.SetArgs(append([]string{}, tt.args...))
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		err := cmd.Execute()
+		err := testutil.Execute(cmd, tt.args...)
 		if (err != nil) != tt.err {
 			t.Errorf("%v: %v", tt.args, err)
 		}

@@ -89,6 +89,51 @@ type Context struct {
 	Interface string // for sync daemons
 }
 
+// errnoHints name the usual cause of an errno, whatever the request;
+// requestHints, where it depends on the request, take precedence.
+var (
+	errnoHints = map[unix.Errno]string{
+		unix.EPERM:        hintRoot,
+		unix.EACCES:       hintRoot,
+		unix.ESRCH:        "the service does not exist; see ipvsctl list",
+		unix.EAFNOSUPPORT: "address family not supported: is IPv6 disabled? A real server of another family than its service is allowed only with tunnel forwarding",
+		unix.ERANGE:       "a value is out of range: the weight must be 0..2147483647 and the lower threshold at most the upper one",
+		unix.ENODEV:       "no such network interface (ip link)",
+		unix.ENOBUFS:      "the kernel dropped replies, so the outcome is unknown: check with ipvsctl diff or ipvsctl list",
+		unix.EOPNOTSUPP:   "the kernel does not support this request",
+	}
+	requestHints = map[unix.Errno]map[ipvs.Command]string{
+		unix.ESRCH: {
+			ipvs.CmdDelDaemon: "that sync daemon is not running; see ipvsctl sync status",
+		},
+		unix.ENOENT: {
+			ipvs.CmdGetFamily: "the ip_vs kernel module is not available: modprobe ip_vs (or the kernel was built without CONFIG_IP_VS)",
+			ipvs.CmdSetDest:   hintNoDest,
+			ipvs.CmdDelDest:   hintNoDest,
+		},
+		unix.EEXIST: {
+			ipvs.CmdNewDaemon:  "a sync daemon in that role is already running; ipvsctl sync stop it first",
+			ipvs.CmdNewService: "the service already exists; change it with ipvsctl service edit",
+			ipvs.CmdNewDest:    "the destination already exists; change it with ipvsctl dest edit",
+		},
+		unix.EINVAL: {
+			ipvs.CmdNewDest:    hintBadDest,
+			ipvs.CmdSetDest:    hintBadDest,
+			ipvs.CmdNewDaemon:  "the kernel refused the sync daemon: it cannot run while a destination has another address family than its service (mixed-AF tunnel servers); the group must be multicast",
+			ipvs.CmdNewService: hintBadService,
+			ipvs.CmdSetService: hintBadService,
+			ipvs.CmdSetConfig:  "a timeout is too large for the kernel (at most 2147483 seconds is safe)",
+		},
+	}
+)
+
+const (
+	hintRoot       = "IPVS needs root: CAP_NET_ADMIN in the initial user namespace (rootless containers and user namespaces are refused by the kernel)"
+	hintNoDest     = "the destination does not exist in that service (an IPv6 server of an IPv4 service needs its family); see ipvsctl get SERVICE"
+	hintBadDest    = "the kernel refused the destination: a real server of another address family than its service is allowed only with tunnel forwarding and not while a sync daemon runs; the address must be unicast (and lo must be up); a gue tunnel needs a port"
+	hintBadService = "the kernel refused the service settings (an IPv6 persistence prefix must be 1..128)"
+)
+
 // Explain wraps a kernel error in an OpError naming the operation and the
 // object, with a hint for the usual causes. Errors that are already
 // OpErrors are returned unchanged.
@@ -107,66 +152,23 @@ func Explain(ctx Context, err error) error {
 		cmd = ne.Op
 	}
 	errno, _ := netlinkipvs.Errno(err)
-	switch errno {
-	case unix.EPERM, unix.EACCES:
-		e.Hint = "IPVS needs root: CAP_NET_ADMIN in the initial user namespace (rootless containers and user namespaces are refused by the kernel)"
-	case unix.ESRCH:
-		switch cmd {
-		case ipvs.CmdDelDaemon:
-			e.Hint = "that sync daemon is not running; see ipvsctl sync status"
-		default:
-			e.Hint = "the service does not exist; see ipvsctl list"
+	switch {
+	case errno == unix.ENOENT && (cmd == ipvs.CmdNewService || cmd == ipvs.CmdSetService):
+		s := ctx.Scheduler
+		if s == "" {
+			s = "<name>"
 		}
-	case unix.ENOENT:
-		switch cmd {
-		case ipvs.CmdGetFamily:
-			e.Hint = "the ip_vs kernel module is not available: modprobe ip_vs (or the kernel was built without CONFIG_IP_VS)"
-		case ipvs.CmdNewService, ipvs.CmdSetService:
-			s := ctx.Scheduler
-			if s == "" {
-				s = "<name>"
-			}
-			e.Hint = fmt.Sprintf("scheduler %q is not loaded: modprobe ip_vs_%s", s, s)
-			if ctx.PE != "" {
-				e.Hint += fmt.Sprintf("; or persistence engine %q: modprobe ip_vs_pe_%s", ctx.PE, ctx.PE)
-			}
-		case ipvs.CmdSetDest, ipvs.CmdDelDest:
-			e.Hint = "the destination does not exist in that service (an IPv6 server of an IPv4 service needs its family); see ipvsctl get SERVICE"
+		e.Hint = fmt.Sprintf("scheduler %q is not loaded: modprobe ip_vs_%s", s, s)
+		if ctx.PE != "" {
+			e.Hint += fmt.Sprintf("; or persistence engine %q: modprobe ip_vs_pe_%s", ctx.PE, ctx.PE)
 		}
-	case unix.EEXIST:
-		switch cmd {
-		case ipvs.CmdNewDaemon:
-			e.Hint = "a sync daemon in that role is already running; ipvsctl sync stop it first"
-		case ipvs.CmdNewService:
-			e.Hint = "the service already exists; change it with ipvsctl service edit"
-		case ipvs.CmdNewDest:
-			e.Hint = "the destination already exists; change it with ipvsctl dest edit"
+	case errno == unix.ENODEV && ctx.Interface != "":
+		e.Hint = fmt.Sprintf("interface %q does not exist in this network namespace (ip link)", ctx.Interface)
+	default:
+		var ok bool
+		if e.Hint, ok = requestHints[errno][cmd]; !ok {
+			e.Hint = errnoHints[errno]
 		}
-	case unix.EINVAL:
-		switch cmd {
-		case ipvs.CmdNewDest, ipvs.CmdSetDest:
-			e.Hint = "the kernel refused the destination: a real server of another address family than its service is allowed only with tunnel forwarding and not while a sync daemon runs; the address must be unicast (and lo must be up); a gue tunnel needs a port"
-		case ipvs.CmdNewDaemon:
-			e.Hint = "the kernel refused the sync daemon: it cannot run while a destination has another address family than its service (mixed-AF tunnel servers); the group must be multicast"
-		case ipvs.CmdNewService, ipvs.CmdSetService:
-			e.Hint = "the kernel refused the service settings (an IPv6 persistence prefix must be 1..128)"
-		case ipvs.CmdSetConfig:
-			e.Hint = "a timeout is too large for the kernel (at most 2147483 seconds is safe)"
-		}
-	case unix.EAFNOSUPPORT:
-		e.Hint = "address family not supported: is IPv6 disabled? A real server of another family than its service is allowed only with tunnel forwarding"
-	case unix.ERANGE:
-		e.Hint = "a value is out of range: the weight must be 0..2147483647 and the lower threshold at most the upper one"
-	case unix.ENODEV:
-		if ctx.Interface != "" {
-			e.Hint = fmt.Sprintf("interface %q does not exist in this network namespace (ip link)", ctx.Interface)
-		} else {
-			e.Hint = "no such network interface (ip link)"
-		}
-	case unix.ENOBUFS:
-		e.Hint = "the kernel dropped replies, so the outcome is unknown: check with ipvsctl diff or ipvsctl list"
-	case unix.EOPNOTSUPP:
-		e.Hint = "the kernel does not support this request"
 	}
 	return e
 }

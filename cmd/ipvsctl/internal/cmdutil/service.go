@@ -32,6 +32,15 @@ func (s *ServiceSelector) Given() bool {
 	return s.TCP != "" || s.UDP != "" || s.SCTP != "" || s.FWMark != 0
 }
 
+// ResolveArgs returns the service named by the first of a command's
+// positional arguments (there may be none) or the flags.
+func (s *ServiceSelector) ResolveArgs(args []string) (ipvs.ServiceKey, error) {
+	if len(args) > 0 {
+		return s.Resolve(args[0])
+	}
+	return s.Resolve("")
+}
+
 // Resolve returns the service named by arg (may be empty) or the flags.
 func (s *ServiceSelector) Resolve(arg string) (ipvs.ServiceKey, error) {
 	n := 0

@@ -75,7 +75,7 @@ func NewCmdGet(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
-			if opts.Service, err = sel.Resolve(firstArg(args)); err != nil {
+			if opts.Service, err = sel.ResolveArgs(args); err != nil {
 				return err
 			}
 			if err := opts.finish(f); err != nil {
@@ -87,13 +87,6 @@ func NewCmdGet(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts.register(cmd)
 	sel.Register(cmd)
 	return cmd
-}
-
-func firstArg(args []string) string {
-	if len(args) > 0 {
-		return args[0]
-	}
-	return ""
 }
 
 func (o *Options) register(cmd *cobra.Command) {

@@ -81,7 +81,7 @@ which resets everything not given). --persistent 0 turns persistence off.`
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		var err error
-		if opts.Service, err = sel.Resolve(firstArg(args)); err != nil {
+		if opts.Service, err = sel.ResolveArgs(args); err != nil {
 			return err
 		}
 		opts.Set = map[string]bool{}
@@ -244,11 +244,4 @@ func RunDelete(o *DeleteOptions) error {
 		}
 	}
 	return first
-}
-
-func firstArg(args []string) string {
-	if len(args) > 0 {
-		return args[0]
-	}
-	return ""
 }

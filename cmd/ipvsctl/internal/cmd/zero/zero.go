@@ -30,12 +30,8 @@ func NewCmdZero(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.All = len(args) == 0 && !sel.Given()
 			if !opts.All {
-				a := ""
-				if len(args) > 0 {
-					a = args[0]
-				}
 				var err error
-				if opts.Service, err = sel.Resolve(a); err != nil {
+				if opts.Service, err = sel.ResolveArgs(args); err != nil {
 					return err
 				}
 			}

@@ -174,17 +174,21 @@ func RenderTable(w io.Writer, names *cmdutil.Names, vss []ipvs.VirtualServer, mo
 		t = cmdutil.NewTable(w, "SERVICE", "SCHED/FORWARD", "WEIGHT", "ACTIVE", "INACTIVE", "PERSIST", "OPTIONS")
 	}
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	// In the stats and rate modes a service's row and a destination's are
+	// their counters.
+	counted := mode == ModeStats || mode == ModeRate
+	counters := func(name string, st ipvs.Stats) []string {
+		if mode == ModeStats {
+			return []string{name, u(st.Conns), u(st.InPkts), u(st.OutPkts), u(st.InBytes), u(st.OutBytes)}
+		}
+		return []string{name, u(st.CPS), u(st.InPPS), u(st.OutPPS), u(st.InBPS), u(st.OutBPS)}
+	}
 	for _, vs := range vss {
 		s := vs.Service
 		name := names.Service(s.Key())
-		switch mode {
-		case ModeStats:
-			st := s.Stats
-			t.Row(name, u(st.Conns), u(st.InPkts), u(st.OutPkts), u(st.InBytes), u(st.OutBytes))
-		case ModeRate:
-			st := s.Stats
-			t.Row(name, u(st.CPS), u(st.InPPS), u(st.OutPPS), u(st.InBPS), u(st.OutBPS))
-		default:
+		if counted {
+			t.Row(counters(name, s.Stats)...)
+		} else {
 			var act, inact, pers uint64
 			for _, d := range vs.Destinations {
 				act += uint64(d.ActiveConns)
@@ -195,14 +199,9 @@ func RenderTable(w io.Writer, names *cmdutil.Names, vss []ipvs.VirtualServer, mo
 		}
 		for _, d := range vs.Destinations {
 			dn := "  -> " + names.AddrPort(d.Address, d.Port, s.Protocol)
-			switch mode {
-			case ModeStats:
-				st := d.Stats
-				t.Row(dn, u(st.Conns), u(st.InPkts), u(st.OutPkts), u(st.InBytes), u(st.OutBytes))
-			case ModeRate:
-				st := d.Stats
-				t.Row(dn, u(st.CPS), u(st.InPPS), u(st.OutPPS), u(st.InBPS), u(st.OutBPS))
-			default:
+			if counted {
+				t.Row(counters(dn, d.Stats)...)
+			} else {
 				t.Row(dn, ipvsconfig.ForwardName(d.ForwardMethod), u(uint64(d.Weight)), u(uint64(d.ActiveConns)),
 					u(uint64(d.InactiveConns)), u(uint64(d.PersistConns)), DestOptions(d))
 			}

@@ -137,32 +137,11 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 		}
 		opts.Set = map[string]bool{}
 		c.Flags().Visit(func(fl *pflag.Flag) { opts.Set[fl.Name] = true })
-		n := 0
-		for _, v := range []struct {
-			on   bool
-			name string
-		}{{masq, "masq"}, {route, "route"}, {tunnel, "tunnel"}} {
-			if v.on {
-				n++
-				opts.Forward = v.name
-				opts.Set["forward"] = true
-			}
-		}
+		n := pick(&opts.Forward, opts.Set, "forward", switchOpt{masq, "masq"}, switchOpt{route, "route"}, switchOpt{tunnel, "tunnel"})
 		if n > 1 || (n == 1 && c.Flags().Changed("forward")) {
 			return cmdutil.FlagErrorf("give one forwarding method")
 		}
-		n = 0
-		for _, v := range []struct {
-			on   bool
-			name string
-		}{{csum, "csum"}, {remcsum, "remcsum"}, {nocsum, "nocsum"}} {
-			if v.on {
-				n++
-				opts.TunChecksum = v.name
-				opts.Set["tun-checksum"] = true
-			}
-		}
-		if n > 1 {
+		if pick(&opts.TunChecksum, opts.Set, "tun-checksum", switchOpt{csum, "csum"}, switchOpt{remcsum, "remcsum"}, switchOpt{nocsum, "nocsum"}) > 1 {
 			return cmdutil.FlagErrorf("give one of --tun-csum, --tun-remcsum, --tun-nocsum")
 		}
 		return cmdutil.Run(opts, runF, Run)
@@ -184,6 +163,28 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 	sel.Register(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("forward", cobra.FixedCompletions([]string{"route", "masq", "tunnel", "local"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// switchOpt is a boolean flag that stands for one value of an option
+// (-m for --forward masq).
+type switchOpt struct {
+	on   bool
+	name string
+}
+
+// pick sets *value to the name of a switch that is on, marking option as
+// given in set, and returns how many switches are on (more than one is
+// the caller's usage error).
+func pick(value *string, set map[string]bool, option string, switches ...switchOpt) int {
+	n := 0
+	for _, s := range switches {
+		if s.on {
+			n++
+			*value = s.name
+			set[option] = true
+		}
+	}
+	return n
 }
 
 // Run adds or edits the real server.

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+
+	"github.com/ipvs-tools/ipvs/internal/intern"
 )
 
 // Headers of the connection files, as the 6.1 kernel prints them.
@@ -231,7 +233,7 @@ func parseConn(line []byte, sync bool, c *Conn) (field, msg string) {
 	if c.Client.Addr().Is4() != c.Virtual.Addr().Is4() {
 		return "virtual address", "client and virtual addresses of different families"
 	}
-	c.State = internState(f[7])
+	c.State = stateIndex.Get(f[7])
 	exp := f[8]
 	c.Origin = OriginUnknown
 	c.PEName, c.PEData = "", ""
@@ -279,21 +281,7 @@ var knownStates = []string{
 	"ERR", "OTHER", "?",
 }
 
-var stateIndex = func() map[string]string {
-	m := make(map[string]string, len(knownStates))
-	for _, s := range knownStates {
-		m[s] = s
-	}
-	return m
-}()
-
-// internState returns the state name, without allocating for known ones.
-func internState(b []byte) string {
-	if s, ok := stateIndex[string(b)]; ok {
-		return s
-	}
-	return string(b)
-}
+var stateIndex = intern.New(knownStates...)
 
 // readError wraps an error of the underlying reader.
 type readError struct {

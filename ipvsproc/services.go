@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/internal/intern"
 )
 
 // Family is an address family with the kernel's values, equal to
@@ -282,7 +283,7 @@ func parseServiceLine(line []byte, s *Service) (field, msg string) {
 			s.Family = FamilyInet6
 		}
 	}
-	s.Scheduler = internScheduler(f[2])
+	s.Scheduler = schedulers.Get(f[2])
 	i := 3
 	if i < n && string(f[i]) == "ops" {
 		s.OnePacket = true
@@ -370,17 +371,4 @@ func parseProcAddrPort(b []byte) (netip.AddrPort, bool) {
 
 // schedulers interns the scheduler names a listing repeats: the kernel's,
 // and "none" (services without a scheduler).
-var schedulers = func() map[string]string {
-	m := map[string]string{"none": "none"}
-	for _, s := range ipvs.Schedulers() {
-		m[s] = s
-	}
-	return m
-}()
-
-func internScheduler(b []byte) string {
-	if s, ok := schedulers[string(b)]; ok {
-		return s
-	}
-	return string(b)
-}
+var schedulers = intern.New(append(ipvs.Schedulers(), "none")...)

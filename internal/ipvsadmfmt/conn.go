@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/internal/intern"
 	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
 )
 
@@ -297,7 +298,7 @@ func (st *connState) scan(buf []byte) int {
 	if !ok {
 		return eofOr(n)
 	}
-	st.protocol = intern(v)
+	st.protocol = interned.Get(v)
 	n++
 	if v, ok = s.str(); !ok {
 		return eofOr(n)
@@ -331,7 +332,7 @@ func (st *connState) scan(buf []byte) int {
 		case 1:
 			st.temp3 = append(st.temp3[:0], str...)
 		case 2:
-			st.state = intern(str)
+			st.state = interned.Get(str)
 		}
 		n++
 	}
@@ -359,23 +360,10 @@ func (st *connState) scan(buf []byte) int {
 
 // interned holds the protocol and state names the kernel prints, so that
 // scanning them allocates nothing.
-var interned = func() map[string]string {
-	m := make(map[string]string)
-	for _, s := range []string{"TCP", "UDP", "SCTP", "IP", "ICMP", "ICMPv6",
-		"NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
-		"LAST_ACK", "LISTEN", "SYNACK", "ASSURED", "INIT1", "INIT", "C-SENT", "C-REPLIED", "C-WAIT",
-		"COOKIE", "C-ECHOED", "S-SENT", "S-RECEIVED", "S-ACK-SENT", "REJECTED", "CLOSED"} {
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(b []byte) string {
-	if s, ok := interned[string(b)]; ok {
-		return s
-	}
-	return string(b)
-}
+var interned = intern.New("TCP", "UDP", "SCTP", "IP", "ICMP", "ICMPv6",
+	"NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT", "TIME_WAIT", "CLOSE", "CLOSE_WAIT",
+	"LAST_ACK", "LISTEN", "SYNACK", "ASSURED", "INIT1", "INIT", "C-SENT", "C-REPLIED", "C-WAIT",
+	"COOKIE", "C-ECHOED", "S-SENT", "S-RECEIVED", "S-ACK-SENT", "REJECTED", "CLOSED")
 
 func eofOr(n int) int {
 	if n == 0 {

@@ -3,6 +3,7 @@ package ipvsproc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -97,44 +98,36 @@ func readConnFile(name string, fn func(*Conn) error, opts []Option) error {
 	return ScanConns(f, fn)
 }
 
-// AllConns returns every entry of /proc/net/ip_vs_conn.
-func AllConns(opts ...Option) ([]Conn, error) {
-	f, err := Open(ConnFile, opts...)
+// readFile opens the file name and returns what parse makes of it (the
+// zero T when it cannot be opened).
+func readFile[T any](name string, opts []Option, parse func(io.Reader) (T, error)) (T, error) {
+	f, err := Open(name, opts...)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer f.Close()
-	return ReadAllConns(f)
+	return parse(f)
+}
+
+// AllConns returns every entry of /proc/net/ip_vs_conn.
+func AllConns(opts ...Option) ([]Conn, error) {
+	return readFile(ConnFile, opts, ReadAllConns)
 }
 
 // AllSyncConns returns every entry of /proc/net/ip_vs_conn_sync.
 func AllSyncConns(opts ...Option) ([]Conn, error) {
-	f, err := Open(ConnSyncFile, opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadAllConns(f)
+	return readFile(ConnSyncFile, opts, ReadAllConns)
 }
 
 // ReadServices reads /proc/net/ip_vs.
 func ReadServices(opts ...Option) (*ServiceTable, error) {
-	f, err := Open(ServicesFile, opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseServices(f)
+	return readFile(ServicesFile, opts, ParseServices)
 }
 
 // ReadStats reads /proc/net/ip_vs_stats.
 func ReadStats(opts ...Option) (Stats, error) {
-	f, err := Open(StatsFile, opts...)
-	if err != nil {
-		return Stats{}, err
-	}
-	defer f.Close()
-	return ParseStats(f)
+	return readFile(StatsFile, opts, ParseStats)
 }
 
 // ReadStatsPerCPU reads /proc/net/ip_vs_stats_percpu.

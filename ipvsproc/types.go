@@ -190,19 +190,9 @@ func (c *Conn) String() string {
 
 // Stats are the global IPVS counters of a network namespace from
 // /proc/net/ip_vs_stats: totals since the module was loaded (or the last
-// zeroing of all counters), and the estimator's per-second rates.
-type Stats struct {
-	Conns    uint64 // connections scheduled
-	InPkts   uint64 // incoming packets
-	OutPkts  uint64 // outgoing packets
-	InBytes  uint64 // incoming bytes
-	OutBytes uint64 // outgoing bytes
-	CPS      uint64 // connections per second
-	InPPS    uint64 // incoming packets per second
-	OutPPS   uint64 // outgoing packets per second
-	InBPS    uint64 // incoming bytes per second
-	OutBPS   uint64 // outgoing bytes per second
-}
+// zeroing of all counters), and the estimator's per-second rates: the
+// vocabulary's ipvs.Stats, whose fields are the file's columns.
+type Stats = ipvs.Stats
 
 // ParseError reports malformed input: which file and line, which field, and
 // why.

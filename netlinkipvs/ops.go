@@ -8,20 +8,63 @@ import (
 
 // Info returns the IPVS version and the connection table size (GET_INFO).
 func (c *Client) Info() (ipvs.Info, error) {
+	return getOne(c, ipvs.CmdGetInfo, nil, decodeInfo)
+}
+
+// getOne sends the request cmd with attrs and decodes its one reply; no
+// reply is an *Error.
+func getOne[T any](c *Client, cmd ipvs.Command, attrs []byte, decode func([]byte) (T, error)) (T, error) {
 	var (
-		info ipvs.Info
-		got  bool
+		out T
+		got bool
 	)
-	err := c.execute(ipvs.CmdGetInfo, false, nil, nil, func(cmd uint8, attrs []byte) error {
+	err := c.execute(cmd, false, attrs, nil, func(_ uint8, b []byte) error {
 		var err error
-		info, err = decodeInfo(attrs)
+		out, err = decode(b)
 		got = true
 		return err
 	})
 	if err == nil && !got {
-		err = &Error{Op: ipvs.CmdGetInfo, Err: fmt.Errorf("no reply")}
+		err = &Error{Op: cmd, Err: fmt.Errorf("no reply")}
 	}
-	return info, err
+	return out, err
+}
+
+// dump runs the dump cmd with attrs and collects what decode makes of each
+// reply in the kernel's order; an empty dump is an empty slice. With a
+// key function, an entry whose key was met before in the same attempt is
+// dropped (the kernel's dump is not a snapshot and can repeat entries
+// while the table changes).
+func dump[T any, K comparable](c *Client, cmd ipvs.Command, attrs []byte, decode func([]byte) (T, error), key func(T) K) ([]T, error) {
+	var (
+		out  []T
+		seen map[K]struct{}
+	)
+	err := c.execute(cmd, true, attrs, func() {
+		out = out[:0]
+		seen = make(map[K]struct{})
+	}, func(_ uint8, b []byte) error {
+		v, err := decode(b)
+		if err != nil {
+			return err
+		}
+		if key != nil {
+			k := key(v)
+			if _, dup := seen[k]; dup {
+				return nil
+			}
+			seen[k] = struct{}{}
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, nil
 }
 
 // Services returns every virtual service (a GET_SERVICE dump) in the
@@ -29,33 +72,7 @@ func (c *Client) Info() (ipvs.Info, error) {
 // (the kernel's dump is not a snapshot and can repeat entries while the
 // table changes) is returned once.
 func (c *Client) Services() ([]ipvs.Service, error) {
-	var (
-		svcs []ipvs.Service
-		seen map[ipvs.ServiceKey]struct{}
-	)
-	err := c.execute(ipvs.CmdGetService, true, nil, func() {
-		svcs = svcs[:0]
-		seen = make(map[ipvs.ServiceKey]struct{})
-	}, func(cmd uint8, attrs []byte) error {
-		s, err := decodeService(attrs)
-		if err != nil {
-			return err
-		}
-		k := s.Key()
-		if _, dup := seen[k]; dup {
-			return nil
-		}
-		seen[k] = struct{}{}
-		svcs = append(svcs, s)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if svcs == nil {
-		svcs = []ipvs.Service{}
-	}
-	return svcs, nil
+	return dump(c, ipvs.CmdGetService, nil, decodeService, ipvs.Service.Key)
 }
 
 // ScanServices is a GET_SERVICE dump that hands each service to fn instead
@@ -81,59 +98,23 @@ func (c *Client) ScanServices(start func(), fn func(*ipvs.Service) error) error 
 // Service fetches one service by the identity of key (GET_SERVICE). A
 // missing service is an *Error with ESRCH (errors.Is os.ErrNotExist).
 func (c *Client) Service(key ipvs.ServiceKey) (ipvs.Service, error) {
-	s := ipvs.Service{Family: key.Family, Protocol: key.Protocol, Address: key.Address, Port: key.Port, FWMark: key.FWMark}
-	var e attrEncoder
-	encodeServiceID(&e, &s)
-	var (
-		out ipvs.Service
-		got bool
-	)
-	err := c.execute(ipvs.CmdGetService, false, e.b, nil, func(cmd uint8, attrs []byte) error {
-		var err error
-		out, err = decodeService(attrs)
-		got = true
-		return err
-	})
-	if err == nil && !got {
-		err = &Error{Op: ipvs.CmdGetService, Err: fmt.Errorf("no reply")}
-	}
-	return out, err
+	return getOne(c, ipvs.CmdGetService, serviceIDAttrs(key), decodeService)
 }
 
 // Destinations returns the real servers of service svc (a GET_DEST dump),
 // newest first as the kernel lists them. The kernel answers a missing
 // service with an empty list, not an error.
 func (c *Client) Destinations(svc ipvs.ServiceKey) ([]ipvs.Destination, error) {
-	s := ipvs.Service{Family: svc.Family, Protocol: svc.Protocol, Address: svc.Address, Port: svc.Port, FWMark: svc.FWMark}
+	decode := func(b []byte) (ipvs.Destination, error) { return decodeDest(b, svc.Family) }
+	return dump(c, ipvs.CmdGetDest, serviceIDAttrs(svc), decode, ipvs.Destination.Key)
+}
+
+// serviceIDAttrs returns a SERVICE nest naming the service k.
+func serviceIDAttrs(k ipvs.ServiceKey) []byte {
+	s := serviceOf(k)
 	var e attrEncoder
 	encodeServiceID(&e, &s)
-	var (
-		dests []ipvs.Destination
-		seen  map[ipvs.DestKey]struct{}
-	)
-	err := c.execute(ipvs.CmdGetDest, true, e.b, func() {
-		dests = dests[:0]
-		seen = make(map[ipvs.DestKey]struct{})
-	}, func(cmd uint8, attrs []byte) error {
-		d, err := decodeDest(attrs, svc.Family)
-		if err != nil {
-			return err
-		}
-		k := d.Key()
-		if _, dup := seen[k]; dup {
-			return nil
-		}
-		seen[k] = struct{}{}
-		dests = append(dests, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if dests == nil {
-		dests = []ipvs.Destination{}
-	}
-	return dests, nil
+	return e.b
 }
 
 // write sends one acknowledged write request.
@@ -213,22 +194,7 @@ func (c *Client) SetTimeouts(t ipvs.Timeouts) error {
 // Daemons returns the running sync daemons, master first (GET_DAEMON). None
 // running is an empty slice.
 func (c *Client) Daemons() ([]ipvs.Daemon, error) {
-	var ds []ipvs.Daemon
-	err := c.execute(ipvs.CmdGetDaemon, true, nil, func() { ds = ds[:0] }, func(cmd uint8, attrs []byte) error {
-		d, err := decodeDaemon(attrs)
-		if err != nil {
-			return err
-		}
-		ds = append(ds, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if ds == nil {
-		ds = []ipvs.Daemon{}
-	}
-	return ds, nil
+	return dump[ipvs.Daemon, struct{}](c, ipvs.CmdGetDaemon, nil, decodeDaemon, nil)
 }
 
 // NewDaemon starts a sync daemon (NEW_DAEMON).

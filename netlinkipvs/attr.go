@@ -206,3 +206,9 @@ func (e *attrEncoder) nest(typ uint16) func() {
 		binary.NativeEndian.PutUint16(e.b[start:start+2], uint16(len(e.b)-start))
 	}
 }
+
+// as gives what a fixed-size reader returned the named type T of the
+// field it fills: s.Family, err = as[ipvs.AddressFamily](it.u16()).
+func as[T ~uint8 | ~uint16 | ~uint32, V uint8 | uint16 | uint32](v V, err error) (T, error) {
+	return T(v), err
+}

@@ -53,18 +53,20 @@ func encodeService(e *attrEncoder, s *ipvs.Service) {
 // encodeDestID appends a DEST nest with the destination's identity only.
 func encodeDestID(e *attrEncoder, d *ipvs.Destination) {
 	end := e.nest(cmdAttrDest)
+	encodeDestKeyAttrs(e, d)
+	end()
+}
+
+func encodeDestKeyAttrs(e *attrEncoder, d *ipvs.Destination) {
 	e.u16(destAttrAddrFamily, uint16(d.EffectiveFamily()))
 	e.inetAddr(destAttrAddr, d.Address)
 	e.be16(destAttrPort, d.Port)
-	end()
 }
 
 // encodeDest appends a full DEST nest in ipvsadm's attribute order.
 func encodeDest(e *attrEncoder, d *ipvs.Destination) {
 	end := e.nest(cmdAttrDest)
-	e.u16(destAttrAddrFamily, uint16(d.EffectiveFamily()))
-	e.inetAddr(destAttrAddr, d.Address)
-	e.be16(destAttrPort, d.Port)
+	encodeDestKeyAttrs(e, d)
 	e.u32(destAttrFwdMethod, uint32(d.ForwardMethod&ipvs.FwdMask))
 	e.u32(destAttrWeight, d.Weight)
 	e.u8(destAttrTunType, uint8(d.TunnelType))
@@ -157,14 +159,10 @@ func decodeServiceNest(b []byte) (ipvs.Service, error) {
 	for it.next() {
 		switch it.typ {
 		case svcAttrAF:
-			var v uint16
-			v, err = it.u16()
-			s.Family = ipvs.AddressFamily(v)
+			s.Family, err = as[ipvs.AddressFamily](it.u16())
 			haveAF = true
 		case svcAttrProtocol:
-			var v uint16
-			v, err = it.u16()
-			s.Protocol = ipvs.Protocol(v)
+			s.Protocol, err = as[ipvs.Protocol](it.u16())
 		case svcAttrAddr:
 			addr = it.data
 		case svcAttrPort:
@@ -225,17 +223,24 @@ func decodeServiceNest(b []byte) (ipvs.Service, error) {
 			s.Netmask = binary.BigEndian.Uint32(netmask)
 		}
 	}
-	switch {
-	case stats64 != nil:
-		s.Stats, err = decodeStats(stats64, true)
-		s.Stats64 = true
-	case stats != nil:
-		s.Stats, err = decodeStats(stats, false)
-	}
-	if err != nil {
+	if s.Stats, s.Stats64, err = decodeStatsAttrs(stats, stats64); err != nil {
 		return ipvs.Service{}, fmt.Errorf("service stats: %w", err)
 	}
 	return s, nil
+}
+
+// decodeStatsAttrs decodes the counters of a service or destination from
+// its STATS64 nest, or from its STATS nest where the kernel sent no
+// STATS64 (wide reports which); neither leaves them zero.
+func decodeStatsAttrs(stats, stats64 []byte) (st ipvs.Stats, wide bool, err error) {
+	switch {
+	case stats64 != nil:
+		st, err = decodeStats(stats64, true)
+		return st, true, err
+	case stats != nil:
+		st, err = decodeStats(stats, false)
+	}
+	return st, false, err
 }
 
 // decodeStats decodes a STATS (32-bit counters, 64-bit bytes) or STATS64
@@ -312,9 +317,8 @@ func decodeDestNest(b []byte, svcFamily ipvs.AddressFamily) (ipvs.Destination, e
 			d.Port, err = it.be16()
 			havePort = true
 		case destAttrFwdMethod:
-			var v uint32
-			v, err = it.u32()
-			d.ForwardMethod = ipvs.ForwardMethod(v) & ipvs.FwdMask
+			d.ForwardMethod, err = as[ipvs.ForwardMethod](it.u32())
+			d.ForwardMethod &= ipvs.FwdMask
 		case destAttrWeight:
 			d.Weight, err = it.u32()
 		case destAttrUThresh:
@@ -328,23 +332,17 @@ func decodeDestNest(b []byte, svcFamily ipvs.AddressFamily) (ipvs.Destination, e
 		case destAttrPersistConns:
 			d.PersistConns, err = it.u32()
 		case destAttrAddrFamily:
-			var v uint16
-			v, err = it.u16()
-			d.Family = ipvs.AddressFamily(v)
+			d.Family, err = as[ipvs.AddressFamily](it.u16())
 		case destAttrStats:
 			stats = it.data
 		case destAttrStats64:
 			stats64 = it.data
 		case destAttrTunType:
-			var v uint8
-			v, err = it.u8()
-			d.TunnelType = ipvs.TunnelType(v)
+			d.TunnelType, err = as[ipvs.TunnelType](it.u8())
 		case destAttrTunPort:
 			d.TunnelPort, err = it.be16()
 		case destAttrTunFlags:
-			var v uint16
-			v, err = it.u16()
-			d.TunnelFlags = ipvs.TunnelFlags(v)
+			d.TunnelFlags, err = as[ipvs.TunnelFlags](it.u16())
 		}
 		if err != nil {
 			return ipvs.Destination{}, fmt.Errorf("destination attribute %d: %w", it.typ, err)
@@ -362,14 +360,7 @@ func decodeDestNest(b []byte, svcFamily ipvs.AddressFamily) (ipvs.Destination, e
 	if d.Address, err = inetAddr(addr, d.Family); err != nil {
 		return ipvs.Destination{}, fmt.Errorf("destination address: %w", err)
 	}
-	switch {
-	case stats64 != nil:
-		d.Stats, err = decodeStats(stats64, true)
-		d.Stats64 = true
-	case stats != nil:
-		d.Stats, err = decodeStats(stats, false)
-	}
-	if err != nil {
+	if d.Stats, d.Stats64, err = decodeStatsAttrs(stats, stats64); err != nil {
 		return ipvs.Destination{}, fmt.Errorf("destination stats: %w", err)
 	}
 	return d, nil
@@ -389,9 +380,7 @@ func decodeDaemon(b []byte) (ipvs.Daemon, error) {
 	for it.next() {
 		switch it.typ {
 		case daemonAttrState:
-			var v uint32
-			v, err = it.u32()
-			d.State = ipvs.DaemonState(v)
+			d.State, err = as[ipvs.DaemonState](it.u32())
 			haveState = true
 		case daemonAttrMcastIfn:
 			d.Interface = it.str()

@@ -173,16 +173,7 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 		dst = append(dst, " -s "...)
 		dst = append(dst, s.Scheduler...)
 		if fl&ipvs.SvcPersistent != 0 {
-			dst = append(dst, " -p "...)
-			dst = strconv.AppendUint(dst, uint64(s.Timeout), 10)
-			if s.Family == ipvs.AFInet && s.Netmask != 0xffffffff {
-				dst = append(dst, " -M "...)
-				dst = appendIPv4Mask(dst, s.Netmask)
-			}
-			if s.Family == ipvs.AFInet6 && s.Netmask != 128 {
-				dst = append(dst, " -M "...)
-				dst = strconv.AppendInt(dst, int64(int32(s.Netmask)), 10)
-			}
+			dst = appendPersistence(dst, s, " -p ", " -M ")
 		}
 		if s.PEName != "" {
 			dst = append(dst, " --pe "...)
@@ -196,21 +187,13 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 			dst = appendSchedFlags(dst, s)
 		}
 	case f.Stats:
-		st := s.Stats
+		st := &s.Stats
 		dst = appendPadRight(dst, name, 33)
-		dst = appendLargenum(dst, st.Conns, f)
-		dst = appendLargenum(dst, st.InPkts, f)
-		dst = appendLargenum(dst, st.OutPkts, f)
-		dst = appendLargenum(dst, st.InBytes, f)
-		dst = appendLargenum(dst, st.OutBytes, f)
+		dst = appendLargenums(dst, f, st.Conns, st.InPkts, st.OutPkts, st.InBytes, st.OutBytes)
 	case f.Rate:
-		st := s.Stats
+		st := &s.Stats
 		dst = appendPadRight(dst, name, 33)
-		dst = appendLargenum(dst, st.CPS, f)
-		dst = appendLargenum(dst, st.InPPS, f)
-		dst = appendLargenum(dst, st.OutPPS, f)
-		dst = appendLargenum(dst, st.InBPS, f)
-		dst = appendLargenum(dst, st.OutBPS, f)
+		dst = appendLargenums(dst, f, st.CPS, st.InPPS, st.OutPPS, st.InBPS, st.OutBPS)
 	default:
 		dst = append(dst, name...)
 		dst = append(dst, ' ')
@@ -221,16 +204,7 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 			dst = append(dst, ')')
 		}
 		if fl&ipvs.SvcPersistent != 0 {
-			dst = append(dst, " persistent "...)
-			dst = strconv.AppendUint(dst, uint64(s.Timeout), 10)
-			if s.Family == ipvs.AFInet && s.Netmask != 0xffffffff {
-				dst = append(dst, " mask "...)
-				dst = appendIPv4Mask(dst, s.Netmask)
-			}
-			if s.Family == ipvs.AFInet6 && s.Netmask != 128 {
-				dst = append(dst, " mask "...)
-				dst = strconv.AppendInt(dst, int64(int32(s.Netmask)), 10)
-			}
+			dst = appendPersistence(dst, s, " persistent ", " mask ")
 			if s.PEName != "" {
 				dst = append(dst, " pe "...)
 				dst = append(dst, s.PEName...)
@@ -264,6 +238,42 @@ func AppendService(dst []byte, e *ServiceEntry, f Format, r Resolver, sc *Scratc
 	return dst
 }
 
+// appendPersistence appends a persistent service's timeout after
+// timeoutWord and, when it covers less than a whole address, its netmask
+// after maskWord.
+func appendPersistence(dst []byte, s *ipvs.Service, timeoutWord, maskWord string) []byte {
+	dst = append(dst, timeoutWord...)
+	dst = strconv.AppendUint(dst, uint64(s.Timeout), 10)
+	if s.Family == ipvs.AFInet && s.Netmask != 0xffffffff {
+		dst = append(dst, maskWord...)
+		dst = appendIPv4Mask(dst, s.Netmask)
+	}
+	if s.Family == ipvs.AFInet6 && s.Netmask != 128 {
+		dst = append(dst, maskWord...)
+		dst = strconv.AppendInt(dst, int64(int32(s.Netmask)), 10)
+	}
+	return dst
+}
+
+// appendLargenums appends each of vs with appendLargenum.
+func appendLargenums(dst []byte, f Format, vs ...uint64) []byte {
+	for _, v := range vs {
+		dst = appendLargenum(dst, v, f)
+	}
+	return dst
+}
+
+// appendUintCol appends a blank and v as C's %-Nu.
+func appendUintCol(dst []byte, v uint64, n int) []byte {
+	return appendUintRight(append(dst, ' '), v, n)
+}
+
+// appendConnCols appends the ActiveConn and InActConn columns.
+func appendConnCols(dst []byte, d *ipvs.Destination) []byte {
+	dst = appendUintCol(dst, uint64(d.ActiveConns), 10)
+	return appendUintCol(dst, uint64(d.InactiveConns), 10)
+}
+
 // appendDest appends one destination row of format f.
 func appendDest(dst, name []byte, d *ipvs.Destination, proto ipvs.Protocol, f Format, r Resolver, sc *Scratch) []byte {
 	sc.tmp = appendAddrPortName(sc.tmp[:0], d.Family, addr16(d.Address), d.Port, proto, f.Numeric, r)
@@ -276,8 +286,7 @@ func appendDest(dst, name []byte, d *ipvs.Destination, proto ipvs.Protocol, f Fo
 	// the byte counters lose their upper half.
 	st := &d.Stats
 	lo := func(v uint64) uint64 { return uint64(uint32(v)) }
-	switch {
-	case f.Rule:
+	if f.Rule {
 		dst = append(dst, "-a "...)
 		dst = append(dst, name...)
 		dst = append(dst, " -r "...)
@@ -300,17 +309,14 @@ func appendDest(dst, name []byte, d *ipvs.Destination, proto ipvs.Protocol, f Fo
 				dst = append(dst, " --tun-type ipip"...)
 			}
 		}
+		return append(dst, '\n')
+	}
+	dst = append(dst, "  -> "...)
+	dst = appendPadRight(dst, dname, 28)
+	switch {
 	case f.Stats:
-		dst = append(dst, "  -> "...)
-		dst = appendPadRight(dst, dname, 28)
-		dst = appendLargenum(dst, lo(st.Conns), f)
-		dst = appendLargenum(dst, lo(st.InPkts), f)
-		dst = appendLargenum(dst, lo(st.OutPkts), f)
-		dst = appendLargenum(dst, st.InBytes, f)
-		dst = appendLargenum(dst, st.OutBytes, f)
+		dst = appendLargenums(dst, f, lo(st.Conns), lo(st.InPkts), lo(st.OutPkts), st.InBytes, st.OutBytes)
 	case f.Rate:
-		dst = append(dst, "  -> "...)
-		dst = appendPadRight(dst, dname, 28)
 		dst = append(dst, ' ')
 		dst = appendUintLeft(dst, lo(st.CPS), 8)
 		dst = append(dst, ' ')
@@ -320,55 +326,27 @@ func appendDest(dst, name []byte, d *ipvs.Destination, proto ipvs.Protocol, f Fo
 		dst = appendLargenum(dst, lo(st.InBPS), f)
 		dst = appendLargenum(dst, lo(st.OutBPS), f)
 	case f.Thresholds:
-		dst = append(dst, "  -> "...)
-		dst = appendPadRight(dst, dname, 28)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.UpperThreshold), 10)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.LowerThreshold), 10)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
+		dst = appendUintCol(dst, uint64(d.UpperThreshold), 10)
+		dst = appendUintCol(dst, uint64(d.LowerThreshold), 10)
+		dst = appendConnCols(dst, d)
 	case f.PersistentConn:
-		dst = append(dst, "  -> "...)
-		dst = appendPadRight(dst, dname, 28)
+		dst = appendUintCol(dst, uint64(d.Weight), 9)
+		dst = appendUintCol(dst, uint64(d.PersistConns), 11)
+		dst = appendConnCols(dst, d)
+	default: // with f.TunInfo, a TunnelInfo column after Forward
 		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.Weight), 9)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.PersistConns), 11)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
-	case f.TunInfo:
-		ti := tunInfo(d)
-		if ti == "" {
-			ti = "n/a"
+		dst = appendPadRight(dst, fwdNames[fwd], 7)
+		if f.TunInfo {
+			ti := tunInfo(d)
+			if ti == "" {
+				ti = "n/a"
+			}
+			dst = append(dst, ' ')
+			dst = appendPadRight(dst, ti, 13)
 		}
-		dst = append(dst, "  -> "...)
-		dst = appendPadRight(dst, dname, 28)
-		dst = append(dst, ' ')
-		dst = appendPadRight(dst, fwdNames[fwd], 7)
-		dst = append(dst, ' ')
-		dst = appendPadRight(dst, ti, 13)
 		dst = append(dst, ' ')
 		dst = appendIntRight(dst, int64(int32(d.Weight)), 6)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
-	default:
-		dst = append(dst, "  -> "...)
-		dst = appendPadRight(dst, dname, 28)
-		dst = append(dst, ' ')
-		dst = appendPadRight(dst, fwdNames[fwd], 7)
-		dst = append(dst, ' ')
-		dst = appendIntRight(dst, int64(int32(d.Weight)), 6)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.ActiveConns), 10)
-		dst = append(dst, ' ')
-		dst = appendUintRight(dst, uint64(d.InactiveConns), 10)
+		dst = appendConnCols(dst, d)
 	}
 	return append(dst, '\n')
 }

@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"iter"
 	"net"
 	"net/netip"
 	"os"
@@ -84,15 +85,23 @@ func fields(line string) []string {
 	return strings.Fields(line)
 }
 
+// records yields the fields of each line of a hosts or services file that
+// has two or more.
+func records(b []byte) iter.Seq[[]string] {
+	return func(yield func([]string) bool) {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if f := fields(sc.Text()); len(f) >= 2 && !yield(f) {
+				return
+			}
+		}
+	}
+}
+
 func parseHosts(b []byte) []hostEntry {
 	var out []hostEntry
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		f := fields(sc.Text())
-		if len(f) < 2 {
-			continue
-		}
+	for f := range records(b) {
 		a, err := netip.ParseAddr(f[0])
 		if err != nil || a.Zone() != "" {
 			continue
@@ -104,13 +113,7 @@ func parseHosts(b []byte) []hostEntry {
 
 func parseServices(b []byte) []servEntry {
 	var out []servEntry
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		f := fields(sc.Text())
-		if len(f) < 2 {
-			continue
-		}
+	for f := range records(b) {
 		portProto := strings.SplitN(f[1], "/", 2)
 		if len(portProto) != 2 {
 			continue

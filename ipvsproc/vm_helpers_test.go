@@ -147,30 +147,45 @@ func mustRef(t testing.TB, ns string, args ...string) string {
 // between the two reads, so it tries a few times before failing.
 func compareConnsWithRef(t *testing.T, ns string) []Conn {
 	t.Helper()
-	var opts []Option
-	if ns != "" {
-		opts = append(opts, WithNetNS(ns))
-	}
-	var diff string
-	for attempt := 0; attempt < 4; attempt++ {
-		conns, err := AllConns(opts...)
-		if err != nil {
+	var conns []Conn
+	retryCompare(t, 500*time.Millisecond, fmt.Sprintf("netns %q: the parser and ipvsadm -Lcn disagree", ns), func() string {
+		var err error
+		if conns, err = AllConns(nsOptions(ns)...); err != nil {
 			t.Fatal(err)
 		}
-		out := mustRef(t, ns, "-Lcn")
-		want, err := lcnRowsFromOutput(out, false)
+		want, err := lcnRowsFromOutput(mustRef(t, ns, "-Lcn"), false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sort.Strings(want)
-		got := sortedRows(conns, false)
-		if diff = diffRows(got, want); diff == "" {
-			return conns
+		return diffRows(sortedRows(conns, false), want)
+	})
+	return conns
+}
+
+// retryCompare calls compare, which reads a table two ways and describes
+// how they differ, until it finds no difference: entries change between
+// the two reads, so it tries four times, pausing between attempts, before
+// it fails the test with msg and the last difference.
+func retryCompare(t *testing.T, pause time.Duration, msg string, compare func() (diff string)) {
+	t.Helper()
+	var diff string
+	for attempt := 0; attempt < 4; attempt++ {
+		if diff = compare(); diff == "" {
+			return
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(pause)
 	}
-	t.Fatalf("netns %q: the parser and ipvsadm -Lcn disagree:\n%s", ns, diff)
-	return nil
+	t.Fatalf("%s:\n%s", msg, diff)
+}
+
+// nsOptions returns the options that read the files of namespace ns (none
+// for "", the test's own).
+func nsOptions(ns string) []Option {
+	if ns == "" {
+		return nil
+	}
+	return []Option{WithNetNS(ns)}
 }
 
 // newClient opens a netlinkipvs client, in namespace ns if not "".

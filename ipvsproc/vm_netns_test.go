@@ -42,10 +42,7 @@ func TestVMNetnsReads(t *testing.T) {
 	}
 
 	check := func(ns string) error {
-		var opts []Option
-		if ns != "" {
-			opts = append(opts, WithNetNS(ns))
-		}
+		opts := nsOptions(ns)
 		tab, err := ReadServices(opts...)
 		if err != nil {
 			return err

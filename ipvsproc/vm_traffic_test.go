@@ -201,13 +201,8 @@ func fwmarkClient(t *testing.T, addr string, mark int) {
 // methods, weights and connection counts.
 func compareServicesWithRef(t *testing.T, ns string) {
 	t.Helper()
-	var opts []Option
-	if ns != "" {
-		opts = append(opts, WithNetNS(ns))
-	}
-	var diff string
-	for attempt := 0; attempt < 4; attempt++ {
-		tab, err := ReadServices(opts...)
+	retryCompare(t, 500*time.Millisecond, fmt.Sprintf("netns %q: /proc/net/ip_vs and ipvsadm -Ln disagree", ns), func() string {
+		tab, err := ReadServices(nsOptions(ns)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,12 +218,10 @@ func compareServicesWithRef(t *testing.T, ns string) {
 		want := strings.Split(strings.TrimRight(out, "\n"), "\n")[3:]
 		g, w := strings.Join(got, "\n"), strings.Join(want, "\n")
 		if g == w {
-			return
+			return ""
 		}
-		diff = "parser:\n" + g + "\nipvsadm -Ln --nosort:\n" + w
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("netns %q: /proc/net/ip_vs and ipvsadm -Ln disagree:\n%s", ns, diff)
+		return "parser:\n" + g + "\nipvsadm -Ln --nosort:\n" + w
+	})
 }
 
 // lnServiceLine formats a service the way ipvsadm -Ln prints it, from what
@@ -274,8 +267,7 @@ func lnAddrPort(ap netip.AddrPort) string {
 func compareStatsWithRef(t *testing.T, ns string) {
 	t.Helper()
 	c := newClient(t, ns)
-	var diff string
-	for attempt := 0; attempt < 4; attempt++ {
+	retryCompare(t, time.Second, fmt.Sprintf("netns %q: stats differ", ns), func() string {
 		want := refStats(t, mustRef(t, ns, "-Ln", "--stats", "--exact"))
 		got := map[string][5]uint64{}
 		svcs, err := c.Services()
@@ -293,7 +285,7 @@ func compareStatsWithRef(t *testing.T, ns string) {
 				got[key+" -> "+lnAddrPort(netip.AddrPortFrom(d.Address, d.Port))] = statNums(d.Stats)
 			}
 		}
-		diff = ""
+		diff := ""
 		for k, w := range want {
 			if got[k] != w {
 				diff += fmt.Sprintf("  %s: netlinkipvs %v, ipvsadm %v\n", k, got[k], w)
@@ -309,9 +301,7 @@ func compareStatsWithRef(t *testing.T, ns string) {
 					t.Logf("  %s: conns %d inpkts %d outpkts %d inbytes %d outbytes %d", k, v[0], v[1], v[2], v[3], v[4])
 				}
 			}
-			return
 		}
-		time.Sleep(time.Second)
-	}
-	t.Fatalf("netns %q: stats differ:\n%s", ns, diff)
+		return diff
+	})
 }

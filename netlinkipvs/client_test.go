@@ -97,6 +97,25 @@ func svcAttrs(t *testing.T, s ipvs.Service, full bool) func(ae *netlink.Attribut
 }
 
 // nested encodes without NLA_F_NESTED, as ipvsadm (libnl) does.
+// newDumpClient returns a client whose kernel answers a dump of cmd with
+// replies.
+func newDumpClient(t *testing.T, cmd ipvs.Command, replies ...genetlink.Message) *Client {
+	t.Helper()
+	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(cmd), netlink.Request|netlink.Dump,
+		func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) { return replies, nil }))
+	return c
+}
+
+// destKeyAttrs writes the identity of a destination as DEST nests carry it.
+func destKeyAttrs(af ipvs.AddressFamily, addr string, port uint16) func(*netlink.AttributeEncoder) error {
+	return func(ae *netlink.AttributeEncoder) error {
+		ae.Uint16(destAttrAddrFamily, uint16(af))
+		ae.Bytes(destAttrAddr, addr16(addr))
+		ae.Bytes(destAttrPort, be16(port))
+		return nil
+	}
+}
+
 func nested(ae *netlink.AttributeEncoder, typ uint16, fn func(*netlink.AttributeEncoder) error) {
 	inner := netlink.NewAttributeEncoder()
 	fn(inner)
@@ -106,9 +125,7 @@ func nested(ae *netlink.AttributeEncoder, typ uint16, fn func(*netlink.Attribute
 
 func TestRequestEncoding(t *testing.T) {
 	destFull := func(ae *netlink.AttributeEncoder) error {
-		ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
-		ae.Bytes(destAttrAddr, addr16("192.168.0.1"))
-		ae.Bytes(destAttrPort, be16(8080))
+		destKeyAttrs(ipvs.AFInet, "192.168.0.1", 8080)(ae)
 		ae.Uint32(destAttrFwdMethod, 2)
 		ae.Uint32(destAttrWeight, 3)
 		ae.Uint8(destAttrTunType, 1)
@@ -140,12 +157,7 @@ func TestRequestEncoding(t *testing.T) {
 			},
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrService, svcAttrs(t, mappedSvc, false))
-				nested(ae, cmdAttrDest, func(ae *netlink.AttributeEncoder) error {
-					ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet6))
-					ae.Bytes(destAttrAddr, addr16("::ffff:10.0.0.9"))
-					ae.Bytes(destAttrPort, be16(80))
-					return nil
-				})
+				nested(ae, cmdAttrDest, destKeyAttrs(ipvs.AFInet6, "::ffff:10.0.0.9", 80))
 			}},
 		{"set fwmark service", ipvs.CmdSetService, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.UpdateService(fwmSvc) },
@@ -171,12 +183,7 @@ func TestRequestEncoding(t *testing.T) {
 			},
 			func(ae *netlink.AttributeEncoder) {
 				nested(ae, cmdAttrService, svcAttrs(t, v6Svc, false))
-				nested(ae, cmdAttrDest, func(ae *netlink.AttributeEncoder) error {
-					ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
-					ae.Bytes(destAttrAddr, addr16("10.9.9.9"))
-					ae.Bytes(destAttrPort, be16(53))
-					return nil
-				})
+				nested(ae, cmdAttrDest, destKeyAttrs(ipvs.AFInet, "10.9.9.9", 53))
 			}},
 		{"flush", ipvs.CmdFlush, netlink.Request | netlink.Acknowledge,
 			func(c *Client) error { return c.Flush() },
@@ -313,15 +320,12 @@ func svcReply(t *testing.T, s ipvs.Service, st32, st64 bool) genetlink.Message {
 }
 
 func TestServicesDecode(t *testing.T) {
-	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(ipvs.CmdGetService), netlink.Request|netlink.Dump,
-		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
-			return []genetlink.Message{
-				svcReply(t, tcpSvc, true, true),
-				svcReply(t, v6Svc, true, false),
-				svcReply(t, fwmSvc, false, false),
-				svcReply(t, tcpSvc, true, true), // a duplicate, as a changing table gives
-			}, nil
-		}))
+	c := newDumpClient(t, ipvs.CmdGetService,
+		svcReply(t, tcpSvc, true, true),
+		svcReply(t, v6Svc, true, false),
+		svcReply(t, fwmSvc, false, false),
+		svcReply(t, tcpSvc, true, true), // a duplicate, as a changing table gives
+	)
 	got, err := c.Services()
 	if err != nil {
 		t.Fatal(err)
@@ -389,44 +393,41 @@ func destReply(t *testing.T, fn func(ae *netlink.AttributeEncoder) error) genetl
 }
 
 func TestDestinationsDecode(t *testing.T) {
-	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(ipvs.CmdGetDest), netlink.Request|netlink.Dump,
-		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
-			return []genetlink.Message{
-				// 6.1 order, with stats64 and mixed family.
-				destReply(t, func(ae *netlink.AttributeEncoder) error {
-					ae.Bytes(destAttrAddr, addr16("10.9.9.9"))
-					ae.Bytes(destAttrPort, be16(443))
-					ae.Uint32(destAttrFwdMethod, 2|0x20) // extra bits are masked
-					ae.Uint32(destAttrWeight, 1)
-					ae.Uint8(destAttrTunType, 2)
-					ae.Bytes(destAttrTunPort, be16(0))
-					ae.Uint16(destAttrTunFlags, 2)
-					ae.Uint32(destAttrUThresh, 0)
-					ae.Uint32(destAttrLThresh, 0)
-					ae.Uint32(destAttrActiveConns, 5)
-					ae.Uint32(destAttrInactConns, 6)
-					ae.Uint32(destAttrPersistConns, 7)
-					ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
-					nested(ae, destAttrStats, statsNest(false, 0))
-					nested(ae, destAttrStats64, statsNest(true, 1<<40))
-					return nil
-				}),
-				// An old kernel: no ADDR_FAMILY, no tunnel attributes, 32-bit stats.
-				destReply(t, func(ae *netlink.AttributeEncoder) error {
-					ae.Bytes(destAttrAddr, addr16("2001:db8::2"))
-					ae.Bytes(destAttrPort, be16(8443))
-					ae.Uint32(destAttrFwdMethod, 0)
-					ae.Uint32(destAttrWeight, 2147483647)
-					ae.Uint32(destAttrUThresh, 100)
-					ae.Uint32(destAttrLThresh, 10)
-					ae.Uint32(destAttrActiveConns, 0)
-					ae.Uint32(destAttrInactConns, 0)
-					ae.Uint32(destAttrPersistConns, 0)
-					nested(ae, destAttrStats, statsNest(false, 100))
-					return nil
-				}),
-			}, nil
-		}))
+	c := newDumpClient(t, ipvs.CmdGetDest,
+		// 6.1 order, with stats64 and mixed family.
+		destReply(t, func(ae *netlink.AttributeEncoder) error {
+			ae.Bytes(destAttrAddr, addr16("10.9.9.9"))
+			ae.Bytes(destAttrPort, be16(443))
+			ae.Uint32(destAttrFwdMethod, 2|0x20) // extra bits are masked
+			ae.Uint32(destAttrWeight, 1)
+			ae.Uint8(destAttrTunType, 2)
+			ae.Bytes(destAttrTunPort, be16(0))
+			ae.Uint16(destAttrTunFlags, 2)
+			ae.Uint32(destAttrUThresh, 0)
+			ae.Uint32(destAttrLThresh, 0)
+			ae.Uint32(destAttrActiveConns, 5)
+			ae.Uint32(destAttrInactConns, 6)
+			ae.Uint32(destAttrPersistConns, 7)
+			ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
+			nested(ae, destAttrStats, statsNest(false, 0))
+			nested(ae, destAttrStats64, statsNest(true, 1<<40))
+			return nil
+		}),
+		// An old kernel: no ADDR_FAMILY, no tunnel attributes, 32-bit stats.
+		destReply(t, func(ae *netlink.AttributeEncoder) error {
+			ae.Bytes(destAttrAddr, addr16("2001:db8::2"))
+			ae.Bytes(destAttrPort, be16(8443))
+			ae.Uint32(destAttrFwdMethod, 0)
+			ae.Uint32(destAttrWeight, 2147483647)
+			ae.Uint32(destAttrUThresh, 100)
+			ae.Uint32(destAttrLThresh, 10)
+			ae.Uint32(destAttrActiveConns, 0)
+			ae.Uint32(destAttrInactConns, 0)
+			ae.Uint32(destAttrPersistConns, 0)
+			nested(ae, destAttrStats, statsNest(false, 100))
+			return nil
+		}),
+	)
 	got, err := c.Destinations(v6Svc.Key())
 	if err != nil {
 		t.Fatal(err)
@@ -610,14 +611,11 @@ func TestDumpInterruptedIsRepeated(t *testing.T) {
 }
 
 func TestScanServices(t *testing.T) {
-	c, _ := newFakeClient(t, genltest.CheckRequest(testFamily.ID, uint8(ipvs.CmdGetService), netlink.Request|netlink.Dump,
-		func(greq genetlink.Message, _ netlink.Message) ([]genetlink.Message, error) {
-			return []genetlink.Message{
-				svcReply(t, tcpSvc, false, false),
-				svcReply(t, fwmSvc, false, false),
-				svcReply(t, tcpSvc, false, false),
-			}, nil
-		}))
+	c := newDumpClient(t, ipvs.CmdGetService,
+		svcReply(t, tcpSvc, false, false),
+		svcReply(t, fwmSvc, false, false),
+		svcReply(t, tcpSvc, false, false),
+	)
 	var got []ipvs.ServiceKey
 	starts := 0
 	err := c.ScanServices(func() { starts++ }, func(s *ipvs.Service) error {

@@ -103,15 +103,7 @@ func TestBatchByteLimit(t *testing.T) {
 		s.Port = uint16(i)
 		ops[i] = ipvs.Op{Cmd: ipvs.CmdNewService, Service: s}
 	}
-	errs, err := c.Batch(ops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, e := range errs {
-		if e != nil {
-			t.Fatalf("op %d: %v", i, e)
-		}
-	}
+	mustBatch(t, c, ops)
 	size := 16 + 4 + len(encodeOp(ops[0]))
 	wantSends := (5000 + maxBatchBytes/size - 1) / (maxBatchBytes / size)
 	if fs.sends != wantSends || fs.requests != 5000 {
@@ -155,5 +147,20 @@ func ExampleClient_Batch() {
 	}
 	if err != nil {
 		fmt.Println(err)
+	}
+}
+
+// mustBatch sends ops as one batch and fails the test unless every one
+// succeeds.
+func mustBatch(t *testing.T, c *Client, ops []ipvs.Op) {
+	t.Helper()
+	errs, err := c.Batch(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			t.Fatalf("op %d: %v", i, e)
+		}
 	}
 }

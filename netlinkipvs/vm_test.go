@@ -552,15 +552,7 @@ func TestVMLargeTable(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	errs, err := c.Batch(ops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, e := range errs {
-		if e != nil {
-			t.Fatalf("op %d: %v", i, e)
-		}
-	}
+	mustBatch(t, c, ops)
 	t.Logf("created %d services x %d dests in %v", nsvc, ndest, time.Since(start))
 	start = time.Now()
 	svcs, err := c.Services()

@@ -79,15 +79,22 @@ services:
         tunnel: {type: gue, port: 6080, checksum: remcsum}
 `
 
+// mustDesired parses src as the file name and returns what it asks for.
+func mustDesired(t *testing.T, name, src string) *Desired {
+	t.Helper()
+	d, err := Parse(name, []byte(src), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	des, err := d.Desired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return des
+}
+
 func TestDesiredDefaults(t *testing.T) {
-	d, err := Parse("x.yaml", []byte(sampleYAML), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := d.Desired()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustDesired(t, "x.yaml", sampleYAML)
 	want := &Desired{
 		Timeouts:      &ipvs.Timeouts{TCP: 900, TCPFin: 120, UDP: 300},
 		ManageDaemons: true,
@@ -115,14 +122,7 @@ func TestDesiredDefaults(t *testing.T) {
 // TestRoundTrip: kernel objects -> document -> JSON/YAML -> document ->
 // kernel objects gives the same objects.
 func TestRoundTrip(t *testing.T) {
-	d, err := Parse("x.yaml", []byte(sampleYAML), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	des, err := d.Desired()
-	if err != nil {
-		t.Fatal(err)
-	}
+	des := mustDesired(t, "x.yaml", sampleYAML)
 	// A non-prefix IPv4 mask must survive too.
 	des.Services = append(des.Services, ipvs.VirtualServer{Service: ipvs.Service{Family: ipvs.AFInet,
 		Protocol: ipvs.ProtoUDP, Address: netip.MustParseAddr("10.0.0.9"), Port: 53, Scheduler: "rr",
@@ -233,14 +233,7 @@ func TestParseRules(t *testing.T) {
 		"-a -f 7 -6 -r [2001:db8::10]:0 -m -w 1\n" +
 		"--set 900 60 300\n" +
 		"--start-daemon master --mcast-interface eth0 --syncid 9\n"
-	d, err := Parse("t.rules", []byte(rules), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := d.Desired()
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := mustDesired(t, "t.rules", rules)
 	if len(want.Services) != 2 || len(want.Services[0].Destinations) != 2 || len(want.Services[1].Destinations) != 1 {
 		t.Fatalf("services: %+v", want.Services)
 	}
@@ -261,7 +254,7 @@ func TestParseRules(t *testing.T) {
 		t.Errorf("daemons: %+v", want.Daemons)
 	}
 	// Without --start-daemon lines the document leaves daemons alone.
-	d, err = Parse("t.rules", []byte("-A -u 10.0.0.1:53\n"), "")
+	d, err := Parse("t.rules", []byte("-A -u 10.0.0.1:53\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,15 +86,21 @@ func TestGenerateNames(t *testing.T) {
 
 func TestPageContent(t *testing.T) {
 	dir, _ := generate(t, tinyTree())
-	read := func(n string) string {
+	// read returns the page n after checking that it holds each of wants.
+	read := func(n string, wants ...string) string {
 		b, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(b)
+		page := string(b)
+		for _, want := range wants {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s lacks\n%s\n--- page:\n%s", n, want, page)
+			}
+		}
+		return page
 	}
-	add := read("tinyctl-thing-add.8")
-	for _, want := range []string{
+	add := read("tinyctl-thing-add.8",
 		".TH TINYCTL\\-THING\\-ADD 8 2026-11-25 \"ipvs-tools\" \"System Administration\"\n",
 		".SH NAME\ntinyctl\\-thing\\-add \\- Add a thing\n",
 		".SH SYNOPSIS\n.B tinyctl thing add\n\\fITHING\\fR [\\fINAME...\\fR]\n.RI [ options ]\n",
@@ -107,38 +113,23 @@ func TestPageContent(t *testing.T) {
 		".TP\n\\fB\\-\\-numeric\\fR\nprint numbers\n",
 		".SH EXAMPLES\n.RS 2\n.EX\ntinyctl thing add box \\-\\-weight 3\ntinyctl thing add \\-w 0 crate\n.EE\n.RE\n",
 		".SH SEE ALSO\n.BR tinyctl\\-thing (8)\n",
-	} {
-		if !strings.Contains(add, want) {
-			t.Errorf("tinyctl-thing-add.8 lacks\n%s\n--- page:\n%s", want, add)
-		}
-	}
+	)
 	if strings.Contains(add, "secret") || strings.Contains(add, "help") {
 		t.Errorf("hidden or help flag shown:\n%s", add)
 	}
 
-	root := read("tinyctl.8")
-	for _, want := range []string{
+	root := read("tinyctl.8",
 		".SH SYNOPSIS\n.B tinyctl\n.I command\n.RI [ options ]\n",
 		".SH COMMANDS\n.TP\n.B rules\nHow rules work.\n.TP\n.B thing\nAdd or delete things.\n",
 		"\\fB\\-\\-version\\fR\nversion for tinyctl\n",
 		".SH SEE ALSO\n.BR ipvsadm (8),\n.BR tinyctl\\-rules (8),\n.BR tinyctl\\-thing (8)\n",
-	} {
-		if !strings.Contains(root, want) {
-			t.Errorf("tinyctl.8 lacks\n%s\n--- page:\n%s", want, root)
-		}
-	}
+	)
 	if strings.Contains(root, ".B internal") || strings.Contains(root, "tinyctl\\-internal") {
 		t.Errorf("hidden command listed")
 	}
-	if thing := read("tinyctl-thing.8"); !strings.Contains(thing, "Also called th.\n") {
-		t.Errorf("no aliases:\n%s", thing)
-	}
-	if del := read("tinyctl-thing-delete.8"); !strings.Contains(del, ".SH DESCRIPTION\nDelete a thing.\n") || !strings.Contains(del, "Also called del, rm.\n") {
-		t.Errorf("delete page:\n%s", del)
-	}
-	if topic := read("tinyctl-rules.8"); !strings.Contains(topic, ".SH SYNOPSIS\n.B tinyctl help rules\n") {
-		t.Errorf("help topic page:\n%s", topic)
-	}
+	read("tinyctl-thing.8", "Also called th.\n")
+	read("tinyctl-thing-delete.8", ".SH DESCRIPTION\nDelete a thing.\n", "Also called del, rm.\n")
+	read("tinyctl-rules.8", ".SH SYNOPSIS\n.B tinyctl help rules\n")
 }
 
 // TestRendersCleanly renders every page of the tiny tree with groff -ww

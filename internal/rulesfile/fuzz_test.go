@@ -1,7 +1,6 @@
 package rulesfile
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 )
@@ -33,22 +32,6 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var first bytes.Buffer
-		if err := Format(&first, table, true, nil); err != nil {
-			t.Fatal(err)
-		}
-		file2, err := Parse(bytes.NewReader(first.Bytes()), "again", WithNames(names))
-		if err != nil {
-			t.Fatalf("formatted table does not parse: %v\n%s", err, first.String())
-		}
-		table2, err := file2.Table()
-		if err != nil {
-			t.Fatalf("formatted table: %v\n%s", err, first.String())
-		}
-		var second bytes.Buffer
-		FormatInOrder(&second, table2, true, nil)
-		if first.String() != second.String() {
-			t.Fatalf("not stable:\n%s\nvs\n%s", first.String(), second.String())
-		}
+		formatStable(t, table, names)
 	})
 }

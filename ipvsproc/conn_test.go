@@ -37,11 +37,41 @@ func openTestdata(t testing.TB, name string) *os.File {
 	return f
 }
 
-func TestConnsRealMixed(t *testing.T) {
-	got, err := ReadAllConns(openTestdata(t, "conn-6.1-mixed.txt"))
+// mustConns reads every entry of r.
+func mustConns(t testing.TB, r io.Reader) []Conn {
+	t.Helper()
+	conns, err := ReadAllConns(r)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return conns
+}
+
+// mustServices parses the /proc/net/ip_vs text of r.
+func mustServices(t testing.TB, r io.Reader) *ServiceTable {
+	t.Helper()
+	tab, err := ParseServices(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// wantParseError fails the test unless err is a *ParseError at line and
+// field.
+func wantParseError(t *testing.T, err error, line int, field string) {
+	t.Helper()
+	var pe *ParseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want a *ParseError", err)
+	}
+	if pe.Line != line || pe.Field != field {
+		t.Fatalf("error at line %d field %q, want line %d field %q: %v", pe.Line, pe.Field, line, field, err)
+	}
+}
+
+func TestConnsRealMixed(t *testing.T) {
+	got := mustConns(t, openTestdata(t, "conn-6.1-mixed.txt"))
 	if !reflect.DeepEqual(got, mixedWant) {
 		t.Fatalf("got\n%v\nwant\n%v", got, mixedWant)
 	}
@@ -78,10 +108,7 @@ func TestConnSyncRealMixed(t *testing.T) {
 // ipvsadm -Lcn does and compares them with what the reference printed for
 // the same table in the VM.
 func TestConnsMatchReferenceOutput(t *testing.T) {
-	conns, err := ReadAllConns(openTestdata(t, "conn-6.1-mixed.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conns := mustConns(t, openTestdata(t, "conn-6.1-mixed.txt"))
 	ref, err := os.ReadFile(filepath.Join("testdata", "conn-6.1-mixed.ipvsadm-Lcn.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -104,10 +131,7 @@ func TestConnsMatchReferenceOutput(t *testing.T) {
 // and 8): protocol IP, the mark in the first 32 bits of the virtual
 // address.
 func TestConnsRealFwmark(t *testing.T) {
-	conns, err := ReadAllConns(openTestdata(t, "conn-6.1-fwmark.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conns := mustConns(t, openTestdata(t, "conn-6.1-fwmark.txt"))
 	if len(conns) != 16 {
 		t.Fatalf("%d entries, want 16", len(conns))
 	}
@@ -133,10 +157,7 @@ func TestConnPEData(t *testing.T) {
 		"UDP 0A00000A 13C4 0A000001 13C4 C0A80004 13C4 UDP             179 sip 3f1b2c@host\n" +
 		"UDP 0A00000A 0000 0A000001 13C4 C0A80004 13C4 NONE            179 sip a b  c\n" +
 		"UDP 0A00000A 0000 0A000001 13C4 C0A80004 13C4 NONE            179 sip \n"
-	got, err := ReadAllConns(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustConns(t, strings.NewReader(in))
 	want := []struct{ name, data string }{{"sip", "3f1b2c@host"}, {"sip", "a b  c"}, {"sip", ""}}
 	if len(got) != len(want) {
 		t.Fatalf("%d entries", len(got))
@@ -159,10 +180,7 @@ func TestConnProtocolsAndTemplates(t *testing.T) {
 		"SCTP 0A010002 8001 0A010001 0050 0A020002 0050 ESTABLISHED     899\n" +
 		"ICMPv6 fd00:0001:0000:0000:0000:0000:0000:0002 0000 fd00:0001:0000:0000:0000:0000:0000:0001 0000 fd00:0002:0000:0000:0000:0000:0000:0002 0000 OTHER            10\n" +
 		"IP_47 0A010002 0000 0A010001 0000 0A020002 0000 NONE             1\n"
-	got, err := ReadAllConns(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustConns(t, strings.NewReader(in))
 	if len(got) != 5 {
 		t.Fatalf("%d entries", len(got))
 	}
@@ -252,13 +270,7 @@ func TestConnMalformed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ReadAllConns(strings.NewReader(c.in))
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v, want a *ParseError", err)
-			}
-			if pe.Line != c.line || pe.Field != c.field {
-				t.Fatalf("error at line %d field %q, want line %d field %q: %v", pe.Line, pe.Field, c.line, c.field, err)
-			}
+			wantParseError(t, err, c.line, c.field)
 			if !strings.Contains(err.Error(), fmt.Sprintf("ip_vs_conn:%d:", c.line)) {
 				t.Fatalf("message %q lacks the file and line", err)
 			}
@@ -387,10 +399,7 @@ func TestConnLargeReadsAndSplitLines(t *testing.T) {
 		t.Fatalf("Reads() = %d, %d, %d; want %d, %d, 4000", calls, total, largest, len(rec.sizes), len(data))
 	}
 	// One byte at a time, and half reads, give the same entries.
-	want, err := ReadAllConns(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := mustConns(t, bytes.NewReader(data))
 	cut := bytes.LastIndexByte(data[:50000], '\n') + 1
 	for _, r := range []io.Reader{iotest.OneByteReader(bytes.NewReader(data[:cut])), iotest.HalfReader(bytes.NewReader(data))} {
 		got, err := ReadAllConns(r)

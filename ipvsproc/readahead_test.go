@@ -124,16 +124,10 @@ func TestReadAheadNoProgress(t *testing.T) {
 
 func TestReadAheadFeedsScanServices(t *testing.T) {
 	text := servicesText(300, 7)
-	want, err := ParseServices(strings.NewReader(text))
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := mustServices(t, strings.NewReader(text))
 	ra := ReadAhead(&limitedReads{r: strings.NewReader(text), max: 4096}, 1024)
 	defer ra.Close()
-	got, err := ParseServices(ra)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustServices(t, ra)
 	if len(got.Services) != len(want.Services) || len(got.Services) != 300 {
 		t.Fatalf("got %d services, want %d (300)", len(got.Services), len(want.Services))
 	}

@@ -35,10 +35,7 @@ var servicesWant = []Service{
 }
 
 func TestServicesReal(t *testing.T) {
-	tab, err := ParseServices(openTestdata(t, "ip_vs-6.1-mixed.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tab := mustServices(t, openTestdata(t, "ip_vs-6.1-mixed.txt"))
 	if tab.Version != "1.2.1" || tab.ConnTableSize != 4096 {
 		t.Fatalf("header = %+v", tab.ServicesHeader)
 	}
@@ -61,10 +58,7 @@ func TestServicesReal(t *testing.T) {
 }
 
 func TestServicesRealFwmark(t *testing.T) {
-	tab, err := ParseServices(openTestdata(t, "ip_vs-6.1-fwmark.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tab := mustServices(t, openTestdata(t, "ip_vs-6.1-fwmark.txt"))
 	if len(tab.Services) != 6 {
 		t.Fatalf("%d services", len(tab.Services))
 	}
@@ -125,13 +119,7 @@ func TestServicesEmptyAndMalformed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParseServices(strings.NewReader(c.in))
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("err = %v, want *ParseError", err)
-			}
-			if pe.Line != c.line || pe.Field != c.field {
-				t.Fatalf("line %d field %q, want line %d field %q: %v", pe.Line, pe.Field, c.line, c.field, err)
-			}
+			wantParseError(t, err, c.line, c.field)
 		})
 	}
 }
@@ -142,10 +130,7 @@ func TestServicesNegativeAndSigned(t *testing.T) {
 		"  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n" +
 		"SCTP 0A010001:0035 mh persistent 2147483647 FFFFFFFF\n" +
 		"  -> 0A020002:0035      Local   2147483647 -1         0         \n"
-	tab, err := ParseServices(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tab := mustServices(t, strings.NewReader(in))
 	s := tab.Services[0]
 	if s.Protocol != ProtoSCTP || s.Scheduler != "mh" || s.TimeoutJiffies != 2147483647 || tab.ConnTableSize != 1<<20 {
 		t.Fatalf("service %+v", s)

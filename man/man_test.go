@@ -50,22 +50,28 @@ func need(t *testing.T, prog string) string {
 	return p
 }
 
+// runQuiet runs cmd and returns its output; it fails the test if cmd fails
+// or writes to stderr (a warning).
+func runQuiet(t *testing.T, what string, cmd *exec.Cmd) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("%s wrote to stderr:\n%s", what, stderr.String())
+	}
+	return stdout.String()
+}
+
 // TestGroffNoWarnings renders every page with all warnings enabled; any
 // diagnostic fails the test.
 func TestGroffNoWarnings(t *testing.T) {
 	groff := need(t, "groff")
 	for _, p := range pages(t) {
 		t.Run(p, func(t *testing.T) {
-			cmd := exec.Command(groff, "-man", "-Tutf8", "-ww", p)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("groff: %v\n%s", err, stderr.String())
-			}
-			if stderr.Len() > 0 {
-				t.Errorf("groff -ww warnings:\n%s", stderr.String())
-			}
-			if stdout.Len() == 0 {
+			if out := runQuiet(t, "groff -ww", exec.Command(groff, "-man", "-Tutf8", "-ww", p)); out == "" {
 				t.Errorf("groff printed nothing")
 			}
 		})
@@ -79,16 +85,8 @@ func TestManL(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			cmd := exec.Command(man, "-l", "-P", "cat", p)
 			cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C.UTF-8", "MANROFFSEQ=")
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("man -l: %v\n%s", err, stderr.String())
-			}
-			if stderr.Len() > 0 {
-				t.Errorf("man -l wrote to stderr:\n%s", stderr.String())
-			}
+			out := runQuiet(t, "man -l", cmd)
 			name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-			out := stdout.String()
 			for _, want := range []string{"NAME", "SYNOPSIS", "DESCRIPTION", "SEE ALSO"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("rendered page lacks %q", want)

@@ -313,25 +313,13 @@ func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, she
 	if err := im.AddCharDev("/dev/null", 0o666, 1, 3); err != nil {
 		return nil, err
 	}
-	busybox, err := findHostProgram("busybox", "/bin/busybox", "/usr/bin/busybox")
-	if err != nil {
+	if err := addHostProgram(ctx, im, GuestBusybox, "busybox", "/bin/busybox", "/usr/bin/busybox"); err != nil {
 		return nil, err
 	}
-	if err := im.AddProgram(ctx, GuestBusybox, busybox); err != nil {
+	if err := addHostProgram(ctx, im, GuestRefIpvsadm, "ipvsadm (apt-get install ipvsadm)", "/usr/sbin/ipvsadm", "/sbin/ipvsadm"); err != nil {
 		return nil, err
 	}
-	ipvsadm, err := findHostProgram("ipvsadm (apt-get install ipvsadm)", "/usr/sbin/ipvsadm", "/sbin/ipvsadm")
-	if err != nil {
-		return nil, err
-	}
-	if err := im.AddProgram(ctx, GuestRefIpvsadm, ipvsadm); err != nil {
-		return nil, err
-	}
-	bash, err := findHostProgram("bash", "/usr/bin/bash", "/bin/bash")
-	if err != nil {
-		return nil, err
-	}
-	if err := im.AddProgram(ctx, GuestBash, bash); err != nil {
+	if err := addHostProgram(ctx, im, GuestBash, "bash", "/usr/bin/bash", "/bin/bash"); err != nil {
 		return nil, err
 	}
 	for _, s := range []string{GuestRefSave, GuestRefRestore} {
@@ -343,11 +331,7 @@ func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, she
 			return nil, err
 		}
 	}
-	ip, err := findHostProgram("iproute2's ip (apt-get install iproute2)", "/usr/bin/ip", "/bin/ip", "/sbin/ip", "/usr/sbin/ip")
-	if err != nil {
-		return nil, err
-	}
-	if err := im.AddProgram(ctx, GuestIPFull, ip); err != nil {
+	if err := addHostProgram(ctx, im, GuestIPFull, "iproute2's ip (apt-get install iproute2)", "/usr/bin/ip", "/bin/ip", "/sbin/ip", "/usr/sbin/ip"); err != nil {
 		return nil, err
 	}
 	for _, f := range []string{"/etc/services", "/etc/protocols"} {
@@ -379,6 +363,16 @@ func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, she
 		}
 	}
 	return im, nil
+}
+
+// addHostProgram adds the first of paths that exists on the host (see
+// findHostProgram) to im as the program guest.
+func addHostProgram(ctx context.Context, im *Image, guest, what string, paths ...string) error {
+	host, err := findHostProgram(what, paths...)
+	if err != nil {
+		return err
+	}
+	return im.AddProgram(ctx, guest, host)
 }
 
 // findHostProgram returns the first of paths that exists.

@@ -342,14 +342,23 @@ func (s *session) config(k vm.Kernel, workDir string, jobs []vm.Job, console io.
 	}
 }
 
-func cmdShell(ctx context.Context, o *options, stderr io.Writer) (int, error) {
-	k, err := o.oneKernel()
-	if err != nil {
-		return 2, err
+// startOne starts a session for the one kernel o names. On an error, code
+// is the exit status: 2 when the options name no single kernel, 1 when the
+// session does not start.
+func startOne(ctx context.Context, o *options, stderr io.Writer) (k vm.Kernel, s *session, code int, err error) {
+	if k, err = o.oneKernel(); err != nil {
+		return k, nil, 2, err
 	}
-	s, err := newSession(ctx, o, stderr)
+	if s, err = newSession(ctx, o, stderr); err != nil {
+		return k, nil, 1, err
+	}
+	return k, s, 0, nil
+}
+
+func cmdShell(ctx context.Context, o *options, stderr io.Writer) (int, error) {
+	k, s, code, err := startOne(ctx, o, stderr)
 	if err != nil {
-		return 1, err
+		return code, err
 	}
 	defer s.close()
 	if err := vm.Shell(ctx, s.config(k, "vm", nil, nil, nil), os.Stdin, os.Stdout); err != nil {
@@ -361,13 +370,9 @@ func cmdShell(ctx context.Context, o *options, stderr io.Writer) (int, error) {
 // cmdExec runs script with /bin/sh -c in the guest as one job, streaming
 // its output; guestFile/hostFile optionally copy one more file in.
 func cmdExec(ctx context.Context, o *options, script, guestFile, hostFile string, stdout, stderr io.Writer) (int, error) {
-	k, err := o.oneKernel()
+	k, s, code, err := startOne(ctx, o, stderr)
 	if err != nil {
-		return 2, err
-	}
-	s, err := newSession(ctx, o, stderr)
-	if err != nil {
-		return 1, err
+		return code, err
 	}
 	defer s.close()
 	var extra func(*vm.Image) error

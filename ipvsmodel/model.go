@@ -54,17 +54,17 @@ type Model struct {
 // service is a service and its destinations, oldest first.
 type service struct {
 	svc   ipvs.Service
-	dests []ipvs.Destination
-	// shared: dests was handed out by Snapshot; copy before a change.
-	shared bool
+	dests []dest
 }
 
-// own makes s.dests the model's own again (copy on write).
-func (s *service) own() {
-	if s.shared {
-		s.dests = slices.Clone(s.dests)
-		s.shared = false
+// find returns the index of the destination with key k, or -1.
+func (s *service) find(k ipvs.DestKey) int {
+	for i := range s.dests {
+		if d := &s.dests[i]; d.port == k.Port && d.addr == k.Address && d.family == k.Family {
+			return i
+		}
 	}
+	return -1
 }
 
 // New returns the model of an empty namespace on kernel k.
@@ -231,9 +231,12 @@ func (m *Model) compact() {
 
 func (s *service) zero() {
 	s.svc.Stats = ipvs.Stats{}
-	s.own()
 	for i := range s.dests {
-		s.dests[i].Stats = ipvs.Stats{}
+		if c := s.dests[i].counters; c != nil {
+			full := s.dests[i].full()
+			full.Stats = ipvs.Stats{}
+			s.dests[i].setCounters(full)
+		}
 	}
 }
 
@@ -252,13 +255,11 @@ func (m *Model) destCmd(cmd ipvs.Command, s *service, d ipvs.Destination) error 
 			return kerr(cmd, syscall.EINVAL)
 		}
 	}
-	k := d.Key()
-	i := slices.IndexFunc(s.dests, func(x ipvs.Destination) bool { return x.Key() == k })
+	i := s.find(d.Key())
 	if cmd == ipvs.CmdDelDest {
 		if i < 0 {
 			return kerr(cmd, syscall.ENOENT)
 		}
-		s.own()
 		s.dests = slices.Delete(s.dests, i, i+1)
 		return nil
 	}
@@ -274,11 +275,9 @@ func (m *Model) destCmd(cmd ipvs.Command, s *service, d ipvs.Destination) error 
 		if i < 0 {
 			return kerr(cmd, syscall.ENOENT)
 		}
-		old := s.dests[i]
-		d.ActiveConns, d.InactiveConns, d.PersistConns = old.ActiveConns, old.InactiveConns, old.PersistConns
-		d.Stats, d.Stats64 = old.Stats, old.Stats64
-		s.own()
-		s.dests[i] = d
+		counters := s.dests[i].counters
+		s.dests[i] = compact(d)
+		s.dests[i].counters = counters
 		return nil
 	}
 	if i >= 0 {
@@ -287,10 +286,7 @@ func (m *Model) destCmd(cmd ipvs.Command, s *service, d ipvs.Destination) error 
 	if !m.destAddrOK(d) {
 		return kerr(cmd, syscall.EINVAL)
 	}
-	d.ActiveConns, d.InactiveConns, d.PersistConns = 0, 0, 0
-	d.Stats, d.Stats64 = ipvs.Stats{}, true
-	s.own()
-	s.dests = append(s.dests, d)
+	s.dests = append(s.dests, compact(d))
 	return nil
 }
 
@@ -373,7 +369,7 @@ func (m *Model) newDaemon(d ipvs.Daemon) error {
 			continue
 		}
 		for _, x := range s.dests {
-			if x.Family != s.svc.Family {
+			if x.family != s.svc.Family {
 				return kerr(ipvs.CmdNewDaemon, syscall.EINVAL)
 			}
 		}

@@ -143,15 +143,16 @@ func TestListing(t *testing.T) {
 	if diff := cmp.Diff(want, m.Table(), cmpAddr); diff != "" {
 		t.Errorf("Table (-want +got):\n%s", diff)
 	}
-	// Snapshot: creation order, and a later change leaves it alone.
-	snap := m.Snapshot()
-	if got := snap[0].Destinations[0].Address; got != real1.Address {
-		t.Errorf("snapshot starts with %v, want the oldest destination", got)
+	// All: creation order, oldest destination first.
+	var order []string
+	for vs := range m.All() {
+		for _, d := range vs.Destinations {
+			order = append(order, vs.Service.Key().String()+" "+d.Key().String())
+		}
 	}
-	must(t, m.Apply(ipvs.Op{Cmd: ipvs.CmdDelDest, Service: web, Destination: real1}))
-	must(t, m.Apply(ipvs.Op{Cmd: ipvs.CmdSetDest, Service: web, Destination: with(real2, func(d *ipvs.Destination) { d.Weight = 7 })}))
-	if len(snap[0].Destinations) != 2 || snap[0].Destinations[1].Weight != 2 {
-		t.Errorf("a change after Snapshot changed it: %+v", snap[0].Destinations)
+	wantOrder := []string{"TCP 10.0.0.1:80 192.168.0.1:80", "TCP 10.0.0.1:80 192.168.0.2:80", "FWM 7 192.168.0.1:80"}
+	if diff := cmp.Diff(wantOrder, order); diff != "" {
+		t.Errorf("All (-want +got):\n%s", diff)
 	}
 }
 

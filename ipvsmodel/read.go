@@ -1,17 +1,18 @@
 package ipvsmodel
 
 import (
+	"iter"
 	"slices"
 
 	"github.com/ipvs-tools/ipvs"
 )
 
-// newestFirst returns a copy of ds in the kernel's listing order: the
-// kernel puts a new destination at the head of its service's list.
-func newestFirst(ds []ipvs.Destination) []ipvs.Destination {
+// newestFirst returns ds in the kernel's listing order: the kernel puts a
+// new destination at the head of its service's list.
+func newestFirst(ds []dest) []ipvs.Destination {
 	out := make([]ipvs.Destination, len(ds))
-	for i, d := range ds {
-		out[len(ds)-1-i] = d
+	for i := range ds {
+		out[len(ds)-1-i] = ds[i].full()
 	}
 	return out
 }
@@ -63,21 +64,27 @@ func (m *Model) Table() []ipvs.VirtualServer {
 	return out
 }
 
-// Snapshot returns the table in the order its entries were created:
-// services and destinations oldest first, which is the order to create them
-// in to rebuild it (what ipvsplan.Diff is given as the wanted table). It
-// copies nothing: the destination slices are shared with the model, which
-// copies a service's destinations before it next changes them, so a
-// snapshot stays as it was.
-func (m *Model) Snapshot() []ipvs.VirtualServer {
-	out := make([]ipvs.VirtualServer, 0, len(m.index))
-	for _, s := range m.services {
-		if s != nil {
-			s.shared = true
-			out = append(out, ipvs.VirtualServer{Service: s.svc, Destinations: s.dests})
+// All yields the table in the order its entries were created: services
+// and destinations oldest first, which is the order to create them in to
+// rebuild it (ipvsplan.AppendServiceChanges). The destination slice of a
+// yielded service is reused for the next one; the model must not change
+// during the iteration.
+func (m *Model) All() iter.Seq[ipvs.VirtualServer] {
+	return func(yield func(ipvs.VirtualServer) bool) {
+		var buf []ipvs.Destination
+		for _, s := range m.services {
+			if s == nil {
+				continue
+			}
+			buf = buf[:0]
+			for i := range s.dests {
+				buf = append(buf, s.dests[i].full())
+			}
+			if !yield(ipvs.VirtualServer{Service: s.svc, Destinations: buf}) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 // Timeouts returns the TCP, TCP FIN and UDP timeouts.
@@ -100,7 +107,13 @@ func (m *Model) Load(t []ipvs.VirtualServer) {
 	for _, vs := range t {
 		svc := stored(vs.Service)
 		m.index[svc.Key()] = len(m.services)
-		m.services = append(m.services, &service{svc: svc, dests: newestFirst(vs.Destinations)})
+		s := &service{svc: svc, dests: make([]dest, len(vs.Destinations))}
+		for i, d := range vs.Destinations {
+			d.Family = d.EffectiveFamily()
+			s.dests[len(vs.Destinations)-1-i] = compact(d)
+			s.dests[len(vs.Destinations)-1-i].setCounters(d)
+		}
+		m.services = append(m.services, s)
 	}
 }
 
@@ -113,7 +126,13 @@ func (m *Model) SetCounters(k ipvs.ServiceKey, fn func(svc *ipvs.Service, dests 
 	if s == nil {
 		return false
 	}
-	s.own()
-	fn(&s.svc, s.dests)
+	full := make([]ipvs.Destination, len(s.dests))
+	for i := range s.dests {
+		full[i] = s.dests[i].full()
+	}
+	fn(&s.svc, full)
+	for i := range s.dests {
+		s.dests[i].setCounters(full[i])
+	}
 	return true
 }

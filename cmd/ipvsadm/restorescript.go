@@ -28,7 +28,7 @@ import (
 // simulated, from an empty table, by the kernel model (ipvsmodel, with the
 // kernel's errors, printed where ipvsadm -R prints them), and the live
 // table is changed only by the difference (ipvsplan.Diff, prune, full
-// scope), sent in batches, whenever the input needs the kernel's view:
+// scope), sent in batches as it is worked out, whenever the input needs the kernel's view:
 // before a listing, -Z, --start-daemon, an abort, and at the end. Lines
 // that are not table changes (--set, daemons, -Z, listings, help) are
 // executed in order, as -R would.
@@ -80,7 +80,8 @@ func (a *app) restoreScript() int {
 		o := a.restore("ipvsadm")
 		return a.finish(o)
 	}
-	// Two tables of up to 100,000s of destinations: keep the heap tight.
+	// The model holds up to 100,000s of destinations while the live
+	// table is read past it: keep the heap tight.
 	debug.SetGCPercent(50)
 	sim := &simExecutor{a: a, b: bt, exact: os.Getenv(fastReadEnv) == ""}
 	a.exec = sim
@@ -91,6 +92,9 @@ func (a *app) restoreScript() int {
 
 // finish ends a run as main does after process.
 func (a *app) finish(o outcome) int {
+	// The input is read; let the collector have it before the last
+	// Flush reads the live table.
+	a.stdin, a.restoreInput = nil, nil
 	a.exec.Flush()
 	if o.exit || !o.deferred {
 		return o.status
@@ -109,11 +113,8 @@ type simExecutor struct {
 	// one.
 	model *ipvsmodel.Model
 	dirty bool
-	// live is the live table when it is known without reading it: what
-	// the last Flush made it (a snapshot of the model, sharing its
-	// slices); nil: read it. liveServices are the live services when read
-	// for their scheduler names and nothing was written since.
-	live         []ipvs.VirtualServer
+	// liveServices are the live services when they were read (for their
+	// scheduler names) and nothing was written since.
 	liveServices *svcList
 
 	// Kernel facts the simulation needs, learned when first needed.
@@ -228,11 +229,7 @@ func (e *simExecutor) learnNames() {
 	e.knownNames = true
 	e.schedOK, e.peKnown = map[string]bool{}, map[string]bool{}
 	var inUse []ipvs.Service
-	if e.live != nil {
-		for _, vs := range e.live {
-			inUse = append(inUse, vs.Service)
-		}
-	} else if l, err := e.readServices(); err == nil {
+	if l, err := e.readServices(); err == nil {
 		for i := range l.len() {
 			inUse = append(inUse, l.service(i))
 		}
@@ -273,33 +270,49 @@ func (e *simExecutor) probe(scheds, pes []string) {
 	}
 }
 
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
 // inputNames scans the input for the scheduler and PE names it may use
 // (the values after -s/--scheduler and --pe, and ipvsadm's default wlc),
 // so that one probe answers for all of them.
 func inputNames(in []byte) (scheds, pes []string) {
 	seenS, seenP := map[string]bool{"wlc": true}, map[string]bool{}
 	scheds = append(scheds, "wlc")
-	prev := ""
-	for _, t := range bytes.FieldsFunc(in, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' }) {
-		tok := string(t)
-		var sched, pe string
+	var prev []byte
+	for len(in) > 0 {
+		// The next token, without holding a list of them all (the input
+		// can be a million tokens).
+		i := 0
+		for i < len(in) && isBlank(in[i]) {
+			i++
+		}
+		j := i
+		for j < len(in) && !isBlank(in[j]) {
+			j++
+		}
+		tok := in[i:j]
+		in = in[j:]
+		if len(tok) == 0 {
+			break
+		}
+		var sched, pe []byte
 		switch {
-		case prev == "-s" || prev == "--scheduler":
+		case string(prev) == "-s" || string(prev) == "--scheduler":
 			sched = tok
-		case prev == "--pe":
+		case string(prev) == "--pe":
 			pe = tok
-		case len(tok) > 12 && tok[:12] == "--scheduler=":
+		case bytes.HasPrefix(tok, []byte("--scheduler=")):
 			sched = tok[12:]
-		case len(tok) > 5 && tok[:5] == "--pe=":
+		case bytes.HasPrefix(tok, []byte("--pe=")):
 			pe = tok[5:]
 		}
-		if sched != "" && !seenS[sched] && len(seenS) < 64 {
-			seenS[sched] = true
-			scheds = append(scheds, sched)
+		if len(sched) > 0 && !seenS[string(sched)] && len(seenS) < 64 {
+			seenS[string(sched)] = true
+			scheds = append(scheds, string(sched))
 		}
-		if pe != "" && !seenP[pe] && len(seenP) < 64 {
-			seenP[pe] = true
-			pes = append(pes, pe)
+		if len(pe) > 0 && !seenP[string(pe)] && len(seenP) < 64 {
+			seenP[string(pe)] = true
+			pes = append(pes, string(pe))
 		}
 		prev = tok
 	}
@@ -332,104 +345,89 @@ func (e *simExecutor) Flush() {
 		return
 	}
 	e.dirty = false
-	want := e.model.Snapshot()
 	cur, err := e.current()
 	if err != nil {
 		e.readFailed(err)
 		return
 	}
-	res := ipvsplan.Apply(e.b, e.changes(cur, want, &err), ipvsplan.ApplyOptions{
+	res := ipvsplan.Apply(e.b, e.changes(cur, e.model.All(), &err), ipvsplan.ApplyOptions{
 		KeepGoing: true,
 		Refused: func(c ipvsplan.Change, err error) {
 			e.a.errorf(ipvsadmargs.Strerror(changeFunc(c.Kind), errnoOf(err)) + "\n")
 		},
 	})
-	e.live, e.liveServices = nil, nil
+	e.liveServices = nil
 	if err != nil {
 		e.readFailed(err)
 		return
 	}
 	if !res.OK() {
 		e.a.status = 255
-		return // the live table is not known: read it next time
 	}
-	// The live table is now the simulated one; they share the
-	// destination slices until the model changes one (copy on write).
-	e.live = want
 }
 
 func (e *simExecutor) readFailed(err error) {
 	e.a.errorf(ipvsadmargs.Strerror(ipvsadmargs.FuncGetDests, errnoOf(err)) + "\n")
 	e.a.status = 255
-	e.live, e.liveServices = nil, nil
+	e.liveServices = nil
 }
 
-// liveTable is the live table as Flush goes through it: its services, and
-// the destinations of service i when asked.
+// liveTable is the live table as Flush goes through it: n services,
+// service i, and its destinations when asked.
 type liveTable struct {
-	services []ipvs.Service
-	dests    func(i int) ([]ipvs.Destination, error)
+	n       int
+	service func(i int) ipvs.Service
+	dests   func(i int) ([]ipvs.Destination, error)
 }
 
-// current returns the live table: the one the last Flush made, or the
-// kernel's, read exactly (one destination dump per service, when Flush
-// comes to it) or, in fast mode, from /proc/net/ip_vs at once.
+// current returns the kernel's live table, read exactly (one destination
+// dump per service, when Flush comes to it) or, in fast mode, from
+// /proc/net/ip_vs at once. It is read again at each Flush (a restore
+// flushes once, unless its input lists, zeroes or starts daemons), so
+// that only the model is held.
 func (e *simExecutor) current() (liveTable, error) {
-	if e.live != nil {
-		t := liveTable{services: make([]ipvs.Service, len(e.live))}
-		for i, vs := range e.live {
-			t.services[i] = vs.Service
-		}
-		live := e.live
-		t.dests = func(i int) ([]ipvs.Destination, error) { return live[i].Destinations, nil }
-		return t, nil
-	}
 	if !e.exact {
 		tab, err := e.a.readTable(false)
 		if err != nil {
 			return liveTable{}, err
 		}
-		t := liveTable{services: make([]ipvs.Service, len(tab))}
-		for i, vs := range tab {
-			t.services[i] = vs.Service
-		}
-		t.dests = func(i int) ([]ipvs.Destination, error) { return tab[i].Destinations, nil }
-		return t, nil
+		return liveTable{
+			n:       len(tab),
+			service: func(i int) ipvs.Service { return tab[i].Service },
+			dests:   func(i int) ([]ipvs.Destination, error) { return tab[i].Destinations, nil },
+		}, nil
 	}
 	l, err := e.readServices()
 	if err != nil {
 		return liveTable{}, err
 	}
-	t := liveTable{services: make([]ipvs.Service, l.len())}
-	for i := range t.services {
-		t.services[i] = l.service(i)
-	}
-	t.dests = func(i int) ([]ipvs.Destination, error) { return e.a.backend.Destinations(t.services[i].Key()) }
-	return t, nil
+	return liveTable{
+		n:       l.len(),
+		service: l.service,
+		dests:   func(i int) ([]ipvs.Destination, error) { return e.a.backend.Destinations(l.service(i).Key()) },
+	}, nil
 }
 
-// changes yields the changes that turn cur into want, service by service
-// in want's order, then the deletions of the services want lacks. A
-// failed read of destinations ends it and is left in *readErr.
-func (e *simExecutor) changes(cur liveTable, want []ipvs.VirtualServer, readErr *error) iter.Seq[ipvsplan.Change] {
+// changes yields the changes that turn cur into want (the model's table),
+// service by service in want's order, then the deletions of the services
+// the model lacks. A failed read of destinations ends it and is left in
+// *readErr.
+func (e *simExecutor) changes(cur liveTable, want iter.Seq[ipvs.VirtualServer], readErr *error) iter.Seq[ipvsplan.Change] {
 	return func(yield func(ipvsplan.Change) bool) {
-		index := make(map[ipvs.ServiceKey]int, len(cur.services))
-		for i, s := range cur.services {
-			index[s.Key()] = i
+		index := make(map[ipvs.ServiceKey]int, cur.n)
+		for i := range cur.n {
+			index[cur.service(i).Key()] = i
 		}
 		var buf []ipvsplan.Change
-		wanted := make(map[ipvs.ServiceKey]bool, len(want))
-		for _, vs := range want {
-			k := vs.Service.Key()
-			wanted[k] = true
+		for vs := range want {
 			var old *ipvs.VirtualServer
-			if i, ok := index[k]; ok {
+			if i, ok := index[vs.Service.Key()]; ok {
 				ds, err := cur.dests(i)
 				if err != nil {
 					*readErr = err
 					return
 				}
-				old = &ipvs.VirtualServer{Service: cur.services[i], Destinations: ds}
+				old = &ipvs.VirtualServer{Service: cur.service(i), Destinations: ds}
 			}
 			buf = ipvsplan.AppendServiceChanges(buf[:0], old, vs)
 			for _, c := range buf {
@@ -438,9 +436,10 @@ func (e *simExecutor) changes(cur liveTable, want []ipvs.VirtualServer, readErr 
 				}
 			}
 		}
-		for _, s := range cur.services {
-			if k := s.Key(); !wanted[k] {
-				if !yield(ipvsplan.Change{Kind: ipvsplan.DeleteService, Service: k, OldService: s}) {
+		for i := range cur.n {
+			s := cur.service(i)
+			if _, wanted := e.model.Service(s.Key()); !wanted {
+				if !yield(ipvsplan.Change{Kind: ipvsplan.DeleteService, Service: s.Key(), OldService: s}) {
 					return
 				}
 			}

@@ -298,7 +298,7 @@ func (a *app) restore(argv0 string) outcome {
 	} else if bt, ok := a.backend.(Batcher); ok {
 		a.exec = &batchExecutor{b: bt}
 		// Lines allocate little and keep nothing: collect garbage
-		// less often. (ipvsadm-restore keeps two tables: not there.)
+		// less often. (ipvsadm-restore keeps a table: not there.)
 		debug.SetGCPercent(400)
 	}
 	rr := rulesfile.NewReader(bufio.NewReaderSize(a.stdin, 64<<10))

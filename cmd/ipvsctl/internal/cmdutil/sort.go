@@ -35,28 +35,3 @@ func SortTable(vss []ipvs.VirtualServer) {
 		slices.SortFunc(vs.Destinations, CompareDests)
 	}
 }
-
-// ReadTable returns the services in scope with their destinations. With a
-// scope, destinations are dumped only for the services in it (the kernel
-// lists them one service at a time).
-func ReadTable(b interface {
-	Services() ([]ipvs.Service, error)
-	Destinations(ipvs.ServiceKey) ([]ipvs.Destination, error)
-}, match func(ipvs.ServiceKey) bool) ([]ipvs.VirtualServer, error) {
-	svcs, err := b.Services()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ipvs.VirtualServer, 0, len(svcs))
-	for _, s := range svcs {
-		if match != nil && !match(s.Key()) {
-			continue
-		}
-		ds, err := b.Destinations(s.Key())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ipvs.VirtualServer{Service: s, Destinations: ds})
-	}
-	return out, nil
-}

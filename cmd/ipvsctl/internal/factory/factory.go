@@ -37,7 +37,7 @@ type Factory struct {
 
 	// IPVS returns the kernel backend, creating it on first use; its
 	// error is already explained (cmdutil.Explain, "connect to IPVS").
-	IPVS func() (*backend.Counting, error)
+	IPVS func() (backend.IPVS, error)
 	// Sysctls returns the sysctl backend for Options.NetNS.
 	Sysctls func() (backend.Sysctls, error)
 	// ConnFile opens /proc/net/NAME (ip_vs_conn, ip_vs_conn_sync) in
@@ -66,10 +66,10 @@ func New(version string, ios *iostreams.IOStreams) *Factory {
 		Now: time.Now, Sleep: time.Sleep}
 	var (
 		once sync.Once
-		b    *backend.Counting
+		b    backend.IPVS
 		err  error
 	)
-	f.IPVS = func() (*backend.Counting, error) {
+	f.IPVS = func() (backend.IPVS, error) {
 		once.Do(func() {
 			opts := []netlinkipvs.Option{}
 			if f.Options.NetNS != "" {
@@ -84,7 +84,7 @@ func New(version string, ios *iostreams.IOStreams) *Factory {
 				// Explained once here, for every command.
 				err = cmdutil.Explain(cmdutil.Context{Op: "connect to IPVS"}, err)
 			} else {
-				b = backend.NewCounting(c)
+				b = c
 				f.mu.Lock()
 				f.closer = c.Close
 				f.mu.Unlock()
@@ -100,9 +100,8 @@ func New(version string, ios *iostreams.IOStreams) *Factory {
 
 // NewTest returns a factory on test streams and the given backend.
 func NewTest(ios *iostreams.IOStreams, b backend.IPVS) *Factory {
-	c := backend.NewCounting(b)
 	f := &Factory{IOStreams: ios, Options: &Options{Numeric: true}, Version: "test",
-		IPVS: func() (*backend.Counting, error) { return c, nil },
+		IPVS: func() (backend.IPVS, error) { return b, nil },
 		Now:  time.Now, Sleep: func(time.Duration) {}}
 	f.Sysctls = func() (backend.Sysctls, error) { return nil, errors.New("no sysctls in this test") }
 	f.ProcFile = func(string) (ReadCloser, error) { return nil, errors.New("no /proc in this test") }

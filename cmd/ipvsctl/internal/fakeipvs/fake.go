@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/ipvsmodel"
+	"github.com/ipvs-tools/ipvs/netlinkipvs"
 	"golang.org/x/sys/unix"
 )
 
@@ -200,6 +201,13 @@ func (f *Fake) Batch(ops []ipvs.Op) ([]error, error) {
 		errs[i] = f.do(op)
 	}
 	return errs, nil
+}
+
+// Requests implements backend.IPVS: the reads and the recorded writes.
+func (f *Fake) Requests() netlinkipvs.Requests {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return netlinkipvs.Requests{Reads: int64(f.Reads), Writes: int64(len(f.Writes))}
 }
 
 // Close implements backend.IPVS.

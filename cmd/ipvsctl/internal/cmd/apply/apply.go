@@ -29,7 +29,7 @@ const (
 // Options of diff, apply and restore.
 type Options struct {
 	IO      *iostreams.IOStreams
-	IPVS    func() (*backend.Counting, error)
+	IPVS    func() (backend.IPVS, error)
 	Sysctls func() (backend.Sysctls, error)
 	Probe   cmdutil.ProbeFunc
 	Now     func() time.Time
@@ -192,7 +192,7 @@ func Run(o *Options) error {
 			return err
 		}
 		if o.Verbose {
-			fmt.Fprintf(o.IO.ErrOut, "%s: %d requests sent\n", verb, b.Writes())
+			fmt.Fprintf(o.IO.ErrOut, "%s: %d requests sent\n", verb, b.Requests().Writes)
 		}
 		if o.Mode == ModeDiff && !plan.Empty() {
 			return &cmdutil.ExitError{Code: 2}
@@ -202,7 +202,7 @@ func Run(o *Options) error {
 	res := reconcile.Apply(b, o.Sysctls, plan, ropts)
 	t4 := o.Now()
 	if o.Verbose {
-		fmt.Fprintf(o.IO.ErrOut, "%s: applied in %s; %d requests sent\n", verb, t4.Sub(t3).Round(time.Microsecond), b.Writes())
+		fmt.Fprintf(o.IO.ErrOut, "%s: applied in %s; %d requests sent\n", verb, t4.Sub(t3).Round(time.Microsecond), b.Requests().Writes)
 	}
 	return report(o, verb, plan, res)
 }

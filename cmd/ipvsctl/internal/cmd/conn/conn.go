@@ -312,7 +312,7 @@ func expires(s uint64) string { return fmt.Sprintf("%02d:%02d", s/60, s%60) }
 type SummaryOptions struct {
 	IO       *iostreams.IOStreams
 	ProcFile func(string) (factory.ReadCloser, error)
-	IPVS     func() (*backend.Counting, error)
+	IPVS     func() (backend.IPVS, error)
 	Output   printers.Format
 	Filter   *Filter
 	File     string

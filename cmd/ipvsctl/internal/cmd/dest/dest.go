@@ -82,7 +82,7 @@ func (t Target) String() string {
 // Options of dest add and edit.
 type Options struct {
 	IO     *iostreams.IOStreams
-	IPVS   func() (*backend.Counting, error)
+	IPVS   func() (backend.IPVS, error)
 	Probe  cmdutil.ProbeFunc
 	Target Target
 	Edit   bool
@@ -284,7 +284,7 @@ func Run(o *Options) error {
 // DeleteOptions of dest delete.
 type DeleteOptions struct {
 	IO     *iostreams.IOStreams
-	IPVS   func() (*backend.Counting, error)
+	IPVS   func() (backend.IPVS, error)
 	Target Target
 }
 

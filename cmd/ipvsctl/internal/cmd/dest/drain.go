@@ -15,7 +15,7 @@ import (
 // DrainOptions of dest drain.
 type DrainOptions struct {
 	IO       *iostreams.IOStreams
-	IPVS     func() (*backend.Counting, error)
+	IPVS     func() (backend.IPVS, error)
 	Target   Target
 	Timeout  time.Duration
 	Interval time.Duration

@@ -10,13 +10,14 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/spf13/cobra"
 )
 
 // Options of flush.
 type Options struct {
 	IO     *iostreams.IOStreams
-	IPVS   func() (*backend.Counting, error)
+	IPVS   func() (backend.IPVS, error)
 	Scope  string
 	DryRun bool
 }
@@ -60,38 +61,31 @@ func Run(o *Options) error {
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "flush: list services"}, err)
 	}
-	var ops []ipvs.Op
-	for _, s := range svcs {
-		if sc.Match(s.Key()) {
-			ops = append(ops, ipvs.Op{Cmd: ipvs.CmdDelService, Service: ipvs.Service{
-				Family: s.Family, Protocol: s.Protocol, Address: s.Address, Port: s.Port, FWMark: s.FWMark}})
-		}
+	cur := make([]ipvs.VirtualServer, len(svcs))
+	for i, s := range svcs {
+		cur[i].Service = s
+	}
+	plan, err := ipvsplan.Diff(cur, nil, ipvsplan.Options{Prune: true, Scope: sc.Func()})
+	if err != nil {
+		return err
 	}
 	if o.DryRun {
-		for _, op := range ops {
-			fmt.Fprintf(o.IO.Out, "- delete service %s\n", ipvsconfig.FormatServiceKey(op.Service.Key()))
+		for _, c := range plan.Changes {
+			fmt.Fprintf(o.IO.Out, "- delete service %s\n", ipvsconfig.FormatServiceKey(c.Service))
 		}
-		fmt.Fprintf(o.IO.Out, "%d of %d services in scope %s would be deleted.\n", len(ops), len(svcs), sc)
+		fmt.Fprintf(o.IO.Out, "%d of %d services in scope %s would be deleted.\n", len(plan.Changes), len(svcs), sc)
 		return nil
 	}
-	if len(ops) == 0 {
-		return nil
-	}
-	errs, terr := b.Batch(ops)
+	// One batch of deletions; every refusal is reported, the first as
+	// the error.
 	var first error
-	for i, e := range errs {
-		if e == nil {
-			continue
-		}
-		e = cmdutil.Explain(cmdutil.Context{Op: "delete service", Object: ipvsconfig.FormatServiceKey(ops[i].Service.Key())}, e)
+	ipvsplan.Apply(b, plan.All(), ipvsplan.ApplyOptions{KeepGoing: true, Refused: func(c ipvsplan.Change, err error) {
+		err = cmdutil.Explain(cmdutil.Context{Op: "delete service", Object: ipvsconfig.FormatServiceKey(c.Service)}, err)
 		if first == nil {
-			first = e
+			first = err
 		} else {
-			fmt.Fprintf(o.IO.ErrOut, "ipvsctl: %v\n", e)
+			fmt.Fprintf(o.IO.ErrOut, "ipvsctl: %v\n", err)
 		}
-	}
-	if first == nil && terr != nil {
-		first = cmdutil.Explain(cmdutil.Context{Op: "flush"}, terr)
-	}
+	}})
 	return first
 }

@@ -20,7 +20,7 @@ import (
 // Options of list and get.
 type Options struct {
 	IO     *iostreams.IOStreams
-	IPVS   func() (*backend.Counting, error)
+	IPVS   func() (backend.IPVS, error)
 	Names  *cmdutil.Names
 	Output printers.Format
 
@@ -124,7 +124,7 @@ func Run(o *Options) error {
 		if err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}
-		if vss, err = cmdutil.ReadTable(b, sc.Func()); err != nil {
+		if vss, err = ipvs.ReadTable(b, sc.Func()); err != nil {
 			return cmdutil.Explain(cmdutil.Context{Op: "list services"}, err)
 		}
 	}

@@ -235,9 +235,16 @@ func TestOutputHelp(t *testing.T) {
 			}
 		})
 	}
-	// Commands that print no data have no -o.
-	f, out, errOut := e.factory()
-	if code := cmdutil.Execute(NewCmdRoot(f), []string{"zero", "-o", "json"}, out, errOut); code != 1 || !strings.Contains(errOut.String(), "unknown shorthand flag: 'o'") {
-		t.Errorf("zero -o json: exit %d, %q", code, errOut.String())
+	// Commands that print no data have no -o, before or after their name.
+	for _, args := range [][]string{{"zero", "-o", "json"}, {"-o", "json", "zero"}} {
+		f, out, errOut := e.factory()
+		if code := cmdutil.Execute(NewCmdRoot(f), args, out, errOut); code != 1 || !strings.HasPrefix(errOut.String(), "ipvsctl: -o json: ipvsctl zero prints no data to format\n") {
+			t.Errorf("%v: exit %d, %q", args, code, errOut.String())
+		}
+	}
+	// -o may stand before the command's name, as it could when it was a
+	// global flag.
+	if before, after := e.run(0, "-o", "json", "list"), e.run(0, "list", "-o", "json"); before != after || !strings.Contains(before, `"apiVersion"`) {
+		t.Errorf("-o json list printed %q, list -o json %q", before, after)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/zero"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/netns"
 	"github.com/spf13/cobra"
 )
@@ -48,8 +49,17 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 	pf.BoolVar(&f.Options.Numeric, "numeric", false, "table output: print addresses and ports as numbers")
 	pf.BoolVarP(&f.Options.Verbose, "verbose", "v", false, "report timings and the number of kernel requests sent on stderr")
 	pf.DurationVar(&f.Options.Timeout, "request-timeout", 0, "bound each kernel request (default 30s)")
+	// -o belongs to each command that prints data (printers.AddFlags);
+	// this hidden one only lets it stand before the command's name
+	// ("ipvsctl -o json list"), where the command's own flag takes it.
+	var output string
+	pf.StringVarP(&output, "output", "o", "", "")
+	_ = pf.MarkHidden("output")
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if fl := c.Flags().Lookup("output"); fl != nil && fl.Changed && printers.Formats(c) == nil {
+			return cmdutil.FlagErrorf("-o %s: %s prints no data to format", fl.Value, c.CommandPath())
+		}
 		if pid, ok := strings.CutPrefix(f.Options.NetNS, "pid:"); ok {
 			n, err := strconv.Atoi(pid)
 			if err != nil || n <= 0 {

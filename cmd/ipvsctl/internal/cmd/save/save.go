@@ -4,6 +4,7 @@ package save
 import (
 	"strings"
 
+	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
@@ -17,7 +18,7 @@ import (
 // Options of save.
 type Options struct {
 	IO      *iostreams.IOStreams
-	IPVS    func() (*backend.Counting, error)
+	IPVS    func() (backend.IPVS, error)
 	Sysctls func() (backend.Sysctls, error)
 
 	Output      printers.Format
@@ -74,7 +75,7 @@ func Run(o *Options) error {
 		return err
 	}
 	sc, _ := ipvsconfig.ParseScope(o.Scope)
-	vss, err := cmdutil.ReadTable(b, sc.Func())
+	vss, err := ipvs.ReadTable(b, sc.Func())
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "save: list services"}, err)
 	}

@@ -27,7 +27,7 @@ func NewCmdService(f *factory.Factory) *cobra.Command {
 // Options of service add and edit.
 type Options struct {
 	IO    *iostreams.IOStreams
-	IPVS  func() (*backend.Counting, error)
+	IPVS  func() (backend.IPVS, error)
 	Probe cmdutil.ProbeFunc
 
 	Service ipvs.ServiceKey
@@ -186,7 +186,7 @@ func Run(o *Options) error {
 // DeleteOptions of service delete.
 type DeleteOptions struct {
 	IO       *iostreams.IOStreams
-	IPVS     func() (*backend.Counting, error)
+	IPVS     func() (backend.IPVS, error)
 	Services []ipvs.ServiceKey
 }
 

@@ -25,7 +25,7 @@ import (
 // Options of stats.
 type Options struct {
 	IO       *iostreams.IOStreams
-	IPVS     func() (*backend.Counting, error)
+	IPVS     func() (backend.IPVS, error)
 	Names    *cmdutil.Names
 	Output   printers.Format
 	Textfile string
@@ -85,7 +85,7 @@ ipvsctl top.`,
 
 func fetch(b backend.IPVS, scope string) ([]ipvs.VirtualServer, error) {
 	sc, _ := ipvsconfig.ParseScope(scope)
-	vss, err := cmdutil.ReadTable(b, sc.Func())
+	vss, err := ipvs.ReadTable(b, sc.Func())
 	if err != nil {
 		return nil, cmdutil.Explain(cmdutil.Context{Op: "read statistics"}, err)
 	}
@@ -118,7 +118,7 @@ func Run(o *Options) error {
 // TopOptions of top.
 type TopOptions struct {
 	IO       *iostreams.IOStreams
-	IPVS     func() (*backend.Counting, error)
+	IPVS     func() (backend.IPVS, error)
 	Sysctls  func() (backend.Sysctls, error)
 	Names    *cmdutil.Names
 	Output   printers.Format

@@ -34,7 +34,7 @@ func NewCmdSync(f *factory.Factory) *cobra.Command {
 // StartOptions of sync start.
 type StartOptions struct {
 	IO     *iostreams.IOStreams
-	IPVS   func() (*backend.Counting, error)
+	IPVS   func() (backend.IPVS, error)
 	Daemon ipvs.Daemon
 	group  string
 }
@@ -102,7 +102,7 @@ func RunStart(o *StartOptions) error {
 
 // StopOptions of sync stop.
 type StopOptions struct {
-	IPVS   func() (*backend.Counting, error)
+	IPVS   func() (backend.IPVS, error)
 	States []ipvs.DaemonState
 }
 
@@ -160,7 +160,7 @@ func RunStop(o *StopOptions) error {
 // StatusOptions of sync status.
 type StatusOptions struct {
 	IO       *iostreams.IOStreams
-	IPVS     func() (*backend.Counting, error)
+	IPVS     func() (backend.IPVS, error)
 	Sysctls  func() (backend.Sysctls, error)
 	ProcFile func(string) (factory.ReadCloser, error)
 	// Interface looks up an interface in the target namespace.

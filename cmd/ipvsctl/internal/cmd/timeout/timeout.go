@@ -27,7 +27,7 @@ func NewCmdTimeout(f *factory.Factory) *cobra.Command {
 // GetOptions of timeout get.
 type GetOptions struct {
 	IO     *iostreams.IOStreams
-	IPVS   func() (*backend.Counting, error)
+	IPVS   func() (backend.IPVS, error)
 	Output printers.Format
 }
 
@@ -74,7 +74,7 @@ func RunGet(o *GetOptions) error {
 // SetOptions of timeout set.
 type SetOptions struct {
 	IO       *iostreams.IOStreams
-	IPVS     func() (*backend.Counting, error)
+	IPVS     func() (backend.IPVS, error)
 	Timeouts ipvs.Timeouts
 }
 

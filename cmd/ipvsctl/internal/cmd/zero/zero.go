@@ -12,7 +12,7 @@ import (
 
 // Options of zero.
 type Options struct {
-	IPVS    func() (*backend.Counting, error)
+	IPVS    func() (backend.IPVS, error)
 	All     bool
 	Service ipvs.ServiceKey
 }

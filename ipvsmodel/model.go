@@ -399,3 +399,15 @@ func (m *Model) newDaemon(d ipvs.Daemon) error {
 	slices.SortFunc(m.daemons, func(a, b ipvs.Daemon) int { return int(a.State) - int(b.State) })
 	return nil
 }
+
+// Batch makes the model an ipvs.Batcher: each op is applied in order, as
+// the kernel takes a batch, and answered. Loaded with a live table
+// (Load), it is the dry run of a plan: ipvsplan.Apply against it tells
+// which changes the kernel would refuse, and sends nothing.
+func (m *Model) Batch(ops []ipvs.Op) ([]error, error) {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		errs[i] = m.Apply(op)
+	}
+	return errs, nil
+}

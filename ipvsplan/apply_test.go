@@ -13,7 +13,7 @@ import (
 	"github.com/ipvs-tools/ipvs/ipvsmodel"
 )
 
-// modelBatcher is the kernel model behind ipvs.Batcher, counting calls.
+// modelBatcher is the kernel model as the ipvs.Batcher, counting calls.
 type modelBatcher struct {
 	m     *ipvsmodel.Model
 	calls int
@@ -21,11 +21,7 @@ type modelBatcher struct {
 
 func (b *modelBatcher) Batch(ops []ipvs.Op) ([]error, error) {
 	b.calls++
-	errs := make([]error, len(ops))
-	for i, op := range ops {
-		errs[i] = b.m.Apply(op)
-	}
-	return errs, nil
+	return b.m.Batch(ops)
 }
 
 func newModel(t *testing.T, table ...ipvs.VirtualServer) *modelBatcher {

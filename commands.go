@@ -1,7 +1,5 @@
 package ipvs
 
-import "fmt"
-
 // Command is an IPVS command (enum IPVS_CMD_* in ip_vs.h).
 type Command uint8
 
@@ -29,7 +27,7 @@ const (
 	CmdFlush      Command = 17 // IPVS_CMD_FLUSH
 )
 
-var commandNames = [...]string{
+var commandNames = NameTable[Command]{
 	CmdGetFamily:  "get-family",
 	CmdNewService: "new-service",
 	CmdSetService: "set-service",
@@ -52,10 +50,7 @@ var commandNames = [...]string{
 
 // String returns the command's name in lower-case words, e.g. "new-service".
 func (c Command) String() string {
-	if int(c) < len(commandNames) {
-		return commandNames[c]
-	}
-	return fmt.Sprintf("command(%d)", uint8(c))
+	return commandNames.Name(c, "command(%d)")
 }
 
 // Op is one write request, as a batch (netlinkipvs.Client.Batch) or a plan

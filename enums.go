@@ -15,6 +15,18 @@ const (
 	MaxIfNameLen = 15
 )
 
+// NameTable names the values of an integer enum, for its String method.
+type NameTable[T ~int | ~uint8 | ~uint16 | ~uint32] map[T]string
+
+// Name returns the name of v, or, for a value without one, unknown as a
+// fmt format applied to v's number (e.g. "af(%d)").
+func (t NameTable[T]) Name(v T, unknown string) string {
+	if n, ok := t[v]; ok {
+		return n
+	}
+	return fmt.Sprintf(unknown, int64(v))
+}
+
 // AddressFamily is an address family as used by IPVS (AF_INET or AF_INET6).
 type AddressFamily uint16
 
@@ -26,17 +38,9 @@ const (
 )
 
 // String returns "inet", "inet6" or "af(N)".
-func (f AddressFamily) String() string {
-	switch f {
-	case AFInet:
-		return "inet"
-	case AFInet6:
-		return "inet6"
-	case AFUnspec:
-		return "unspec"
-	}
-	return fmt.Sprintf("af(%d)", uint16(f))
-}
+func (f AddressFamily) String() string { return familyNames.Name(f, "af(%d)") }
+
+var familyNames = NameTable[AddressFamily]{AFInet: "inet", AFInet6: "inet6", AFUnspec: "unspec"}
 
 // Protocol is the IP protocol of a virtual service.
 type Protocol uint16
@@ -49,17 +53,9 @@ const (
 )
 
 // String returns "TCP", "UDP", "SCTP" or the number.
-func (p Protocol) String() string {
-	switch p {
-	case ProtoTCP:
-		return "TCP"
-	case ProtoUDP:
-		return "UDP"
-	case ProtoSCTP:
-		return "SCTP"
-	}
-	return fmt.Sprintf("proto(%d)", uint16(p))
-}
+func (p Protocol) String() string { return protocolNames.Name(p, "proto(%d)") }
+
+var protocolNames = NameTable[Protocol]{ProtoTCP: "TCP", ProtoUDP: "UDP", ProtoSCTP: "SCTP"}
 
 // ForwardMethod is a destination's packet forwarding method
 // (IP_VS_CONN_F_FWD_MASK bits of the connection flags).
@@ -79,20 +75,10 @@ const (
 
 // String returns the name ipvsadm prints: Masq, Local, Tunnel, Route, or
 // Bypass; other values print as numbers.
-func (m ForwardMethod) String() string {
-	switch m {
-	case FwdMasq:
-		return "Masq"
-	case FwdLocal:
-		return "Local"
-	case FwdTunnel:
-		return "Tunnel"
-	case FwdRoute:
-		return "Route"
-	case FwdBypass:
-		return "Bypass"
-	}
-	return fmt.Sprintf("fwd(%d)", uint32(m))
+func (m ForwardMethod) String() string { return forwardNames.Name(m, "fwd(%d)") }
+
+var forwardNames = NameTable[ForwardMethod]{
+	FwdMasq: "Masq", FwdLocal: "Local", FwdTunnel: "Tunnel", FwdRoute: "Route", FwdBypass: "Bypass",
 }
 
 // TunnelType is the encapsulation of a tunnelling destination.
@@ -106,17 +92,9 @@ const (
 )
 
 // String returns "ipip", "gue", "gre" or the number.
-func (t TunnelType) String() string {
-	switch t {
-	case TunnelIPIP:
-		return "ipip"
-	case TunnelGUE:
-		return "gue"
-	case TunnelGRE:
-		return "gre"
-	}
-	return fmt.Sprintf("tun(%d)", uint8(t))
-}
+func (t TunnelType) String() string { return tunnelNames.Name(t, "tun(%d)") }
+
+var tunnelNames = NameTable[TunnelType]{TunnelIPIP: "ipip", TunnelGUE: "gue", TunnelGRE: "gre"}
 
 // TunnelFlags are the checksum options of a GUE or GRE tunnel.
 type TunnelFlags uint16
@@ -130,18 +108,10 @@ const (
 )
 
 // String returns "nocsum", "csum", "remcsum", or a "|"-joined combination.
-func (f TunnelFlags) String() string {
-	switch f {
-	case TunnelNoCsum:
-		return "nocsum"
-	case TunnelCsum:
-		return "csum"
-	case TunnelRemCsum:
-		return "remcsum"
-	case TunnelCsum | TunnelRemCsum:
-		return "csum|remcsum"
-	}
-	return fmt.Sprintf("tunflags(%#x)", uint16(f))
+func (f TunnelFlags) String() string { return tunnelFlagNames.Name(f, "tunflags(%#x)") }
+
+var tunnelFlagNames = NameTable[TunnelFlags]{
+	TunnelNoCsum: "nocsum", TunnelCsum: "csum", TunnelRemCsum: "remcsum", TunnelCsum | TunnelRemCsum: "csum|remcsum",
 }
 
 // ServiceFlags are the flags of a virtual service (IP_VS_SVC_F_*).
@@ -203,17 +173,9 @@ const (
 )
 
 // String returns "master", "backup" or "none".
-func (s DaemonState) String() string {
-	switch s {
-	case DaemonMaster:
-		return "master"
-	case DaemonBackup:
-		return "backup"
-	case DaemonNone:
-		return "none"
-	}
-	return fmt.Sprintf("state(%d)", uint32(s))
-}
+func (s DaemonState) String() string { return daemonStateNames.Name(s, "state(%d)") }
+
+var daemonStateNames = NameTable[DaemonState]{DaemonMaster: "master", DaemonBackup: "backup", DaemonNone: "none"}
 
 // Schedulers returns the names of the mainline kernel's scheduling methods,
 // as a service names its scheduler (each is the module ip_vs_NAME). Kernels

@@ -479,3 +479,19 @@ func TestOpenWithDir(t *testing.T) {
 		t.Fatalf("wrong file: %v", err)
 	}
 }
+
+// TestEnumStrings pins the names the /proc files use.
+func TestEnumStrings(t *testing.T) {
+	for _, c := range []struct {
+		v    fmt.Stringer
+		want string
+	}{
+		{ProtoIP, "IP"}, {ProtoICMP, "ICMP"}, {ProtoTCP, "TCP"}, {ProtoUDP, "UDP"}, {ProtoICMPv6, "ICMPv6"},
+		{ProtoSCTP, "SCTP"}, {Protocol(47), "IP_47"},
+		{OriginUnknown, ""}, {OriginLocal, "LOCAL"}, {OriginSync, "SYNC"}, {Origin(3), "origin(3)"},
+	} {
+		if got := c.v.String(); got != c.want {
+			t.Errorf("%T(%d).String() = %q, want %q", c.v, c.v, got, c.want)
+		}
+	}
+}

@@ -28,22 +28,10 @@ const (
 
 // String returns the kernel's name (ip_vs_proto_name): TCP, UDP, SCTP,
 // ICMP, ICMPv6, IP, or IP_<n> for any other protocol.
-func (p Protocol) String() string {
-	switch p {
-	case ProtoIP:
-		return "IP"
-	case ProtoICMP:
-		return "ICMP"
-	case ProtoTCP:
-		return "TCP"
-	case ProtoUDP:
-		return "UDP"
-	case ProtoICMPv6:
-		return "ICMPv6"
-	case ProtoSCTP:
-		return "SCTP"
-	}
-	return "IP_" + strconv.Itoa(int(p))
+func (p Protocol) String() string { return protocolNames.Name(p, "IP_%d") }
+
+var protocolNames = ipvs.NameTable[Protocol]{
+	ProtoIP: "IP", ProtoICMP: "ICMP", ProtoTCP: "TCP", ProtoUDP: "UDP", ProtoICMPv6: "ICMPv6", ProtoSCTP: "SCTP",
 }
 
 // parseProtocol is the inverse of Protocol.String.
@@ -113,17 +101,9 @@ const (
 )
 
 // String returns "LOCAL", "SYNC" or "" for OriginUnknown.
-func (o Origin) String() string {
-	switch o {
-	case OriginLocal:
-		return "LOCAL"
-	case OriginSync:
-		return "SYNC"
-	case OriginUnknown:
-		return ""
-	}
-	return fmt.Sprintf("origin(%d)", uint8(o))
-}
+func (o Origin) String() string { return originNames.Name(o, "origin(%d)") }
+
+var originNames = ipvs.NameTable[Origin]{OriginLocal: "LOCAL", OriginSync: "SYNC", OriginUnknown: ""}
 
 // Conn is one entry of the IPVS connection table.
 type Conn struct {

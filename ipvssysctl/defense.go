@@ -3,6 +3,8 @@ package ipvssysctl
 import (
 	"fmt"
 	"syscall"
+
+	"github.com/ipvs-tools/ipvs"
 )
 
 var (
@@ -31,18 +33,10 @@ const (
 )
 
 // String returns "off", "auto (idle)", "auto (active)" or "always".
-func (m DefenseMode) String() string {
-	switch m {
-	case DefenseOff:
-		return "off"
-	case DefenseAutoIdle:
-		return "auto (idle)"
-	case DefenseAutoActive:
-		return "auto (active)"
-	case DefenseAlways:
-		return "always"
-	}
-	return fmt.Sprintf("mode(%d)", int(m))
+func (m DefenseMode) String() string { return defenseModeNames.Name(m, "mode(%d)") }
+
+var defenseModeNames = ipvs.NameTable[DefenseMode]{
+	DefenseOff: "off", DefenseAutoIdle: "auto (idle)", DefenseAutoActive: "auto (active)", DefenseAlways: "always",
 }
 
 // Auto reports whether m is the automatic setting (1 or 2).

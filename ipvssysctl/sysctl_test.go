@@ -309,3 +309,15 @@ func TestKnown(t *testing.T) {
 		t.Errorf("%d defense sysctls, want %d", n, len(DefenseNames))
 	}
 }
+
+// TestDefenseModeString pins the names of the defence modes.
+func TestDefenseModeString(t *testing.T) {
+	for m, want := range map[DefenseMode]string{
+		DefenseOff: "off", DefenseAutoIdle: "auto (idle)", DefenseAutoActive: "auto (active)", DefenseAlways: "always",
+		4: "mode(4)", -1: "mode(-1)",
+	} {
+		if got := m.String(); got != want {
+			t.Errorf("DefenseMode(%d).String() = %q, want %q", int(m), got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ipvsconfig
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -337,6 +338,67 @@ func TestScope(t *testing.T) {
 	for _, bad := range []string{"vip", "vip=x", "port=70000", "port=5-1", "fwmark=a", "colour=red", "family=v7"} {
 		if _, err := ParseScope(bad); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// TestNames pins the document names: every spelling each parser takes, its
+// error for an unknown name, and the names written back.
+func TestNames(t *testing.T) {
+	parse := map[string]func(string) (uint64, error){
+		"family":   func(s string) (uint64, error) { v, err := parseFamily(s); return uint64(v), err },
+		"protocol": func(s string) (uint64, error) { v, err := ParseProtocol(s); return uint64(v), err },
+		"forward":  func(s string) (uint64, error) { v, err := ParseForward(s); return uint64(v), err },
+		"tunnel":   func(s string) (uint64, error) { v, err := ParseTunnelType(s); return uint64(v), err },
+		"checksum": func(s string) (uint64, error) { v, err := ParseChecksum(s); return uint64(v), err },
+		"flag":     func(s string) (uint64, error) { v, err := ParseSchedFlag(s); return uint64(v), err },
+		"state":    func(s string) (uint64, error) { v, err := ParseDaemonState(s); return uint64(v), err },
+	}
+	for _, c := range []struct {
+		kind, in string
+		want     uint64
+		err      string
+	}{
+		{"family", "", 0, ""}, {"family", "V4", 2, ""}, {"family", "4", 2, ""}, {"family", "inet", 2, ""},
+		{"family", "ipv4", 2, ""}, {"family", "v6", 10, ""}, {"family", "6", 10, ""}, {"family", "Inet6", 10, ""},
+		{"family", "ipv6", 10, ""}, {"family", "v5", 0, `unknown address family "v5" (want inet or inet6)`},
+		{"protocol", "TCP", 6, ""}, {"protocol", "udp", 17, ""}, {"protocol", "sctp", 132, ""},
+		{"protocol", "", 0, `unknown protocol "" (want tcp, udp or sctp)`},
+		{"forward", "NAT", 0, ""}, {"forward", "gate", 3, ""}, {"forward", "ipip", 2, ""}, {"forward", "bypass", 4, ""},
+		{"forward", "x", 0, `unknown forwarding method "x" (want route, masq, tunnel, local or bypass)`},
+		{"tunnel", "", 0, ""}, {"tunnel", "ipip", 0, ""}, {"tunnel", "GUE", 1, ""}, {"tunnel", "gre", 2, ""},
+		{"tunnel", "vxlan", 0, `unknown tunnel type "vxlan" (want ipip, gue or gre)`},
+		{"checksum", "", 0, ""}, {"checksum", "none", 0, ""}, {"checksum", "nocsum", 0, ""}, {"checksum", "csum", 1, ""},
+		{"checksum", "RemCsum", 2, ""}, {"checksum", "x", 0, `unknown tunnel checksum "x" (want nocsum, csum or remcsum)`},
+		{"flag", "flag-1", 8, ""}, {"flag", "sh-fallback", 8, ""}, {"flag", "mh-fallback", 8, ""},
+		{"flag", "flag-2", 16, ""}, {"flag", "SH-port", 16, ""}, {"flag", "mh-port", 16, ""}, {"flag", "flag-3", 32, ""},
+		{"flag", "flag-4", 0, `unknown scheduler flag "flag-4" (want flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port)`},
+		{"state", "Master", 1, ""}, {"state", "backup", 2, ""},
+		{"state", "none", 0, `unknown sync daemon state "none" (want master or backup)`},
+	} {
+		got, err := parse[c.kind](c.in)
+		if gotErr := fmt.Sprint(err); err != nil && gotErr != c.err || err == nil && c.err != "" || got != c.want {
+			t.Errorf("%s %q: %d, %v; want %d, %q", c.kind, c.in, got, err, c.want, c.err)
+		}
+	}
+	for m, want := range map[ipvs.ForwardMethod]string{
+		ipvs.FwdMasq: "masq", ipvs.FwdLocal: "local", ipvs.FwdTunnel: "tunnel", ipvs.FwdRoute: "route",
+		ipvs.FwdBypass: "bypass", 5: "fwd(5)",
+	} {
+		if got := ForwardName(m); got != want {
+			t.Errorf("ForwardName(%d) = %q, want %q", uint32(m), got, want)
+		}
+	}
+	for f, want := range map[ipvs.TunnelFlags]string{
+		ipvs.TunnelNoCsum: "nocsum", ipvs.TunnelCsum: "csum", ipvs.TunnelRemCsum: "remcsum", 3: "3", 16: "16",
+	} {
+		if got := ChecksumName(f); got != want {
+			t.Errorf("ChecksumName(%d) = %q, want %q", uint16(f), got, want)
+		}
+	}
+	for p, want := range map[ipvs.Protocol]string{ipvs.ProtoTCP: "tcp", ipvs.ProtoUDP: "udp", ipvs.ProtoSCTP: "sctp", 1: "proto(1)"} {
+		if got := ProtocolName(p); got != want {
+			t.Errorf("ProtocolName(%d) = %q, want %q", uint16(p), got, want)
 		}
 	}
 }

@@ -123,17 +123,25 @@ func FamilyOf(a netip.Addr) ipvs.AddressFamily {
 	return ipvs.AFUnspec
 }
 
+// parseName looks s up, in any case, in names; an unknown name is an error
+// that says what s was to be and what is wanted.
+func parseName[T any](names map[string]T, s, what, want string) (T, error) {
+	if v, ok := names[strings.ToLower(s)]; ok {
+		return v, nil
+	}
+	var zero T
+	return zero, fmt.Errorf("unknown %s %q (want %s)", what, s, want)
+}
+
 // parseFamily reads "", "v4", "inet", "ipv4", "v6", "inet6", "ipv6".
 func parseFamily(s string) (ipvs.AddressFamily, error) {
-	switch strings.ToLower(s) {
-	case "":
-		return ipvs.AFUnspec, nil
-	case "v4", "4", "inet", "ipv4":
-		return ipvs.AFInet, nil
-	case "v6", "6", "inet6", "ipv6":
-		return ipvs.AFInet6, nil
-	}
-	return ipvs.AFUnspec, fmt.Errorf("unknown address family %q (want inet or inet6)", s)
+	return parseName(familyNames, s, "address family", "inet or inet6")
+}
+
+var familyNames = map[string]ipvs.AddressFamily{
+	"":   ipvs.AFUnspec,
+	"v4": ipvs.AFInet, "4": ipvs.AFInet, "inet": ipvs.AFInet, "ipv4": ipvs.AFInet,
+	"v6": ipvs.AFInet6, "6": ipvs.AFInet6, "inet6": ipvs.AFInet6, "ipv6": ipvs.AFInet6,
 }
 
 // FamilyName returns "inet" or "inet6".
@@ -141,16 +149,10 @@ func FamilyName(f ipvs.AddressFamily) string { return f.String() }
 
 // ParseProtocol reads "tcp", "udp" or "sctp" (any case).
 func ParseProtocol(s string) (ipvs.Protocol, error) {
-	switch strings.ToLower(s) {
-	case "tcp":
-		return ipvs.ProtoTCP, nil
-	case "udp":
-		return ipvs.ProtoUDP, nil
-	case "sctp":
-		return ipvs.ProtoSCTP, nil
-	}
-	return 0, fmt.Errorf("unknown protocol %q (want tcp, udp or sctp)", s)
+	return parseName(protocolNames, s, "protocol", "tcp, udp or sctp")
 }
+
+var protocolNames = map[string]ipvs.Protocol{"tcp": ipvs.ProtoTCP, "udp": ipvs.ProtoUDP, "sctp": ipvs.ProtoSCTP}
 
 // ProtocolName returns "tcp", "udp", "sctp" or "proto(N)".
 func ProtocolName(p ipvs.Protocol) string {
@@ -173,79 +175,47 @@ var forwardNames = map[string]ipvs.ForwardMethod{
 // ParseForward reads a forwarding method: masq (nat), route (dr, gate),
 // tunnel, local or bypass.
 func ParseForward(s string) (ipvs.ForwardMethod, error) {
-	if m, ok := forwardNames[strings.ToLower(s)]; ok {
-		return m, nil
-	}
-	return 0, fmt.Errorf("unknown forwarding method %q (want route, masq, tunnel, local or bypass)", s)
+	return parseName(forwardNames, s, "forwarding method", "route, masq, tunnel, local or bypass")
 }
 
-// ForwardName returns the document name of m.
-func ForwardName(m ipvs.ForwardMethod) string {
-	switch m {
-	case ipvs.FwdMasq:
-		return "masq"
-	case ipvs.FwdLocal:
-		return "local"
-	case ipvs.FwdTunnel:
-		return "tunnel"
-	case ipvs.FwdRoute:
-		return "route"
-	case ipvs.FwdBypass:
-		return "bypass"
-	}
-	return fmt.Sprintf("fwd(%d)", uint32(m))
-}
+// ForwardName returns the document name of m: masq, local, tunnel, route,
+// bypass or fwd(N), the vocabulary's name in lower case.
+func ForwardName(m ipvs.ForwardMethod) string { return strings.ToLower(m.String()) }
 
 // ParseTunnelType reads ipip, gue or gre.
 func ParseTunnelType(s string) (ipvs.TunnelType, error) {
-	switch strings.ToLower(s) {
-	case "", "ipip":
-		return ipvs.TunnelIPIP, nil
-	case "gue":
-		return ipvs.TunnelGUE, nil
-	case "gre":
-		return ipvs.TunnelGRE, nil
-	}
-	return 0, fmt.Errorf("unknown tunnel type %q (want ipip, gue or gre)", s)
+	return parseName(tunnelTypeNames, s, "tunnel type", "ipip, gue or gre")
 }
+
+var tunnelTypeNames = map[string]ipvs.TunnelType{"": ipvs.TunnelIPIP, "ipip": ipvs.TunnelIPIP, "gue": ipvs.TunnelGUE, "gre": ipvs.TunnelGRE}
 
 // ParseChecksum reads nocsum, csum or remcsum.
 func ParseChecksum(s string) (ipvs.TunnelFlags, error) {
-	switch strings.ToLower(s) {
-	case "", "nocsum", "none":
-		return ipvs.TunnelNoCsum, nil
-	case "csum":
-		return ipvs.TunnelCsum, nil
-	case "remcsum":
-		return ipvs.TunnelRemCsum, nil
-	}
-	return 0, fmt.Errorf("unknown tunnel checksum %q (want nocsum, csum or remcsum)", s)
+	return parseName(checksumNames, s, "tunnel checksum", "nocsum, csum or remcsum")
 }
 
-// ChecksumName returns the document name of f.
-func ChecksumName(f ipvs.TunnelFlags) string {
-	switch f {
-	case ipvs.TunnelNoCsum:
-		return "nocsum"
-	case ipvs.TunnelCsum:
-		return "csum"
-	case ipvs.TunnelRemCsum:
-		return "remcsum"
-	}
-	return fmt.Sprintf("%d", uint16(f))
+var checksumNames = map[string]ipvs.TunnelFlags{
+	"": ipvs.TunnelNoCsum, "nocsum": ipvs.TunnelNoCsum, "none": ipvs.TunnelNoCsum,
+	"csum": ipvs.TunnelCsum, "remcsum": ipvs.TunnelRemCsum,
+}
+
+// ChecksumName returns the document name of f: nocsum, csum, remcsum, or
+// the number of any other combination.
+func ChecksumName(f ipvs.TunnelFlags) string { return checksumDocNames.Name(f, "%d") }
+
+var checksumDocNames = ipvs.NameTable[ipvs.TunnelFlags]{
+	ipvs.TunnelNoCsum: "nocsum", ipvs.TunnelCsum: "csum", ipvs.TunnelRemCsum: "remcsum",
 }
 
 // ParseSchedFlag reads a scheduler flag name.
 func ParseSchedFlag(s string) (ipvs.ServiceFlags, error) {
-	switch strings.ToLower(s) {
-	case "flag-1", "sh-fallback", "mh-fallback":
-		return ipvs.SvcSched1, nil
-	case "flag-2", "sh-port", "mh-port":
-		return ipvs.SvcSched2, nil
-	case "flag-3":
-		return ipvs.SvcSched3, nil
-	}
-	return 0, fmt.Errorf("unknown scheduler flag %q (want flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port)", s)
+	return parseName(schedFlagNames, s, "scheduler flag", "flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port")
+}
+
+var schedFlagNames = map[string]ipvs.ServiceFlags{
+	"flag-1": ipvs.SvcSched1, "sh-fallback": ipvs.SvcSched1, "mh-fallback": ipvs.SvcSched1,
+	"flag-2": ipvs.SvcSched2, "sh-port": ipvs.SvcSched2, "mh-port": ipvs.SvcSched2,
+	"flag-3": ipvs.SvcSched3,
 }
 
 // SchedFlagNames returns the flag-N names of the scheduler flags in f.
@@ -261,11 +231,7 @@ func SchedFlagNames(f ipvs.ServiceFlags) []string {
 
 // ParseDaemonState reads master or backup.
 func ParseDaemonState(s string) (ipvs.DaemonState, error) {
-	switch strings.ToLower(s) {
-	case "master":
-		return ipvs.DaemonMaster, nil
-	case "backup":
-		return ipvs.DaemonBackup, nil
-	}
-	return 0, fmt.Errorf("unknown sync daemon state %q (want master or backup)", s)
+	return parseName(daemonStateNames, s, "sync daemon state", "master or backup")
 }
+
+var daemonStateNames = map[string]ipvs.DaemonState{"master": ipvs.DaemonMaster, "backup": ipvs.DaemonBackup}

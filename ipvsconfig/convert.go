@@ -209,22 +209,8 @@ func convertService(c *errs, p Path, s *Service) (ipvs.VirtualServer, bool) {
 		}
 		if s.Address == "" && s.Protocol != "" {
 			c.add(p.with("address"), "missing: the virtual IP address")
-		} else if s.Address != "" {
-			a, err := parseAddr(s.Address)
-			if err != nil {
-				c.add(p.with("address"), "%v", err)
-			} else {
-				ks.Address, ks.Family = a, FamilyOf(a)
-			}
 		}
-		if s.Family != "" {
-			f, err := parseFamily(s.Family)
-			if err != nil {
-				c.add(p.with("family"), "%v", err)
-			} else if ks.Family != ipvs.AFUnspec && f != ks.Family {
-				c.add(p.with("family"), "%s does not match the address %s", s.Family, ks.Address)
-			}
-		}
+		ks.Address, ks.Family = convertAddr(c, p, s.Address, s.Family)
 		ks.Port = s.Port
 	}
 	ks.Scheduler = s.Scheduler
@@ -319,6 +305,29 @@ func convertService(c *errs, p Path, s *Service) (ipvs.VirtualServer, bool) {
 	return vs, len(c.list) == n
 }
 
+// convertAddr reads the address and family fields at p where they are
+// given: the address's family is the one returned, and a family field that
+// names another is an error.
+func convertAddr(c *errs, p Path, address, family string) (a netip.Addr, f ipvs.AddressFamily) {
+	if address != "" {
+		var err error
+		if a, err = parseAddr(address); err != nil {
+			c.add(p.with("address"), "%v", err)
+		} else {
+			f = FamilyOf(a)
+		}
+	}
+	if family != "" {
+		named, err := parseFamily(family)
+		if err != nil {
+			c.add(p.with("family"), "%v", err)
+		} else if f != ipvs.AFUnspec && named != f {
+			c.add(p.with("family"), "%s does not match the address %s", family, a)
+		}
+	}
+	return a, f
+}
+
 func parseAddr(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
@@ -335,19 +344,8 @@ func convertDest(c *errs, p Path, svc *ipvs.Service, d *Destination) (ipvs.Desti
 	var kd ipvs.Destination
 	if d.Address == "" {
 		c.add(p.with("address"), "missing: the real server's IP address")
-	} else if a, err := parseAddr(d.Address); err != nil {
-		c.add(p.with("address"), "%v", err)
-	} else {
-		kd.Address, kd.Family = a, FamilyOf(a)
 	}
-	if d.Family != "" {
-		f, err := parseFamily(d.Family)
-		if err != nil {
-			c.add(p.with("family"), "%v", err)
-		} else if kd.Family != ipvs.AFUnspec && f != kd.Family {
-			c.add(p.with("family"), "%s does not match the address %s", d.Family, kd.Address)
-		}
-	}
+	kd.Address, kd.Family = convertAddr(c, p, d.Address, d.Family)
 	kd.Port = svc.Port
 	if d.Port != nil {
 		kd.Port = *d.Port

@@ -402,3 +402,37 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressFamilyErrors: the address and family fields of services and
+// destinations, alone and together.
+func TestAddressFamilyErrors(t *testing.T) {
+	doc := "{\"apiVersion\": \"ipvsctl/v1\", \"services\": [\n" +
+		"{\"protocol\": \"tcp\", \"address\": \"10.0.0.1\", \"family\": \"inet6\", \"port\": 80},\n" +
+		"{\"protocol\": \"tcp\", \"port\": 80, \"family\": \"v7\"},\n" +
+		"{\"protocol\": \"tcp\", \"address\": \"fe80::1%eth0\", \"family\": \"inet\", \"port\": 80},\n" +
+		"{\"protocol\": \"tcp\", \"address\": \"2001:db8::1\", \"family\": \"ipv6\", \"port\": 80, \"destinations\": [\n" +
+		"{\"address\": \"::ffff:10.0.0.2\", \"family\": \"inet6\", \"forward\": \"tunnel\"},\n" +
+		"{\"family\": \"x\"},\n" +
+		"{\"address\": \"host\", \"family\": \"inet\"}]}]}\n"
+	d, err := Parse("t.json", []byte(doc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		"t.json:2: services[0].family: inet6 does not match the address 10.0.0.1",
+		"t.json:3: services[1].address: missing: the virtual IP address",
+		`t.json:3: services[1].family: unknown address family "v7" (want inet or inet6)`,
+		`t.json:4: services[2].address: "fe80::1%eth0": zones are not allowed`,
+		"t.json:6: services[3].destinations[0].family: inet6 does not match the address 10.0.0.2",
+		"t.json:7: services[3].destinations[1].address: missing: the real server's IP address",
+		`t.json:7: services[3].destinations[1].family: unknown address family "x" (want inet or inet6)`,
+		`t.json:8: services[3].destinations[2].address: "host" is not an IP address (names are not resolved)`,
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}

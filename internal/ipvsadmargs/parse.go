@@ -100,6 +100,15 @@ func ParseInto(cmd *Command, argv []string, env Env) error {
 	return nil
 }
 
+// commandKinds are the commands by their popt values; -h and -v are
+// answered at once.
+var commandKinds = map[int]Kind{
+	'A': KindAdd, 'E': KindEdit, 'D': KindDelete,
+	'a': KindAddDest, 'e': KindEditDest, 'd': KindDeleteDest,
+	'C': KindFlush, 'L': KindList, 'l': KindList, 'Z': KindZero, tagSet: KindSetTimeout,
+	'R': KindRestore, 'S': KindSave, tagStartDaemon: KindStartDaemon, tagStopDaemon: KindStopDaemon,
+}
+
 func parse(out *Command, argv []string, env *Env) *Error {
 	argv0 := ""
 	if len(argv) > 0 {
@@ -117,37 +126,10 @@ func parse(out *Command, argv []string, env *Env) *Error {
 	if c < 0 {
 		return TryHelp(argv0)
 	}
-	switch c {
-	case 'A':
-		p.kind = KindAdd
-	case 'E':
-		p.kind = KindEdit
-	case 'D':
-		p.kind = KindDelete
-	case 'a':
-		p.kind = KindAddDest
-	case 'e':
-		p.kind = KindEditDest
-	case 'd':
-		p.kind = KindDeleteDest
-	case 'C':
-		p.kind = KindFlush
-	case 'L', 'l':
-		p.kind = KindList
-	case 'Z':
-		p.kind = KindZero
-	case tagSet:
-		p.kind = KindSetTimeout
-	case 'R':
-		p.kind = KindRestore
-	case 'S':
-		p.kind = KindSave
-	case tagStartDaemon, tagStopDaemon:
-		if c == tagStartDaemon {
-			p.kind = KindStartDaemon
-		} else {
-			p.kind = KindStopDaemon
-		}
+	kind, isCommand := commandKinds[c]
+	p.kind = kind
+	switch {
+	case c == tagStartDaemon || c == tagStopDaemon:
 		switch ctx.arg {
 		case "master":
 			p.daemon.state = ipvs.DaemonMaster
@@ -159,13 +141,13 @@ func parse(out *Command, argv []string, env *Env) *Error {
 			}
 			return failf("illegal start_daemon specified")
 		}
-	case 'h':
+	case c == 'h':
 		*out = Command{Kind: KindHelp, Argv0: argv0}
 		return nil
-	case 'v':
+	case c == 'v':
 		*out = Command{Kind: KindVersion, Argv0: argv0}
 		return nil
-	default:
+	case !isCommand:
 		return TryHelp(argv0)
 	}
 

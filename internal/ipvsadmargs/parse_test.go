@@ -497,3 +497,27 @@ func TestNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandKinds: each command option, short and long, is its Kind.
+func TestCommandKinds(t *testing.T) {
+	for args, want := range map[string]Kind{
+		"-A -t 10.0.0.1:80": KindAdd, "--add-service -t 10.0.0.1:80": KindAdd,
+		"-E -t 10.0.0.1:80": KindEdit, "-D -t 10.0.0.1:80": KindDelete,
+		"-a -t 10.0.0.1:80 -r 10.0.0.2": KindAddDest, "-e -t 10.0.0.1:80 -r 10.0.0.2": KindEditDest,
+		"-d -t 10.0.0.1:80 -r 10.0.0.2": KindDeleteDest, "--delete-server -t 10.0.0.1:80 -r 10.0.0.2": KindDeleteDest,
+		"-C": KindFlush, "-L": KindList, "-l": KindList, "--list": KindList, "-Z": KindZero, "--set 1 2 3": KindSetTimeout,
+		"-R": KindRestore, "-S": KindSave, "--start-daemon master": KindStartDaemon, "--stop-daemon backup": KindStopDaemon,
+		"-h": KindHelp, "--version": KindVersion,
+	} {
+		if c, err := parseArgs(args); err != nil {
+			t.Errorf("%s: %v", args, err)
+		} else if c.Kind != want {
+			t.Errorf("%s: kind %v, want %v", args, c.Kind, want)
+		}
+	}
+	for _, args := range []string{"-n", "-t 10.0.0.1:80", "--start-daemon"} {
+		if _, err := parseArgs(args); err == nil {
+			t.Errorf("%s: no error", args)
+		}
+	}
+}

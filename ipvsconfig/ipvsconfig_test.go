@@ -174,14 +174,7 @@ services:
         weight: 3000000000
         lowerThreshold: 5
 `
-	d, err := Parse("t.yaml", []byte(yamlDoc), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d.Validate()
-	if err == nil {
-		t.Fatal("no error")
-	}
+	got := validationErrors(t, "t.yaml", yamlDoc)
 	want := []string{
 		"t.yaml:2: sysctls.drop_entry: invalid value: a defense mode is 0 (never), 1 or 2 (automatic) or 3 (always)",
 		"t.yaml:9: services[0].destinations[0].tunnel: tunnel options need forward: tunnel",
@@ -193,7 +186,7 @@ services:
 		"t.yaml:19: services[2].destinations[0].weight: 3000000000 is out of range 0..2147483647",
 		"t.yaml:20: services[2].destinations[0].lowerThreshold: 5 is above upperThreshold 0",
 	}
-	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 }
@@ -414,14 +407,7 @@ func TestAddressFamilyErrors(t *testing.T) {
 		"{\"address\": \"::ffff:10.0.0.2\", \"family\": \"inet6\", \"forward\": \"tunnel\"},\n" +
 		"{\"family\": \"x\"},\n" +
 		"{\"address\": \"host\", \"family\": \"inet\"}]}]}\n"
-	d, err := Parse("t.json", []byte(doc), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d.Validate()
-	if err == nil {
-		t.Fatal("no error")
-	}
+	got := validationErrors(t, "t.json", doc)
 	want := []string{
 		"t.json:2: services[0].family: inet6 does not match the address 10.0.0.1",
 		"t.json:3: services[1].address: missing: the virtual IP address",
@@ -432,7 +418,22 @@ func TestAddressFamilyErrors(t *testing.T) {
 		`t.json:7: services[3].destinations[1].family: unknown address family "x" (want inet or inet6)`,
 		`t.json:8: services[3].destinations[2].address: "host" is not an IP address (names are not resolved)`,
 	}
-	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
+}
+
+// validationErrors parses doc, which must parse, and returns the lines of
+// the error Validate must return.
+func validationErrors(t *testing.T, name, doc string) []string {
+	t.Helper()
+	d, err := Parse(name, []byte(doc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	return strings.Split(err.Error(), "\n")
 }

@@ -216,11 +216,9 @@ func parse(out *Command, argv []string, env *Env) *Error {
 	return nil
 }
 
-// optArg is one occurrence of an option: its val (which of -t, -u and
-// --sctp-service, or of -i, -g and -m) and its argument; arg is nil when
+// optArg is the argument of one occurrence of an option; arg is nil when
 // an optional argument is absent, and val is then "".
 type optArg struct {
-	c   int
 	val string
 	arg *string
 }
@@ -242,28 +240,24 @@ func (p *parser) option(ctx *poptContext, arg *string) *Error {
 	if o.apply == nil {
 		return nil
 	}
-	a := optArg{c: o.val, arg: arg}
+	a := optArg{arg: arg}
 	if arg != nil {
 		a.val = *arg
 	}
 	return o.apply(p, a)
 }
 
-// The apply functions of optionsTable, one per option that has a value.
+// The apply functions of optionsTable, and the functions that make them.
 
-func applyService(p *parser, a optArg) *Error {
-	switch a.c {
-	case 't':
-		p.svc.protocol = ipvs.ProtoTCP
-	case 'u':
-		p.svc.protocol = ipvs.ProtoUDP
-	default:
-		p.svc.protocol = ipvs.ProtoSCTP
+// service returns the apply of the service option of protocol proto.
+func service(proto ipvs.Protocol) func(*parser, optArg) *Error {
+	return func(p *parser, a optArg) *Error {
+		p.svc.protocol = proto
+		if parseService(p.env, a.val, &p.svc)&serviceAddr == 0 {
+			return failf("illegal virtual server address[:port] specified")
+		}
+		return nil
 	}
-	if parseService(p.env, a.val, &p.svc)&serviceAddr == 0 {
-		return failf("illegal virtual server address[:port] specified")
-	}
-	return nil
 }
 
 func applyFwmark(p *parser, a optArg) *Error {
@@ -323,16 +317,12 @@ func applyServer(p *parser, a optArg) *Error {
 	return nil
 }
 
-func applyForward(p *parser, a optArg) *Error {
-	switch a.c {
-	case 'i':
-		p.dest.connFlags = ipvs.FwdTunnel
-	case 'g':
-		p.dest.connFlags = ipvs.FwdRoute
-	default:
-		p.dest.connFlags = ipvs.FwdMasq
+// forward returns the apply of the option of forwarding method m.
+func forward(m ipvs.ForwardMethod) func(*parser, optArg) *Error {
+	return func(p *parser, _ optArg) *Error {
+		p.dest.connFlags = m
+		return nil
 	}
-	return nil
 }
 
 // number returns the apply of an option whose value is ipvsadm's

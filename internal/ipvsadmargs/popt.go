@@ -5,7 +5,11 @@ package ipvsadmargs
 // "--long=value", optional arguments, "--", leftover arguments, and the
 // error codes and poptBadOption text.
 
-import "math"
+import (
+	"math"
+
+	"github.com/ipvs-tools/ipvs"
+)
 
 type argType int
 
@@ -85,17 +89,17 @@ var optionsTable = []poptOption{
 	{"save", 'S', argNone, 'S', noOpt, nil},
 	{"start-daemon", 0, argString, tagStartDaemon, noOpt, nil},
 	{"stop-daemon", 0, argString, tagStopDaemon, noOpt, nil},
-	{"tcp-service", 't', argString, 't', OptService, applyService},
-	{"udp-service", 'u', argString, 'u', OptService, applyService},
-	{"sctp-service", 0, argString, tagSCTPService, OptService, applyService},
+	{"tcp-service", 't', argString, 't', OptService, service(ipvs.ProtoTCP)},
+	{"udp-service", 'u', argString, 'u', OptService, service(ipvs.ProtoUDP)},
+	{"sctp-service", 0, argString, tagSCTPService, OptService, service(ipvs.ProtoSCTP)},
 	{"fwmark-service", 'f', argString, 'f', OptService, applyFwmark},
 	{"scheduler", 's', argString, 's', OptScheduler, applyScheduler},
 	{"persistent", 'p', argOptional, 'p', OptPersistent, applyPersistent},
 	{"netmask", 'M', argString, 'M', OptNetmask, applyNetmask},
 	{"real-server", 'r', argString, 'r', OptServer, applyServer},
-	{"masquerading", 'm', argNone, 'm', OptForward, applyForward},
-	{"ipip", 'i', argNone, 'i', OptForward, applyForward},
-	{"gatewaying", 'g', argNone, 'g', OptForward, applyForward},
+	{"masquerading", 'm', argNone, 'm', OptForward, forward(ipvs.FwdMasq)},
+	{"ipip", 'i', argNone, 'i', OptForward, forward(ipvs.FwdTunnel)},
+	{"gatewaying", 'g', argNone, 'g', OptForward, forward(ipvs.FwdRoute)},
 	{"weight", 'w', argString, 'w', OptWeight, number(0, maxWeight, "weight", func(p *parser, n int64) { p.dest.weight = n })},
 	{"u-threshold", 'x', argString, 'x', OptUThreshold, number(0, math.MaxInt32, "u_threshold", func(p *parser, n int64) { p.dest.uthresh = n })},
 	{"l-threshold", 'y', argString, 'y', OptLThreshold, number(0, math.MaxInt32, "l_threshold", func(p *parser, n int64) { p.dest.lthresh = n })},

@@ -10,13 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
-	"github.com/ipvs-tools/ipvs/internal/ipvsadmfmt"
-	"github.com/ipvs-tools/ipvs/internal/nss"
 )
 
 // runBackend is runFake with any Backend.
@@ -36,31 +31,14 @@ func runAppArgv0(t *testing.T, f *fakeBackend, stdin, argv0 string) result {
 	return runFakeArgv(t, func() (Backend, error) { return f, nil }, stdin, []string{argv0})
 }
 
+// runFakeArgv runs the program as argv with open for its backend and an
+// empty connection table.
 func runFakeArgv(t testing.TB, open func() (Backend, error), stdin string, argv []string) result {
 	t.Helper()
-	var all, out, errb strings.Builder
-	db := &nss.DB{}
-	a := &app{
-		stdin:      strings.NewReader(stdin),
-		out:        &cStream{w: both2{&all, &out}, mode: fullyBuffered, size: 4096},
-		errw:       &cStream{w: both2{&all, &errb}, mode: unbuffered},
-		env:        ipvsadmargs.Env{LookupHost: db.LookupHost, LookupService: db.LookupService},
-		names:      ipvsadmfmt.NoNames{},
-		open:       open,
-		initErrno:  func() unix.Errno { return unix.ENOPROTOOPT },
-		modprobe:   func() bool { return false },
-		openConn:   func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil },
-		probeNames: func([]string, []string) (map[string]bool, map[string]bool, bool) { return nil, nil, false },
+	emptyConns := func(a *app) {
+		a.openConn = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil }
 	}
-	code := a.run(argv)
-	return result{out.String(), errb.String(), all.String(), code}
-}
-
-type both2 struct{ all, mine *strings.Builder }
-
-func (b both2) Write(p []byte) (int, error) {
-	b.all.Write(p)
-	return b.mine.Write(p)
+	return runAppArgv(t, emptyConns, open, stdin, argv)
 }
 
 // TestBatchedRestoreMatchesDirect runs -R inputs once with one request per

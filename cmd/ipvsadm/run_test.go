@@ -42,20 +42,28 @@ func runFake(t *testing.T, f *fakeBackend, stdin string, args ...string) result 
 // runApp is runFake with a hook that adjusts the app before it runs.
 func runApp(t testing.TB, adjust func(*app), f *fakeBackend, stdin string, args ...string) result {
 	t.Helper()
+	open := func() (Backend, error) {
+		if f == nil {
+			return nil, &netlinkipvs.Error{Op: ipvs.CmdGetFamily, Err: unix.ENOENT}
+		}
+		return f, nil
+	}
+	return runAppArgv(t, adjust, open, stdin, append([]string{"ipvsadm"}, args...))
+}
+
+// runAppArgv runs the program as argv with open for its backend, no names
+// and no connection file; adjust, if not nil, changes the app first.
+func runAppArgv(t testing.TB, adjust func(*app), open func() (Backend, error), stdin string, argv []string) result {
+	t.Helper()
 	var all, out, errb bytes.Buffer
 	db := &nss.DB{}
 	a := &app{
-		stdin: strings.NewReader(stdin),
-		out:   &cStream{w: both{&all, &out}, mode: fullyBuffered, size: 4096},
-		errw:  &cStream{w: both{&all, &errb}, mode: unbuffered},
-		env:   ipvsadmargs.Env{LookupHost: db.LookupHost, LookupService: db.LookupService},
-		names: ipvsadmfmt.NoNames{},
-		open: func() (Backend, error) {
-			if f == nil {
-				return nil, &netlinkipvs.Error{Op: ipvs.CmdGetFamily, Err: unix.ENOENT}
-			}
-			return f, nil
-		},
+		stdin:      strings.NewReader(stdin),
+		out:        &cStream{w: both{&all, &out}, mode: fullyBuffered, size: 4096},
+		errw:       &cStream{w: both{&all, &errb}, mode: unbuffered},
+		env:        ipvsadmargs.Env{LookupHost: db.LookupHost, LookupService: db.LookupService},
+		names:      ipvsadmfmt.NoNames{},
+		open:       open,
 		initErrno:  func() unix.Errno { return unix.ENOPROTOOPT },
 		modprobe:   func() bool { return false },
 		openConn:   func() (io.ReadCloser, error) { return nil, errors.New("no file") },
@@ -64,7 +72,7 @@ func runApp(t testing.TB, adjust func(*app), f *fakeBackend, stdin string, args 
 	if adjust != nil {
 		adjust(a)
 	}
-	code := a.run(append([]string{"ipvsadm"}, args...))
+	code := a.run(argv)
 	return result{out.String(), errb.String(), all.String(), code}
 }
 

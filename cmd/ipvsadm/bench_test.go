@@ -1,12 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/internal/rulesfile/rulesfiletest"
 )
 
 // nullKernel accepts every batch without doing anything: what is left is
@@ -15,17 +15,8 @@ type nullKernel struct{ *fakeBackend }
 
 func (nullKernel) Batch(ops []ipvs.Op) ([]error, error) { return make([]error, len(ops)), nil }
 
-func restoreInput110k() string {
-	var b strings.Builder
-	for i := 0; i < 10000; i++ {
-		s := fmt.Sprintf("10.2.%d.%d:80", i/256, i%256)
-		fmt.Fprintf(&b, "-A -t %s -s wlc\n", s)
-		for j := 0; j < 10; j++ {
-			fmt.Fprintf(&b, "-a -t %s -r 192.168.%d.1:8080 -m -w 1\n", s, j)
-		}
-	}
-	return b.String()
-}
+// restoreInput110k is the 110,000-line input of bench/vm-restore.sh.
+func restoreInput110k() string { return rulesfiletest.Table(2, 10000, 10) }
 
 // BenchmarkRestore110k is -R of 110,000 lines without the kernel's part.
 func BenchmarkRestore110k(b *testing.B) {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ipvs-tools/ipvs/internal/rulesfile/rulesfiletest"
 )
 
 // scriptRun is what Debian's ipvsadm-restore does, on the fake kernel:
@@ -92,16 +94,10 @@ func runRestoreScript(t *testing.T, f *fakeBackend, input string) result {
 // already has, with one service changed, writes only that change and
 // reads the table once.
 func TestRestoreScriptSendsOnlyChanges(t *testing.T) {
-	var in strings.Builder
-	for i := 0; i < 300; i++ {
-		fmt.Fprintf(&in, "-A -t 10.1.%d.%d:80 -s wlc\n", i/256, i%256)
-		for j := 0; j < 3; j++ {
-			fmt.Fprintf(&in, "-a -t 10.1.%d.%d:80 -r 192.168.%d.1:8080 -m -w 1\n", i/256, i%256, j)
-		}
-	}
+	in := rulesfiletest.Table(1, 300, 3)
 	f := newFake()
-	runBackend(t, f, in.String(), "-R")
-	changed := strings.Replace(in.String(), "-A -t 10.1.0.7:80 -s wlc", "-A -t 10.1.0.7:80 -s rr", 1)
+	runBackend(t, f, in, "-R")
+	changed := strings.Replace(in, "-A -t 10.1.0.7:80 -s wlc", "-A -t 10.1.0.7:80 -s rr", 1)
 	f.calls, f.batches = nil, 0
 	res := runRestoreScript(t, f, changed)
 	if res.code != 0 || res.both != "" {

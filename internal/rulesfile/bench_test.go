@@ -2,24 +2,15 @@ package rulesfile
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"testing"
+
+	"github.com/ipvs-tools/ipvs/internal/rulesfile/rulesfiletest"
 )
 
 // bigFile is the 110,000-line file of bench/vm-restore.sh: 10,000 services
 // with 10 destinations each, as ipvsadm -Sn prints it.
-func bigFile() []byte {
-	var b bytes.Buffer
-	for i := 0; i < 10000; i++ {
-		s := fmt.Sprintf("10.2.%d.%d:80", i/256, i%256)
-		fmt.Fprintf(&b, "-A -t %s -s wlc\n", s)
-		for j := 0; j < 10; j++ {
-			fmt.Fprintf(&b, "-a -t %s -r 192.168.%d.1:8080 -m -w 1\n", s, j)
-		}
-	}
-	return b.Bytes()
-}
+func bigFile() []byte { return []byte(rulesfiletest.Table(2, 10000, 10)) }
 
 func BenchmarkParse110k(b *testing.B) {
 	in := bigFile()

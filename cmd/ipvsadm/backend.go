@@ -86,30 +86,17 @@ func apply(b Backend, cmd *ipvsadmargs.Command) error {
 	return nil
 }
 
-// funcOf returns the libipvs function of a write command (ipvs_func after
-// it ran); ok is false for FLUSH, which leaves ipvs_func alone.
-func funcOf(k ipvsadmargs.Kind) (ipvsadmargs.Func, bool) {
-	switch k {
-	case ipvsadmargs.KindAdd:
-		return ipvsadmargs.FuncAddService, true
-	case ipvsadmargs.KindEdit:
-		return ipvsadmargs.FuncUpdateService, true
-	case ipvsadmargs.KindDelete:
-		return ipvsadmargs.FuncDelService, true
-	case ipvsadmargs.KindZero:
-		return ipvsadmargs.FuncZeroService, true
-	case ipvsadmargs.KindAddDest:
-		return ipvsadmargs.FuncAddDest, true
-	case ipvsadmargs.KindEditDest:
-		return ipvsadmargs.FuncUpdateDest, true
-	case ipvsadmargs.KindDeleteDest:
-		return ipvsadmargs.FuncDelDest, true
-	case ipvsadmargs.KindSetTimeout:
-		return ipvsadmargs.FuncSetTimeout, true
-	case ipvsadmargs.KindStartDaemon:
-		return ipvsadmargs.FuncStartDaemon, true
-	case ipvsadmargs.KindStopDaemon:
-		return ipvsadmargs.FuncStopDaemon, true
-	}
-	return 0, false
+// writeFuncs are the libipvs functions of the write commands (ipvs_func
+// after one ran); FLUSH, which leaves ipvs_func alone, has none.
+var writeFuncs = map[ipvsadmargs.Kind]ipvsadmargs.Func{
+	ipvsadmargs.KindAdd:         ipvsadmargs.FuncAddService,
+	ipvsadmargs.KindEdit:        ipvsadmargs.FuncUpdateService,
+	ipvsadmargs.KindDelete:      ipvsadmargs.FuncDelService,
+	ipvsadmargs.KindZero:        ipvsadmargs.FuncZeroService,
+	ipvsadmargs.KindAddDest:     ipvsadmargs.FuncAddDest,
+	ipvsadmargs.KindEditDest:    ipvsadmargs.FuncUpdateDest,
+	ipvsadmargs.KindDeleteDest:  ipvsadmargs.FuncDelDest,
+	ipvsadmargs.KindSetTimeout:  ipvsadmargs.FuncSetTimeout,
+	ipvsadmargs.KindStartDaemon: ipvsadmargs.FuncStartDaemon,
+	ipvsadmargs.KindStopDaemon:  ipvsadmargs.FuncStopDaemon,
 }

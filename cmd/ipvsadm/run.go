@@ -270,7 +270,7 @@ func (a *app) process(argv []string, readingStdin bool) outcome {
 		}
 		return a.restore(argv[0])
 	}
-	fn, setsFunc := funcOf(cmd.Kind)
+	fn, setsFunc := writeFuncs[cmd.Kind]
 	if setsFunc {
 		a.lastFunc = fn
 	} else {

@@ -83,14 +83,12 @@ func WriteTitle(w io.Writer, f Format) {
 	}
 }
 
+// protocolName is the vocabulary's name of a service protocol, "?" for
+// any other.
 func protocolName(proto ipvs.Protocol) string {
 	switch proto {
-	case ipvs.ProtoTCP:
-		return "TCP"
-	case ipvs.ProtoUDP:
-		return "UDP"
-	case ipvs.ProtoSCTP:
-		return "SCTP"
+	case ipvs.ProtoTCP, ipvs.ProtoUDP, ipvs.ProtoSCTP:
+		return proto.String()
 	}
 	return "?"
 }

@@ -636,3 +636,36 @@ func TestScanServices(t *testing.T) {
 		t.Errorf("error from fn: %v after %d calls", err, n)
 	}
 }
+
+// TestFixedSizeAttrs: a fixed-size attribute shorter than its type is an
+// error; a longer one is read from the front, as nla_get_* reads it.
+func TestFixedSizeAttrs(t *testing.T) {
+	data := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	for n := 0; n <= len(data); n++ {
+		it := &attrIter{data: data[:n]}
+		u8, err8 := it.u8()
+		u16, err16 := it.u16()
+		b16, errb16 := it.be16()
+		u32, err32 := it.u32()
+		b32, errb32 := it.be32()
+		u64, err64 := it.u64()
+		for _, c := range []struct {
+			name string
+			size int
+			got  uint64
+			err  error
+			want uint64
+		}{
+			{"u8", 1, uint64(u8), err8, 1},
+			{"u16", 2, uint64(u16), err16, uint64(binary.NativeEndian.Uint16(data))},
+			{"be16", 2, uint64(b16), errb16, 0x0102},
+			{"u32", 4, uint64(u32), err32, uint64(binary.NativeEndian.Uint32(data))},
+			{"be32", 4, uint64(b32), errb32, 0x01020304},
+			{"u64", 8, u64, err64, binary.NativeEndian.Uint64(data)},
+		} {
+			if n < c.size && (c.err != errBadAttr || c.got != 0) || n >= c.size && (c.err != nil || c.got != c.want) {
+				t.Errorf("%s of %d bytes: %#x, %v", c.name, n, c.got, c.err)
+			}
+		}
+	}
+}

@@ -54,6 +54,19 @@ type Factory struct {
 	closer func() error
 }
 
+// Common is what the options of most commands embed: the streams and the
+// kernel backends of this invocation, opened on first use.
+type Common struct {
+	IO      *iostreams.IOStreams
+	IPVS    func() (backend.IPVS, error)
+	Sysctls func() (backend.Sysctls, error)
+}
+
+// Common returns the streams and backends for a command's options.
+func (f *Factory) Common() Common {
+	return Common{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls}
+}
+
 // ReadCloser is an open /proc file.
 type ReadCloser interface {
 	Read([]byte) (int, error)

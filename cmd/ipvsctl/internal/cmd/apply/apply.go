@@ -6,10 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/reconcile"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
@@ -28,11 +26,9 @@ const (
 
 // Options of diff, apply and restore.
 type Options struct {
-	IO      *iostreams.IOStreams
-	IPVS    func() (backend.IPVS, error)
-	Sysctls func() (backend.Sysctls, error)
-	Probe   cmdutil.ProbeFunc
-	Now     func() time.Time
+	factory.Common
+	Probe cmdutil.ProbeFunc
+	Now   func() time.Time
 
 	Mode       Mode
 	File       string
@@ -62,7 +58,7 @@ func NewCmdDiff(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 }
 
 func newCmd(f *factory.Factory, runF func(*Options) error, mode Mode) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, Probe: f.Probe, Now: f.Now, Mode: mode}
+	opts := &Options{Common: f.Common(), Probe: f.Probe, Now: f.Now, Mode: mode}
 	var noPrune bool
 	cmd := &cobra.Command{Args: cobra.NoArgs}
 	switch mode {

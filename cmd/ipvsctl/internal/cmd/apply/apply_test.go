@@ -49,7 +49,7 @@ func TestParseFlags(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		got.IO, got.IPVS, got.Sysctls, got.Probe, got.Now = nil, nil, nil, nil, nil
+		got.Common, got.Probe, got.Now = factory.Common{}, nil, nil
 		if d := cmp.Diff(tt.want, *got); d != "" {
 			t.Errorf("%v (-want +got):\n%s", tt.args, d)
 		}
@@ -84,7 +84,7 @@ func newEnv(t *testing.T, fake *fakeipvs.Fake, mode Mode, doc string) *env {
 	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &env{fake: fake, out: out, err: errb, inb: in, opts: &Options{IO: ios, IPVS: f.IPVS, Sysctls: f.Sysctls,
+	return &env{fake: fake, out: out, err: errb, inb: in, opts: &Options{Common: f.Common(),
 		Now: time.Now, Mode: mode, File: file, Output: "table", BatchSize: 2000}}
 }
 

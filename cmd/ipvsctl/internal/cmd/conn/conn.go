@@ -13,10 +13,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/spf13/cobra"
@@ -192,7 +190,7 @@ func scan(open func(string) (factory.ReadCloser, error), file string, flt *Filte
 
 // ListOptions of conn list.
 type ListOptions struct {
-	IO       *iostreams.IOStreams
+	factory.Common
 	ProcFile func(string) (factory.ReadCloser, error)
 	Output   printers.Format
 	Filter   *Filter
@@ -201,7 +199,7 @@ type ListOptions struct {
 
 // NewCmdList returns conn list.
 func NewCmdList(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams, ProcFile: f.ProcFile}
+	opts := &ListOptions{Common: f.Common(), ProcFile: f.ProcFile}
 	var ff filterFlags
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -310,9 +308,8 @@ func expires(s uint64) string { return fmt.Sprintf("%02d:%02d", s/60, s%60) }
 
 // SummaryOptions of conn summary.
 type SummaryOptions struct {
-	IO       *iostreams.IOStreams
+	factory.Common
 	ProcFile func(string) (factory.ReadCloser, error)
-	IPVS     func() (backend.IPVS, error)
 	Output   printers.Format
 	Filter   *Filter
 	File     string
@@ -320,7 +317,7 @@ type SummaryOptions struct {
 
 // NewCmdSummary returns conn summary.
 func NewCmdSummary(f *factory.Factory, runF func(*SummaryOptions) error) *cobra.Command {
-	opts := &SummaryOptions{IO: f.IOStreams, ProcFile: f.ProcFile, IPVS: f.IPVS}
+	opts := &SummaryOptions{Common: f.Common(), ProcFile: f.ProcFile}
 	var ff filterFlags
 	cmd := &cobra.Command{
 		Use:   "summary",

@@ -9,7 +9,6 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/spf13/cobra"
@@ -81,8 +80,7 @@ func (t Target) String() string {
 
 // Options of dest add and edit.
 type Options struct {
-	IO     *iostreams.IOStreams
-	IPVS   func() (backend.IPVS, error)
+	factory.Common
 	Probe  cmdutil.ProbeFunc
 	Target Target
 	Edit   bool
@@ -109,7 +107,7 @@ func NewCmdEdit(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 }
 
 func newCmd(f *factory.Factory, runF func(*Options) error, edit bool) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Probe: f.Probe, Edit: edit}
+	opts := &Options{Common: f.Common(), Probe: f.Probe, Edit: edit}
 	var sel cmdutil.ServiceSelector
 	var real string
 	var masq, route, tunnel, csum, remcsum, nocsum bool
@@ -283,14 +281,13 @@ func Run(o *Options) error {
 
 // DeleteOptions of dest delete.
 type DeleteOptions struct {
-	IO     *iostreams.IOStreams
-	IPVS   func() (backend.IPVS, error)
+	factory.Common
 	Target Target
 }
 
 // NewCmdDelete returns dest delete.
 func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	opts := &DeleteOptions{IO: f.IOStreams, IPVS: f.IPVS}
+	opts := &DeleteOptions{Common: f.Common()}
 	var sel cmdutil.ServiceSelector
 	var real string
 	cmd := &cobra.Command{

@@ -5,17 +5,14 @@ import (
 	"time"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/spf13/cobra"
 )
 
 // DrainOptions of dest drain.
 type DrainOptions struct {
-	IO       *iostreams.IOStreams
-	IPVS     func() (backend.IPVS, error)
+	factory.Common
 	Target   Target
 	Timeout  time.Duration
 	Interval time.Duration
@@ -26,7 +23,7 @@ type DrainOptions struct {
 
 // NewCmdDrain returns dest drain.
 func NewCmdDrain(f *factory.Factory, runF func(*DrainOptions) error) *cobra.Command {
-	opts := &DrainOptions{IO: f.IOStreams, IPVS: f.IPVS, Now: f.Now, Sleep: f.Sleep}
+	opts := &DrainOptions{Common: f.Common(), Now: f.Now, Sleep: f.Sleep}
 	var sel cmdutil.ServiceSelector
 	var real string
 	cmd := &cobra.Command{

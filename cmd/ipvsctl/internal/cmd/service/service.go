@@ -5,10 +5,8 @@ import (
 	"fmt"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/spf13/cobra"
@@ -26,8 +24,7 @@ func NewCmdService(f *factory.Factory) *cobra.Command {
 
 // Options of service add and edit.
 type Options struct {
-	IO    *iostreams.IOStreams
-	IPVS  func() (backend.IPVS, error)
+	factory.Common
 	Probe cmdutil.ProbeFunc
 
 	Service ipvs.ServiceKey
@@ -57,7 +54,7 @@ func NewCmdEdit(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 }
 
 func newCmd(f *factory.Factory, runF func(*Options) error, edit bool) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Probe: f.Probe, Edit: edit, PrefixLength: -1}
+	opts := &Options{Common: f.Common(), Probe: f.Probe, Edit: edit, PrefixLength: -1}
 	var sel cmdutil.ServiceSelector
 	cmd := &cobra.Command{
 		Use:   "add SERVICE",
@@ -185,14 +182,13 @@ func Run(o *Options) error {
 
 // DeleteOptions of service delete.
 type DeleteOptions struct {
-	IO       *iostreams.IOStreams
-	IPVS     func() (backend.IPVS, error)
+	factory.Common
 	Services []ipvs.ServiceKey
 }
 
 // NewCmdDelete returns service delete.
 func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	opts := &DeleteOptions{IO: f.IOStreams, IPVS: f.IPVS}
+	opts := &DeleteOptions{Common: f.Common()}
 	var sel cmdutil.ServiceSelector
 	cmd := &cobra.Command{
 		Use:     "delete SERVICE...",

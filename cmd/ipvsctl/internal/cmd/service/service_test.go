@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
@@ -42,7 +43,7 @@ func TestAddParse(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		got.IO, got.IPVS, got.Probe = nil, nil, nil
+		got.Common, got.Probe = factory.Common{}, nil
 		if d := cmp.Diff(tt.want, *got, cmp.Comparer(func(a, b ipvs.ServiceKey) bool { return a == b })); d != "" {
 			t.Errorf("%v (-want +got):\n%s", tt.args, d)
 		}

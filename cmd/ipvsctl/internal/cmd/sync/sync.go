@@ -12,10 +12,8 @@ import (
 	"strings"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
@@ -33,15 +31,14 @@ func NewCmdSync(f *factory.Factory) *cobra.Command {
 
 // StartOptions of sync start.
 type StartOptions struct {
-	IO     *iostreams.IOStreams
-	IPVS   func() (backend.IPVS, error)
+	factory.Common
 	Daemon ipvs.Daemon
 	group  string
 }
 
 // NewCmdStart returns sync start.
 func NewCmdStart(f *factory.Factory, runF func(*StartOptions) error) *cobra.Command {
-	opts := &StartOptions{IO: f.IOStreams, IPVS: f.IPVS}
+	opts := &StartOptions{Common: f.Common()}
 	var syncID uint32
 	cmd := &cobra.Command{
 		Use:   "start master|backup --interface IFACE [--syncid N]",
@@ -102,13 +99,13 @@ func RunStart(o *StartOptions) error {
 
 // StopOptions of sync stop.
 type StopOptions struct {
-	IPVS   func() (backend.IPVS, error)
+	factory.Common
 	States []ipvs.DaemonState
 }
 
 // NewCmdStop returns sync stop.
 func NewCmdStop(f *factory.Factory, runF func(*StopOptions) error) *cobra.Command {
-	opts := &StopOptions{IPVS: f.IPVS}
+	opts := &StopOptions{Common: f.Common()}
 	return &cobra.Command{
 		Use:       "stop master|backup|all",
 		Short:     "Stop a sync daemon",
@@ -159,9 +156,7 @@ func RunStop(o *StopOptions) error {
 
 // StatusOptions of sync status.
 type StatusOptions struct {
-	IO       *iostreams.IOStreams
-	IPVS     func() (backend.IPVS, error)
-	Sysctls  func() (backend.Sysctls, error)
+	factory.Common
 	ProcFile func(string) (factory.ReadCloser, error)
 	// Interface looks up an interface in the target namespace.
 	Interface func(name string) (*net.Interface, error)
@@ -170,7 +165,7 @@ type StatusOptions struct {
 
 // NewCmdStatus returns sync status.
 func NewCmdStatus(f *factory.Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, ProcFile: f.ProcFile}
+	opts := &StatusOptions{Common: f.Common(), ProcFile: f.ProcFile}
 	opts.Interface = func(name string) (*net.Interface, error) {
 		var ifc *net.Interface
 		err := netns.Do(f.Options.NetNS, func() error {

@@ -63,7 +63,7 @@ func TestStatusDiagnoses(t *testing.T) {
 	f.ProcFile = func(name string) (factory.ReadCloser, error) {
 		return file{strings.NewReader("Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires\nTCP 0A000001 A03C 0A000001 0050 0A000002 1F90 ESTABLISHED LOCAL      117\n")}, nil
 	}
-	opts := &StatusOptions{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, ProcFile: f.ProcFile, Output: "table",
+	opts := &StatusOptions{Common: f.Common(), ProcFile: f.ProcFile, Output: "table",
 		Interface: func(name string) (*net.Interface, error) {
 			if name == "eth0" {
 				return &net.Interface{Name: "eth0", Flags: net.FlagMulticast}, nil
@@ -86,7 +86,7 @@ func TestStatusDiagnoses(t *testing.T) {
 	fake2.NewDestination(ipvs.ServiceKey{Family: ipvs.AFInet6, FWMark: 1}, ipvs.Destination{Address: netip.MustParseAddr("10.0.0.1"), ForwardMethod: ipvs.FwdTunnel, Weight: 1})
 	out.Reset()
 	f2 := factory.NewTest(f.IOStreams, fake2)
-	opts = &StatusOptions{IO: f.IOStreams, IPVS: f2.IPVS, Sysctls: f2.Sysctls, ProcFile: f2.ProcFile, Output: "json"}
+	opts = &StatusOptions{Common: f2.Common(), ProcFile: f2.ProcFile, Output: "json"}
 	if err := RunStatus(opts); err != nil {
 		t.Fatal(err)
 	}

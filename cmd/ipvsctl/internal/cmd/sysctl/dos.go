@@ -6,10 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/spf13/cobra"
@@ -36,9 +34,8 @@ var presets = map[string]struct {
 
 // DosOptions of dos, dos set and dos preset.
 type DosOptions struct {
-	IO      *iostreams.IOStreams
-	Sysctls func() (backend.Sysctls, error)
-	Output  printers.Format
+	factory.Common
+	Output printers.Format
 
 	// Set holds the values to write (dos set), Preset the preset name.
 	Set    map[string]string
@@ -47,7 +44,7 @@ type DosOptions struct {
 
 // NewCmdDos returns dos.
 func NewCmdDos(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
-	opts := &DosOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
+	opts := &DosOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:   "dos",
 		Short: "Show the DoS-defense sysctls with explanations; set them or apply a preset",
@@ -76,7 +73,7 @@ Presets: off (kernel default), auto (production), always (under attack).`,
 }
 
 func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
-	opts := &DosOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
+	opts := &DosOptions{Common: f.Common()}
 	var de, dp, st string
 	var amt, adr int64
 	cmd := &cobra.Command{
@@ -118,7 +115,7 @@ func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Comma
 }
 
 func newCmdDosPreset(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
-	opts := &DosOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
+	opts := &DosOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:       "preset off|auto|always",
 		Short:     "Set the three defences together",

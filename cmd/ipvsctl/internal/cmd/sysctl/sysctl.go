@@ -12,7 +12,6 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/spf13/cobra"
@@ -69,8 +68,7 @@ func explain(op string, err error) error {
 
 // ListOptions of sysctl list.
 type ListOptions struct {
-	IO      *iostreams.IOStreams
-	Sysctls func() (backend.Sysctls, error)
+	factory.Common
 	Output  printers.Format
 	All     bool
 	Changed bool
@@ -112,7 +110,7 @@ var (
 
 // NewCmdList returns sysctl list.
 func NewCmdList(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
+	opts := &ListOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the IPVS sysctls with their values, defaults and meaning",
@@ -223,15 +221,14 @@ func writeList(w io.Writer, entries []Entry, changed bool) error {
 
 // GetOptions of sysctl get.
 type GetOptions struct {
-	IO      *iostreams.IOStreams
-	Sysctls func() (backend.Sysctls, error)
-	Output  printers.Format
-	Names   []string
+	factory.Common
+	Output printers.Format
+	Names  []string
 }
 
 // NewCmdGet returns sysctl get.
 func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command {
-	opts := &GetOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
+	opts := &GetOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:   "get NAME...",
 		Short: "Print sysctl values (one name: the value alone)",
@@ -275,15 +272,14 @@ func RunGet(o *GetOptions) error {
 
 // SetOptions of sysctl set.
 type SetOptions struct {
-	IO      *iostreams.IOStreams
-	Sysctls func() (backend.Sysctls, error)
-	Names   []string
-	Values  []string
+	factory.Common
+	Names  []string
+	Values []string
 }
 
 // NewCmdSet returns sysctl set.
 func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command {
-	opts := &SetOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
+	opts := &SetOptions{Common: f.Common()}
 	return &cobra.Command{
 		Use:   "set NAME=VALUE...",
 		Short: "Set sysctls (all values are validated before any is written)",
@@ -333,14 +329,13 @@ func RunSet(o *SetOptions) error {
 
 // DescribeOptions of sysctl describe.
 type DescribeOptions struct {
-	IO      *iostreams.IOStreams
-	Sysctls func() (backend.Sysctls, error)
-	Names   []string
+	factory.Common
+	Names []string
 }
 
 // NewCmdDescribe returns sysctl describe.
 func NewCmdDescribe(f *factory.Factory, runF func(*DescribeOptions) error) *cobra.Command {
-	opts := &DescribeOptions{IO: f.IOStreams, Sysctls: f.Sysctls}
+	opts := &DescribeOptions{Common: f.Common()}
 	return &cobra.Command{
 		Use:     "describe NAME...",
 		Aliases: []string{"explain"},

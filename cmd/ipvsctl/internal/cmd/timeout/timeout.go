@@ -7,10 +7,8 @@ import (
 	"strconv"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
@@ -26,8 +24,7 @@ func NewCmdTimeout(f *factory.Factory) *cobra.Command {
 
 // GetOptions of timeout get.
 type GetOptions struct {
-	IO     *iostreams.IOStreams
-	IPVS   func() (backend.IPVS, error)
+	factory.Common
 	Output printers.Format
 }
 
@@ -41,7 +38,7 @@ var _ = printers.Register[Timeouts]("Timeouts")
 
 // NewCmdGet returns timeout get.
 func NewCmdGet(f *factory.Factory, runF func(*GetOptions) error) *cobra.Command {
-	opts := &GetOptions{IO: f.IOStreams, IPVS: f.IPVS}
+	opts := &GetOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:   "get",
 		Short: "Show the connection timeouts (seconds)",
@@ -73,14 +70,13 @@ func RunGet(o *GetOptions) error {
 
 // SetOptions of timeout set.
 type SetOptions struct {
-	IO       *iostreams.IOStreams
-	IPVS     func() (backend.IPVS, error)
+	factory.Common
 	Timeouts ipvs.Timeouts
 }
 
 // NewCmdSet returns timeout set.
 func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command {
-	opts := &SetOptions{IO: f.IOStreams, IPVS: f.IPVS}
+	opts := &SetOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:   "set [TCP TCPFIN UDP]",
 		Short: "Set connection timeouts (seconds; 0 or omitted keeps a value)",

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/save"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/table"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	_ "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil" // its -update flag, for go test ./... -update
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
@@ -381,7 +381,7 @@ func TestVMOutputAgreesWithIpvsadm(t *testing.T) {
 		}
 		cmdutil.SortTable(want.Services)
 		var b strings.Builder
-		if err := save.WriteRules(&b, want.Services); err != nil {
+		if err := table.WriteRules(&b, want.Services); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != ref {

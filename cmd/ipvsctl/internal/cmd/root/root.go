@@ -9,16 +9,12 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/completion"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/conn"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/dest"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/flush"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/list"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/save"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/service"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/stats"
 	syncd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sync"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sysctl"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/table"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/timeout"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/version"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/zero"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
@@ -83,10 +79,10 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 			cmd.AddCommand(c)
 		}
 	}
-	add("read", list.NewCmdList(f, nil), list.NewCmdGet(f, nil), stats.NewCmdStats(f, nil, nil), stats.NewCmdTop(f, nil), conn.NewCmdConn(f))
-	add("write", service.NewCmdService(f), dest.NewCmdDest(f), timeout.NewCmdTimeout(f), zero.NewCmdZero(f, nil),
-		flush.NewCmdFlush(f, nil), syncd.NewCmdSync(f), sysctl.NewCmdSysctl(f), sysctl.NewCmdDos(f, nil))
-	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), save.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil))
+	add("read", table.NewCmdList(f, nil), table.NewCmdGet(f, nil), table.NewCmdStats(f, nil, nil), table.NewCmdTop(f, nil), conn.NewCmdConn(f))
+	add("write", service.NewCmdService(f), dest.NewCmdDest(f), timeout.NewCmdTimeout(f), table.NewCmdZero(f, nil),
+		table.NewCmdFlush(f, nil), syncd.NewCmdSync(f), sysctl.NewCmdSysctl(f), sysctl.NewCmdDos(f, nil))
+	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), table.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil))
 	add("other", version.NewCmdVersion(f, nil), completion.NewCmdCompletion(f, nil))
 	cmd.AddCommand(scopeHelp())
 	cmd.SetHelpCommandGroupID("other")

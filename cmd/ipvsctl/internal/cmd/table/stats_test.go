@@ -1,4 +1,4 @@
-package stats
+package table
 
 import (
 	"bytes"
@@ -48,11 +48,11 @@ func TestPrometheusGoldenAndTextfile(t *testing.T) {
 
 func TestStatsParse(t *testing.T) {
 	f, _ := testutil.NewFactory(fakeipvs.New())
-	var got *Options
+	var got *StatsOptions
 	var top *TopOptions
 	run := func(args ...string) error {
 		got, top = nil, nil
-		cmd := NewCmdStats(f, func(o *Options) error { got = o; return nil }, func(o *TopOptions) error { top = o; return nil })
+		cmd := NewCmdStats(f, func(o *StatsOptions) error { got = o; return nil }, func(o *TopOptions) error { top = o; return nil })
 		return testutil.Execute(cmd, args...)
 	}
 	if err := run("-o", "prometheus"); err != nil || got.Output != "prometheus" {

@@ -1,6 +1,4 @@
-// Package stats implements ipvsctl stats and ipvsctl top: counters,
-// Prometheus textfiles and live rates computed from counter deltas.
-package stats
+package table
 
 import (
 	"cmp"
@@ -13,19 +11,16 @@ import (
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/list"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
 )
 
-// Options of stats.
-type Options struct {
-	IO       *iostreams.IOStreams
-	IPVS     func() (backend.IPVS, error)
+// StatsOptions of stats.
+type StatsOptions struct {
+	factory.Common
 	Names    *cmdutil.Names
 	Output   printers.Format
 	Textfile string
@@ -34,8 +29,8 @@ type Options struct {
 }
 
 // NewCmdStats returns stats.
-func NewCmdStats(f *factory.Factory, runF func(*Options) error, topRunF func(*TopOptions) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS}
+func NewCmdStats(f *factory.Factory, runF func(*StatsOptions) error, topRunF func(*TopOptions) error) *cobra.Command {
+	opts := &StatsOptions{Common: f.Common()}
 	var watch bool
 	top := newTopOptions(f)
 	cmd := &cobra.Command{
@@ -72,7 +67,7 @@ ipvsctl top.`,
 				return &cmdutil.FlagError{Err: err}
 			}
 			opts.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
-			return cmdutil.Run(opts, runF, Run)
+			return cmdutil.Run(opts, runF, RunStats)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML, printers.Prometheus)
@@ -84,17 +79,16 @@ ipvsctl top.`,
 }
 
 func fetch(b backend.IPVS, scope string) ([]ipvs.VirtualServer, error) {
-	sc, _ := ipvsconfig.ParseScope(scope)
-	vss, err := ipvs.ReadTable(b, sc.Func())
+	vss, err := readTable(b, scope, "read statistics")
 	if err != nil {
-		return nil, cmdutil.Explain(cmdutil.Context{Op: "read statistics"}, err)
+		return nil, err
 	}
 	cmdutil.SortTable(vss)
 	return vss, nil
 }
 
-// Run shows or writes the counters.
-func Run(o *Options) error {
+// RunStats shows or writes the counters.
+func RunStats(o *StatsOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
 		return err
@@ -112,14 +106,12 @@ func Run(o *Options) error {
 		}
 		return WritePrometheus(o.IO.Out, vss)
 	}
-	return list.PrintTable(o.IO.Out, o.Output, o.Names, vss, list.ModeStats)
+	return PrintTable(o.IO.Out, o.Output, o.Names, vss, ModeStats)
 }
 
 // TopOptions of top.
 type TopOptions struct {
-	IO       *iostreams.IOStreams
-	IPVS     func() (backend.IPVS, error)
-	Sysctls  func() (backend.Sysctls, error)
+	factory.Common
 	Names    *cmdutil.Names
 	Output   printers.Format
 	Interval time.Duration
@@ -133,7 +125,7 @@ type TopOptions struct {
 }
 
 func newTopOptions(f *factory.Factory) *TopOptions {
-	return &TopOptions{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls, Now: f.Now, Sleep: f.Sleep}
+	return &TopOptions{Common: f.Common(), Now: f.Now, Sleep: f.Sleep}
 }
 
 func (o *TopOptions) register(cmd *cobra.Command, own bool) {

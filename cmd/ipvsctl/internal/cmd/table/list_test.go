@@ -1,4 +1,4 @@
-package list
+package table
 
 import (
 	"strings"
@@ -9,8 +9,8 @@ import (
 
 func TestParse(t *testing.T) {
 	f, _ := testutil.NewFactory(testutil.Sample())
-	var got *Options
-	stub := func(o *Options) error { got = o; return nil }
+	var got *ListOptions
+	stub := func(o *ListOptions) error { got = o; return nil }
 	if err := testutil.Execute(NewCmdList(f, stub), "--stats", "--scope", "port=80", "--no-sort"); err != nil || !got.Stats || got.Scope != "port=80" || !got.NoSort || got.Get {
 		t.Errorf("list: %v %+v", err, got)
 	}

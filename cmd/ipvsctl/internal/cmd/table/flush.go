@@ -1,30 +1,26 @@
-// Package flush implements ipvsctl flush.
-package flush
+package table
 
 import (
 	"fmt"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/spf13/cobra"
 )
 
-// Options of flush.
-type Options struct {
-	IO     *iostreams.IOStreams
-	IPVS   func() (backend.IPVS, error)
+// FlushOptions of flush.
+type FlushOptions struct {
+	factory.Common
 	Scope  string
 	DryRun bool
 }
 
 // NewCmdFlush returns flush.
-func NewCmdFlush(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS}
+func NewCmdFlush(f *factory.Factory, runF func(*FlushOptions) error) *cobra.Command {
+	opts := &FlushOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:   "flush",
 		Short: "Delete all services, or only those in --scope",
@@ -39,7 +35,7 @@ alone. See ipvsctl help scope.`,
 			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
 				return &cmdutil.FlagError{Err: err}
 			}
-			return cmdutil.Run(opts, runF, Run)
+			return cmdutil.Run(opts, runF, RunFlush)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Scope, "scope", "", "delete only services in `SCOPE` (vip=CIDR,port=N,fwmark=A-B)")
@@ -47,8 +43,8 @@ alone. See ipvsctl help scope.`,
 	return cmd
 }
 
-// Run flushes.
-func Run(o *Options) error {
+// RunFlush flushes.
+func RunFlush(o *FlushOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
 		return err
@@ -88,4 +84,48 @@ func Run(o *Options) error {
 		}
 	}})
 	return first
+}
+
+// ZeroOptions of zero.
+type ZeroOptions struct {
+	factory.Common
+	All     bool
+	Service ipvs.ServiceKey
+}
+
+// NewCmdZero returns zero.
+func NewCmdZero(f *factory.Factory, runF func(*ZeroOptions) error) *cobra.Command {
+	opts := &ZeroOptions{Common: f.Common()}
+	var sel cmdutil.ServiceSelector
+	cmd := &cobra.Command{
+		Use:   "zero [SERVICE]",
+		Short: "Zero the counters of one service, or of all services and the totals",
+		Example: `  ipvsctl zero
+  ipvsctl zero tcp:10.0.0.1:80`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.All = len(args) == 0 && !sel.Given()
+			if !opts.All {
+				var err error
+				if opts.Service, err = sel.ResolveArgs(args); err != nil {
+					return err
+				}
+			}
+			return cmdutil.Run(opts, runF, RunZero)
+		},
+	}
+	sel.Register(cmd)
+	return cmd
+}
+
+// RunZero zeroes.
+func RunZero(o *ZeroOptions) error {
+	b, err := o.IPVS()
+	if err != nil {
+		return err
+	}
+	if o.All {
+		return cmdutil.Explain(cmdutil.Context{Op: "zero all counters"}, b.ZeroAll())
+	}
+	return cmdutil.Explain(cmdutil.Context{Op: "zero counters of", Object: ipvsconfig.FormatServiceKey(o.Service)}, b.ZeroService(o.Service))
 }

@@ -1,25 +1,19 @@
-// Package save implements ipvsctl save.
-package save
+package table
 
 import (
 	"strings"
 
-	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/spf13/cobra"
 )
 
-// Options of save.
-type Options struct {
-	IO      *iostreams.IOStreams
-	IPVS    func() (backend.IPVS, error)
-	Sysctls func() (backend.Sysctls, error)
+// SaveOptions of save.
+type SaveOptions struct {
+	factory.Common
 
 	Output      printers.Format
 	WithSysctls bool
@@ -30,8 +24,8 @@ type Options struct {
 }
 
 // NewCmdSave returns save.
-func NewCmdSave(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls}
+func NewCmdSave(f *factory.Factory, runF func(*SaveOptions) error) *cobra.Command {
+	opts := &SaveOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:   "save",
 		Short: "Write the whole configuration as YAML, JSON or ipvsadm rules",
@@ -57,7 +51,7 @@ save | restore | save is stable.`,
 			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
 				return &cmdutil.FlagError{Err: err}
 			}
-			return cmdutil.Run(opts, runF, Run)
+			return cmdutil.Run(opts, runF, RunSave)
 		},
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.YAML, printers.JSON, printers.Rules)
@@ -68,16 +62,15 @@ save | restore | save is stable.`,
 	return cmd
 }
 
-// Run saves.
-func Run(o *Options) error {
+// RunSave saves.
+func RunSave(o *SaveOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
 		return err
 	}
-	sc, _ := ipvsconfig.ParseScope(o.Scope)
-	vss, err := ipvs.ReadTable(b, sc.Func())
+	vss, err := readTable(b, o.Scope, "save: list services")
 	if err != nil {
-		return cmdutil.Explain(cmdutil.Context{Op: "save: list services"}, err)
+		return err
 	}
 	if o.Output == printers.Rules {
 		SortLikeIpvsadm(vss)

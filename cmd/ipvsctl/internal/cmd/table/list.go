@@ -1,5 +1,4 @@
-// Package list implements ipvsctl list and ipvsctl get.
-package list
+package table
 
 import (
 	"fmt"
@@ -11,16 +10,14 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
 )
 
-// Options of list and get.
-type Options struct {
-	IO     *iostreams.IOStreams
-	IPVS   func() (backend.IPVS, error)
+// ListOptions of list and get.
+type ListOptions struct {
+	factory.Common
 	Names  *cmdutil.Names
 	Output printers.Format
 
@@ -35,8 +32,8 @@ type Options struct {
 }
 
 // NewCmdList returns the list command.
-func NewCmdList(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS}
+func NewCmdList(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Common: f.Common()}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -54,7 +51,7 @@ counts, and follows the ipvsctl/v1 schema (docs/ipvsctl-json.md).`,
 			if err := opts.finish(f); err != nil {
 				return err
 			}
-			return cmdutil.Run(opts, runF, Run)
+			return cmdutil.Run(opts, runF, RunList)
 		},
 	}
 	opts.register(cmd)
@@ -63,8 +60,8 @@ counts, and follows the ipvsctl/v1 schema (docs/ipvsctl-json.md).`,
 }
 
 // NewCmdGet returns the get command.
-func NewCmdGet(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, IPVS: f.IPVS, Get: true}
+func NewCmdGet(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{Common: f.Common(), Get: true}
 	var sel cmdutil.ServiceSelector
 	cmd := &cobra.Command{
 		Use:   "get SERVICE",
@@ -81,7 +78,7 @@ func NewCmdGet(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 			if err := opts.finish(f); err != nil {
 				return err
 			}
-			return cmdutil.Run(opts, runF, Run)
+			return cmdutil.Run(opts, runF, RunList)
 		},
 	}
 	opts.register(cmd)
@@ -89,7 +86,7 @@ func NewCmdGet(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	return cmd
 }
 
-func (o *Options) register(cmd *cobra.Command) {
+func (o *ListOptions) register(cmd *cobra.Command) {
 	printers.AddFlags(cmd, &o.Output, printers.Table, printers.JSON, printers.YAML)
 	cmd.Flags().BoolVar(&o.Stats, "stats", false, "table: show counters (connections, packets, bytes)")
 	cmd.Flags().BoolVar(&o.Rate, "rate", false, "table: show the kernel's rate estimates")
@@ -97,13 +94,13 @@ func (o *Options) register(cmd *cobra.Command) {
 	cmd.MarkFlagsMutuallyExclusive("stats", "rate")
 }
 
-func (o *Options) finish(f *factory.Factory) error {
+func (o *ListOptions) finish(f *factory.Factory) error {
 	o.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
 	return nil
 }
 
-// Run lists.
-func Run(o *Options) error {
+// RunList lists.
+func RunList(o *ListOptions) error {
 	b, err := o.IPVS()
 	if err != nil {
 		return err
@@ -120,12 +117,8 @@ func Run(o *Options) error {
 		}
 		vss = []ipvs.VirtualServer{{Service: s, Destinations: ds}}
 	} else {
-		sc, err := ipvsconfig.ParseScope(o.Scope)
-		if err != nil {
-			return &cmdutil.FlagError{Err: err}
-		}
-		if vss, err = ipvs.ReadTable(b, sc.Func()); err != nil {
-			return cmdutil.Explain(cmdutil.Context{Op: "list services"}, err)
+		if vss, err = readTable(b, o.Scope, "list services"); err != nil {
+			return err
 		}
 	}
 	if !o.NoSort {
@@ -139,6 +132,20 @@ func Run(o *Options) error {
 		mode = ModeRate
 	}
 	return PrintTable(o.IO.Out, o.Output, o.Names, vss, mode)
+}
+
+// readTable reads the services in scope with their destinations; op
+// names the reading in an error.
+func readTable(b backend.IPVS, scope, op string) ([]ipvs.VirtualServer, error) {
+	sc, err := ipvsconfig.ParseScope(scope)
+	if err != nil {
+		return nil, &cmdutil.FlagError{Err: err}
+	}
+	vss, err := ipvs.ReadTable(b, sc.Func())
+	if err != nil {
+		return nil, cmdutil.Explain(cmdutil.Context{Op: op}, err)
+	}
+	return vss, nil
 }
 
 // PrintTable prints a table read from the kernel: as an ipvsctl/v1

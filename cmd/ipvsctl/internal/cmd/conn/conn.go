@@ -20,15 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// NewCmdConn returns the conn command group.
-func NewCmdConn(f *factory.Factory) *cobra.Command {
-	return cmdutil.NewGroup(&cobra.Command{
-		Use:     "conn",
-		Aliases: []string{"connections"},
-		Short:   "List, filter and count IPVS connections",
-	}, NewCmdList(f, nil), NewCmdSummary(f, nil))
-}
-
 // Filter selects connections.
 type Filter struct {
 	VIP, RS, Client []Endpoint

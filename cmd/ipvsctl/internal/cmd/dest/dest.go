@@ -15,15 +15,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// NewCmdDest returns the dest command group.
-func NewCmdDest(f *factory.Factory) *cobra.Command {
-	return cmdutil.NewGroup(&cobra.Command{
-		Use:     "dest",
-		Aliases: []string{"destination", "rs"},
-		Short:   "Add, change, delete or drain real servers",
-	}, NewCmdAdd(f, nil), NewCmdEdit(f, nil), NewCmdDelete(f, nil), NewCmdDrain(f, nil))
-}
-
 // Target is the service and real server named on the command line.
 type Target struct {
 	Service ipvs.ServiceKey

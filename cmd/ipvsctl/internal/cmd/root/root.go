@@ -79,9 +79,24 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 			cmd.AddCommand(c)
 		}
 	}
-	add("read", table.NewCmdList(f, nil), table.NewCmdGet(f, nil), table.NewCmdStats(f, nil, nil), table.NewCmdTop(f, nil), conn.NewCmdConn(f))
-	add("write", service.NewCmdService(f), dest.NewCmdDest(f), timeout.NewCmdTimeout(f), table.NewCmdZero(f, nil),
-		table.NewCmdFlush(f, nil), syncd.NewCmdSync(f), sysctl.NewCmdSysctl(f), sysctl.NewCmdDos(f, nil))
+	// A group runs nothing itself; cobra shows its help.
+	group := cmdutil.NewGroup
+	add("read", table.NewCmdList(f, nil), table.NewCmdGet(f, nil), table.NewCmdStats(f, nil, nil), table.NewCmdTop(f, nil),
+		group(&cobra.Command{Use: "conn", Aliases: []string{"connections"}, Short: "List, filter and count IPVS connections"},
+			conn.NewCmdList(f, nil), conn.NewCmdSummary(f, nil)))
+	add("write",
+		group(&cobra.Command{Use: "service", Aliases: []string{"svc"}, Short: "Add, change or delete virtual services"},
+			service.NewCmdAdd(f, nil), service.NewCmdEdit(f, nil), service.NewCmdDelete(f, nil)),
+		group(&cobra.Command{Use: "dest", Aliases: []string{"destination", "rs"}, Short: "Add, change, delete or drain real servers"},
+			dest.NewCmdAdd(f, nil), dest.NewCmdEdit(f, nil), dest.NewCmdDelete(f, nil), dest.NewCmdDrain(f, nil)),
+		group(&cobra.Command{Use: "timeout", Short: "Show or set the TCP, TCP FIN_WAIT and UDP connection timeouts"},
+			timeout.NewCmdGet(f, nil), timeout.NewCmdSet(f, nil)),
+		table.NewCmdZero(f, nil), table.NewCmdFlush(f, nil),
+		group(&cobra.Command{Use: "sync", Short: "Start, stop and check the connection synchronisation daemons"},
+			syncd.NewCmdStart(f, nil), syncd.NewCmdStop(f, nil), syncd.NewCmdStatus(f, nil)),
+		group(&cobra.Command{Use: "sysctl", Short: "List, read, set and explain the IPVS sysctls (/proc/sys/net/ipv4/vs)", Long: sysctlLong},
+			sysctl.NewCmdList(f, nil), sysctl.NewCmdGet(f, nil), sysctl.NewCmdSet(f, nil), sysctl.NewCmdDescribe(f, nil)),
+		sysctl.NewCmdDos(f, nil))
 	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), table.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil))
 	add("other", version.NewCmdVersion(f, nil), completion.NewCmdCompletion(f, nil))
 	cmd.AddCommand(scopeHelp())
@@ -89,6 +104,11 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 	cmd.SetCompletionCommandGroupID("other")
 	return cmd
 }
+
+const sysctlLong = `The IPVS sysctls are per network namespace (--netns) and differ between
+kernels, loaded modules and namespaces (none at all in a 6.1 namespace of an
+unprivileged container), so they are discovered at run time. Every known
+sysctl comes with its documentation and is validated before writing.`
 
 func scopeHelp() *cobra.Command {
 	return &cobra.Command{

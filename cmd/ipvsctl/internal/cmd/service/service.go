@@ -13,15 +13,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// NewCmdService returns the service command group.
-func NewCmdService(f *factory.Factory) *cobra.Command {
-	return cmdutil.NewGroup(&cobra.Command{
-		Use:     "service",
-		Aliases: []string{"svc"},
-		Short:   "Add, change or delete virtual services",
-	}, NewCmdAdd(f, nil), NewCmdEdit(f, nil), NewCmdDelete(f, nil))
-}
-
 // Options of service add and edit.
 type Options struct {
 	factory.Common

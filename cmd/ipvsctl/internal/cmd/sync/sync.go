@@ -21,14 +21,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// NewCmdSync returns the sync command group.
-func NewCmdSync(f *factory.Factory) *cobra.Command {
-	return cmdutil.NewGroup(&cobra.Command{
-		Use:   "sync",
-		Short: "Start, stop and check the connection synchronisation daemons",
-	}, NewCmdStart(f, nil), NewCmdStop(f, nil), NewCmdStatus(f, nil))
-}
-
 // StartOptions of sync start.
 type StartOptions struct {
 	factory.Common

@@ -17,18 +17,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// NewCmdSysctl returns the sysctl command group.
-func NewCmdSysctl(f *factory.Factory) *cobra.Command {
-	return cmdutil.NewGroup(&cobra.Command{
-		Use:   "sysctl",
-		Short: "List, read, set and explain the IPVS sysctls (/proc/sys/net/ipv4/vs)",
-		Long: `The IPVS sysctls are per network namespace (--netns) and differ between
-kernels, loaded modules and namespaces (none at all in a 6.1 namespace of an
-unprivileged container), so they are discovered at run time. Every known
-sysctl comes with its documentation and is validated before writing.`,
-	}, NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdSet(f, nil), NewCmdDescribe(f, nil))
-}
-
 // explain wraps a sysctl error with a hint.
 func explain(op string, err error) error {
 	if err == nil {

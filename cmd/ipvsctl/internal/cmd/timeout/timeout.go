@@ -14,14 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// NewCmdTimeout returns the timeout command group.
-func NewCmdTimeout(f *factory.Factory) *cobra.Command {
-	return cmdutil.NewGroup(&cobra.Command{
-		Use:   "timeout",
-		Short: "Show or set the TCP, TCP FIN_WAIT and UDP connection timeouts",
-	}, NewCmdGet(f, nil), NewCmdSet(f, nil))
-}
-
 // GetOptions of timeout get.
 type GetOptions struct {
 	factory.Common

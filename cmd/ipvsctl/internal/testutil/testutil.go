@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,6 +81,32 @@ func Execute(cmd *cobra.Command, args ...string) error {
 	cmd.SetOut(&bytes.Buffer{})
 	cmd.SetErr(&bytes.Buffer{})
 	return cmd.Execute()
+}
+
+// Parse runs the command newCmd makes on f with args, its work replaced by
+// a stub, and returns the options its flags and arguments filled in (the
+// zero O when it failed before running) and its error.
+func Parse[O any](f *factory.Factory, newCmd func(*factory.Factory, func(O) error) *cobra.Command, args ...string) (O, error) {
+	var got O
+	err := Execute(newCmd(f, func(o O) error { got = o; return nil }), args...)
+	return got, err
+}
+
+// WantErr checks the error of a test case named name: when want is not
+// empty, err must contain it, and WantErr returns true (the case ends
+// there); else err must be nil (t stops if not) and WantErr returns false.
+func WantErr(t testing.TB, name any, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: error %v, want %q", name, err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatalf("%v: %v", name, err)
+	}
+	return false
 }
 
 // Key parses a service key.

@@ -37,17 +37,9 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-f", "x", "--format", "xml"}, wantErr: "unknown --format"},
 	}
 	for _, tt := range tests {
-		var got *Options
-		cmd := NewCmdApply(f, func(o *Options) error { got = o; return nil })
-		err := testutil.Execute(cmd, tt.args...)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%v: error %v, want %q", tt.args, err, tt.wantErr)
-			}
+		got, err := testutil.Parse(f, NewCmdApply, tt.args...)
+		if testutil.WantErr(t, tt.args, err, tt.wantErr) {
 			continue
-		}
-		if err != nil {
-			t.Fatalf("%v: %v", tt.args, err)
 		}
 		got.Common, got.Probe, got.Now = factory.Common{}, nil, nil
 		if d := cmp.Diff(tt.want, *got); d != "" {
@@ -55,17 +47,13 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 	// restore prunes unless told not to; diff has no --dry-run.
-	var got *Options
-	cmd := NewCmdRestore(f, func(o *Options) error { got = o; return nil })
-	if err := testutil.Execute(cmd, "-f", "x"); err != nil || !got.Prune || got.Mode != ModeRestore {
+	if got, err := testutil.Parse(f, NewCmdRestore, "-f", "x"); err != nil || !got.Prune || got.Mode != ModeRestore {
 		t.Errorf("restore: %v %+v", err, got)
 	}
-	cmd = NewCmdRestore(f, func(o *Options) error { got = o; return nil })
-	if err := testutil.Execute(cmd, "-f", "x", "--no-prune"); err != nil || got.Prune {
+	if got, err := testutil.Parse(f, NewCmdRestore, "-f", "x", "--no-prune"); err != nil || got.Prune {
 		t.Errorf("restore --no-prune: %v %+v", err, got)
 	}
-	cmd = NewCmdDiff(f, func(o *Options) error { got = o; return nil })
-	if err := testutil.Execute(cmd, "-f", "x", "--dry-run"); err == nil {
+	if _, err := testutil.Parse(f, NewCmdDiff, "-f", "x", "--dry-run"); err == nil {
 		t.Errorf("diff --dry-run should be unknown")
 	}
 }

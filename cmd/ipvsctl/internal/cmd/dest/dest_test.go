@@ -34,16 +34,9 @@ func TestAddParse(t *testing.T) {
 		{args: []string{"tcp:10.0.0.1:80", "192.168.0.1", "--tun-csum", "--tun-remcsum"}, err: "give one of"},
 		{args: []string{"tcp:10.0.0.1:80", "host:80"}, err: "real server"},
 	} {
-		var got *Options
-		err := testutil.Execute(NewCmdAdd(f, func(o *Options) error { got = o; return nil }), tt.args...)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%v: error %v, want %q", tt.args, err, tt.err)
-			}
+		got, err := testutil.Parse(f, NewCmdAdd, tt.args...)
+		if testutil.WantErr(t, tt.args, err, tt.err) {
 			continue
-		}
-		if err != nil {
-			t.Fatalf("%v: %v", tt.args, err)
 		}
 		tg := got.Target
 		if tg.Service != tcp80 || tg.Addr != netip.MustParseAddr(tt.addr) || tg.Port != tt.port || tg.HasPort != tt.hasPort ||

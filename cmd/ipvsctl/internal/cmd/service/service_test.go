@@ -32,16 +32,9 @@ func TestAddParse(t *testing.T) {
 		{args: []string{"-t", "10.0.0.1:80", "-6"}, err: "-6 goes with -f"},
 	}
 	for _, tt := range tests {
-		var got *Options
-		err := testutil.Execute(NewCmdAdd(f, func(o *Options) error { got = o; return nil }), tt.args...)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%v: error %v, want %q", tt.args, err, tt.err)
-			}
+		got, err := testutil.Parse(f, NewCmdAdd, tt.args...)
+		if testutil.WantErr(t, tt.args, err, tt.err) {
 			continue
-		}
-		if err != nil {
-			t.Fatalf("%v: %v", tt.args, err)
 		}
 		got.Common, got.Probe = factory.Common{}, nil
 		if d := cmp.Diff(tt.want, *got, cmp.Comparer(func(a, b ipvs.ServiceKey) bool { return a == b })); d != "" {

@@ -17,9 +17,8 @@ import (
 
 func TestStartParse(t *testing.T) {
 	f, _ := testutil.NewFactory(fakeipvs.New())
-	var got *StartOptions
-	cmd := NewCmdStart(f, func(o *StartOptions) error { got = o; return nil })
-	if err := testutil.Execute(cmd, "backup", "-i", "eth1", "--syncid", "7", "--group", "ff02::1:2", "--port", "9000", "--ttl", "3", "--maxlen", "1400"); err != nil {
+	got, err := testutil.Parse(f, NewCmdStart, "backup", "-i", "eth1", "--syncid", "7", "--group", "ff02::1:2", "--port", "9000", "--ttl", "3", "--maxlen", "1400")
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := ipvs.Daemon{State: ipvs.DaemonBackup, Interface: "eth1", SyncID: 7, Group: netip.MustParseAddr("ff02::1:2"), Port: 9000, TTL: 3, SyncMaxLen: 1400}
@@ -27,8 +26,7 @@ func TestStartParse(t *testing.T) {
 		t.Errorf("got %+v", got.Daemon)
 	}
 	for _, args := range [][]string{{"master"}, {"boss", "-i", "eth0"}, {"master", "-i", "eth0", "--syncid", "300"}, {"master", "-i", "eth0", "--group", "10.0.0.1"}} {
-		cmd := NewCmdStart(f, func(o *StartOptions) error { return nil })
-		if err := testutil.Execute(cmd, args...); err == nil {
+		if _, err := testutil.Parse(f, NewCmdStart, args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}

@@ -9,21 +9,19 @@ import (
 
 func TestParse(t *testing.T) {
 	f, _ := testutil.NewFactory(testutil.Sample())
-	var got *ListOptions
-	stub := func(o *ListOptions) error { got = o; return nil }
-	if err := testutil.Execute(NewCmdList(f, stub), "--stats", "--scope", "port=80", "--no-sort"); err != nil || !got.Stats || got.Scope != "port=80" || !got.NoSort || got.Get {
+	if got, err := testutil.Parse(f, NewCmdList, "--stats", "--scope", "port=80", "--no-sort"); err != nil || !got.Stats || got.Scope != "port=80" || !got.NoSort || got.Get {
 		t.Errorf("list: %v %+v", err, got)
 	}
-	if err := testutil.Execute(NewCmdList(f, stub), "--stats", "--rate"); err == nil {
+	if _, err := testutil.Parse(f, NewCmdList, "--stats", "--rate"); err == nil {
 		t.Error("--stats with --rate accepted")
 	}
-	if err := testutil.Execute(NewCmdList(f, stub), "extra"); err == nil {
+	if _, err := testutil.Parse(f, NewCmdList, "extra"); err == nil {
 		t.Error("argument accepted")
 	}
-	if err := testutil.Execute(NewCmdGet(f, stub), "-f", "7"); err != nil || !got.Get || got.Service.FWMark != 7 {
+	if got, err := testutil.Parse(f, NewCmdGet, "-f", "7"); err != nil || !got.Get || got.Service.FWMark != 7 {
 		t.Errorf("get: %v %+v", err, got)
 	}
-	if err := testutil.Execute(NewCmdList(f, stub), "-o", "rules"); err == nil || err.Error() != "-o rules: list prints table, json or yaml" {
+	if _, err := testutil.Parse(f, NewCmdList, "-o", "rules"); err == nil || err.Error() != "-o rules: list prints table, json or yaml" {
 		t.Errorf("-o rules: %v", err)
 	}
 }

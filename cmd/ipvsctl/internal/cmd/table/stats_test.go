@@ -92,9 +92,7 @@ func TestTopParse(t *testing.T) {
 		{[]string{"--sort", "nope"}, 0, "", true},
 		{[]string{"-d", "0s"}, 0, "", true},
 	} {
-		var got *TopOptions
-		cmd := NewCmdTop(f, func(o *TopOptions) error { got = o; return nil })
-		err := testutil.Execute(cmd, tt.args...)
+		got, err := testutil.Parse(f, NewCmdTop, tt.args...)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%v: error %v", tt.args, err)
 			continue

@@ -1,7 +1,6 @@
 package timeout
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
@@ -25,16 +24,11 @@ func TestSet(t *testing.T) {
 		{[]string{"1", "2", "x"}, ipvs.Timeouts{}, "not a number"},
 		{[]string{"1", "2", "3", "--tcp", "4"}, ipvs.Timeouts{}, "not both"},
 	} {
-		var got *SetOptions
-		cmd := NewCmdSet(f, func(o *SetOptions) error { got = o; return nil })
-		err := testutil.Execute(cmd, tt.args...)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%v: %v, want %q", tt.args, err, tt.err)
-			}
+		got, err := testutil.Parse(f, NewCmdSet, tt.args...)
+		if testutil.WantErr(t, tt.args, err, tt.err) {
 			continue
 		}
-		if err != nil || got.Timeouts != tt.want {
+		if got.Timeouts != tt.want {
 			t.Errorf("%v: %v %+v", tt.args, err, got)
 		}
 	}

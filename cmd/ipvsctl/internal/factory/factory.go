@@ -67,6 +67,16 @@ func (f *Factory) Common() Common {
 	return Common{IO: f.IOStreams, IPVS: f.IPVS, Sysctls: f.Sysctls}
 }
 
+// Request opens the IPVS backend, sends one request with send and
+// explains its error (cmdutil.Explain) in ctx.
+func (c Common) Request(ctx cmdutil.Context, send func(backend.IPVS) error) error {
+	b, err := c.IPVS()
+	if err != nil {
+		return err
+	}
+	return cmdutil.Explain(ctx, send(b))
+}
+
 // ReadCloser is an open /proc file.
 type ReadCloser interface {
 	Read([]byte) (int, error)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
@@ -120,12 +121,9 @@ func NewCmdZero(f *factory.Factory, runF func(*ZeroOptions) error) *cobra.Comman
 
 // RunZero zeroes.
 func RunZero(o *ZeroOptions) error {
-	b, err := o.IPVS()
-	if err != nil {
-		return err
-	}
 	if o.All {
-		return cmdutil.Explain(cmdutil.Context{Op: "zero all counters"}, b.ZeroAll())
+		return o.Request(cmdutil.Context{Op: "zero all counters"}, backend.IPVS.ZeroAll)
 	}
-	return cmdutil.Explain(cmdutil.Context{Op: "zero counters of", Object: ipvsconfig.FormatServiceKey(o.Service)}, b.ZeroService(o.Service))
+	return o.Request(cmdutil.Context{Op: "zero counters of", Object: ipvsconfig.FormatServiceKey(o.Service)},
+		func(b backend.IPVS) error { return b.ZeroService(o.Service) })
 }

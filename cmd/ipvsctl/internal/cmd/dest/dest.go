@@ -301,23 +301,25 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 
 // RunDelete deletes the real server.
 func RunDelete(o *DeleteOptions) error {
-	b, err := o.IPVS()
-	if err != nil {
-		return err
-	}
-	key, object, err := resolveDest(b, o.Target, "delete destination")
+	b, key, object, err := resolveDest(o.IPVS, o.Target, "delete destination")
 	if err != nil {
 		return err
 	}
 	return cmdutil.Explain(cmdutil.Context{Op: "delete destination", Object: object}, b.DeleteDestination(o.Target.Service, key))
 }
 
-// resolveDest finds the service and the destination's full key.
-func resolveDest(b backend.IPVS, t Target, op string) (ipvs.DestKey, string, error) {
+// resolveDest opens the backend with open and finds the service and the
+// destination's full key; it returns the backend, the key and the
+// destination's name for messages (KEY of SERVICE).
+func resolveDest(open func() (backend.IPVS, error), t Target, op string) (backend.IPVS, ipvs.DestKey, string, error) {
+	b, err := open()
+	if err != nil {
+		return nil, ipvs.DestKey{}, "", err
+	}
 	svcName := ipvsconfig.FormatServiceKey(t.Service)
 	svc, err := b.Service(t.Service)
 	if err != nil {
-		return ipvs.DestKey{}, "", cmdutil.Explain(cmdutil.Context{Op: op, Object: t.String() + " of " + svcName}, err)
+		return nil, ipvs.DestKey{}, "", cmdutil.Explain(cmdutil.Context{Op: op, Object: t.String() + " of " + svcName}, err)
 	}
 	key := t.Key(svc.Port)
 	if svc.FWMark != 0 && !t.HasPort {
@@ -335,5 +337,5 @@ func resolveDest(b backend.IPVS, t Target, op string) (ipvs.DestKey, string, err
 			}
 		}
 	}
-	return key, key.String() + " of " + svcName, nil
+	return b, key, key.String() + " of " + svcName, nil
 }

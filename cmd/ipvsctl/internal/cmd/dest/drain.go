@@ -56,11 +56,7 @@ a terminal; otherwise the command is quiet unless something goes wrong.`,
 
 // RunDrain drains the real server.
 func RunDrain(o *DrainOptions) error {
-	b, err := o.IPVS()
-	if err != nil {
-		return err
-	}
-	key, object, err := resolveDest(b, o.Target, "drain destination")
+	b, key, object, err := resolveDest(o.IPVS, o.Target, "drain destination")
 	if err != nil {
 		return err
 	}

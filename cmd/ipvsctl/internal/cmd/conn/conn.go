@@ -179,8 +179,8 @@ func scan(open func(string) (factory.ReadCloser, error), file string, flt *Filte
 	return sc.Err()
 }
 
-// ListOptions of conn list.
-type ListOptions struct {
+// Options of conn list and conn summary.
+type Options struct {
 	factory.Common
 	ProcFile func(string) (factory.ReadCloser, error)
 	Output   printers.Format
@@ -188,11 +188,29 @@ type ListOptions struct {
 	File     string
 }
 
-// NewCmdList returns conn list.
-func NewCmdList(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{Common: f.Common(), ProcFile: f.ProcFile}
+// newCmd completes cmd, conn list or conn summary: the filter flags,
+// -o with formats, and a RunE that builds the filter and runs run (or
+// runF).
+func newCmd(f *factory.Factory, cmd *cobra.Command, runF, run func(*Options) error, formats ...printers.Format) *cobra.Command {
+	opts := &Options{Common: f.Common(), ProcFile: f.ProcFile}
 	var ff filterFlags
-	cmd := &cobra.Command{
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		var err error
+		if opts.Filter, err = ff.build(); err != nil {
+			return err
+		}
+		opts.File = ff.file()
+		return cmdutil.Run(opts, runF, run)
+	}
+	printers.AddFlags(cmd, &opts.Output, formats...)
+	ff.register(cmd)
+	return cmd
+}
+
+// NewCmdList returns conn list.
+func NewCmdList(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	return newCmd(f, &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List connections, filtered; -o json streams NDJSON",
@@ -204,19 +222,7 @@ and ports are numeric.`,
 		Example: `  ipvsctl conn list --vip 10.0.0.1:80 --state ESTABLISHED
   ipvsctl conn list --rs 192.168.0.0/24 -o json | jq -r .client
   ipvsctl conn list --sync --templates`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			var err error
-			if opts.Filter, err = ff.build(); err != nil {
-				return err
-			}
-			opts.File = ff.file()
-			return cmdutil.Run(opts, runF, RunList)
-		},
-	}
-	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON)
-	ff.register(cmd)
-	return cmd
+	}, runF, RunList, printers.Table, printers.JSON)
 }
 
 // ConnJSON is the NDJSON form of a connection.
@@ -236,7 +242,7 @@ type ConnJSON struct {
 }
 
 // RunList lists.
-func RunList(o *ListOptions) error {
+func RunList(o *Options) error {
 	w := bufio.NewWriterSize(o.IO.Out, 64<<10)
 	var write func(*ipvsproc.Conn) error
 	if o.Output == printers.JSON {
@@ -297,20 +303,9 @@ func virtual(c *ipvsproc.Conn) string {
 // expires formats seconds as ipvsadm does (mm:ss).
 func expires(s uint64) string { return fmt.Sprintf("%02d:%02d", s/60, s%60) }
 
-// SummaryOptions of conn summary.
-type SummaryOptions struct {
-	factory.Common
-	ProcFile func(string) (factory.ReadCloser, error)
-	Output   printers.Format
-	Filter   *Filter
-	File     string
-}
-
 // NewCmdSummary returns conn summary.
-func NewCmdSummary(f *factory.Factory, runF func(*SummaryOptions) error) *cobra.Command {
-	opts := &SummaryOptions{Common: f.Common(), ProcFile: f.ProcFile}
-	var ff filterFlags
-	cmd := &cobra.Command{
+func NewCmdSummary(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	return newCmd(f, &cobra.Command{
 		Use:   "summary",
 		Short: "Count connections per real server and state",
 		Long: `Count the connections (with the same filters as conn list) per virtual
@@ -319,19 +314,7 @@ constant memory in the number of connections. Persistence templates are
 counted in their own column.`,
 		Example: `  ipvsctl conn summary
   ipvsctl conn summary --vip 10.0.0.1 -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			var err error
-			if opts.Filter, err = ff.build(); err != nil {
-				return err
-			}
-			opts.File = ff.file()
-			return cmdutil.Run(opts, runF, RunSummary)
-		},
-	}
-	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
-	ff.register(cmd)
-	return cmd
+	}, runF, RunSummary, printers.Table, printers.JSON, printers.YAML)
 }
 
 // Summary is the JSON/YAML form of conn summary.
@@ -357,7 +340,7 @@ type DestSummary struct {
 }
 
 // RunSummary counts.
-func RunSummary(o *SummaryOptions) error {
+func RunSummary(o *Options) error {
 	type key struct {
 		proto   ipvsproc.Protocol
 		virtual string

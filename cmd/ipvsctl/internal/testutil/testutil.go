@@ -83,10 +83,12 @@ func Execute(cmd *cobra.Command, args ...string) error {
 	return cmd.Execute()
 }
 
-// Parse runs the command newCmd makes on f with args, its work replaced by
-// a stub, and returns the options its flags and arguments filled in (the
-// zero O when it failed before running) and its error.
-func Parse[O any](f *factory.Factory, newCmd func(*factory.Factory, func(O) error) *cobra.Command, args ...string) (O, error) {
+// Parse runs the command newCmd makes with args, on a test factory over an
+// empty fake and with its work replaced by a stub, and returns the
+// options its flags and arguments filled in (the zero O when it failed
+// before running) and its error.
+func Parse[O any](newCmd func(*factory.Factory, func(O) error) *cobra.Command, args ...string) (O, error) {
+	f, _ := NewFactory(fakeipvs.New())
 	var got O
 	err := Execute(newCmd(f, func(o O) error { got = o; return nil }), args...)
 	return got, err

@@ -22,7 +22,6 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	f, _ := testutil.NewFactory(fakeipvs.New())
 	tests := []struct {
 		mk      func(*factory.Factory, func(*Options) error) interface{ Execute() error }
 		args    []string
@@ -37,7 +36,7 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-f", "x", "--format", "xml"}, wantErr: "unknown --format"},
 	}
 	for _, tt := range tests {
-		got, err := testutil.Parse(f, NewCmdApply, tt.args...)
+		got, err := testutil.Parse(NewCmdApply, tt.args...)
 		if testutil.WantErr(t, tt.args, err, tt.wantErr) {
 			continue
 		}
@@ -47,13 +46,13 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 	// restore prunes unless told not to; diff has no --dry-run.
-	if got, err := testutil.Parse(f, NewCmdRestore, "-f", "x"); err != nil || !got.Prune || got.Mode != ModeRestore {
+	if got, err := testutil.Parse(NewCmdRestore, "-f", "x"); err != nil || !got.Prune || got.Mode != ModeRestore {
 		t.Errorf("restore: %v %+v", err, got)
 	}
-	if got, err := testutil.Parse(f, NewCmdRestore, "-f", "x", "--no-prune"); err != nil || got.Prune {
+	if got, err := testutil.Parse(NewCmdRestore, "-f", "x", "--no-prune"); err != nil || got.Prune {
 		t.Errorf("restore --no-prune: %v %+v", err, got)
 	}
-	if _, err := testutil.Parse(f, NewCmdDiff, "-f", "x", "--dry-run"); err == nil {
+	if _, err := testutil.Parse(NewCmdDiff, "-f", "x", "--dry-run"); err == nil {
 		t.Errorf("diff --dry-run should be unknown")
 	}
 }

@@ -16,7 +16,6 @@ import (
 var tcp80 = testutil.Key(ipvs.AFInet, ipvs.ProtoTCP, "10.0.0.1", 80)
 
 func TestAddParse(t *testing.T) {
-	f, _ := testutil.NewFactory(fakeipvs.New())
 	for _, tt := range []struct {
 		args                []string
 		addr                string
@@ -34,7 +33,7 @@ func TestAddParse(t *testing.T) {
 		{args: []string{"tcp:10.0.0.1:80", "192.168.0.1", "--tun-csum", "--tun-remcsum"}, err: "give one of"},
 		{args: []string{"tcp:10.0.0.1:80", "host:80"}, err: "real server"},
 	} {
-		got, err := testutil.Parse(f, NewCmdAdd, tt.args...)
+		got, err := testutil.Parse(NewCmdAdd, tt.args...)
 		if testutil.WantErr(t, tt.args, err, tt.err) {
 			continue
 		}

@@ -13,7 +13,6 @@ import (
 )
 
 func TestAddParse(t *testing.T) {
-	f, _ := testutil.NewFactory(fakeipvs.New())
 	key := func(s string) ipvs.ServiceKey { k, _ := ipvsconfig.ParseServiceKey(s); return k }
 	tests := []struct {
 		args []string
@@ -32,7 +31,7 @@ func TestAddParse(t *testing.T) {
 		{args: []string{"-t", "10.0.0.1:80", "-6"}, err: "-6 goes with -f"},
 	}
 	for _, tt := range tests {
-		got, err := testutil.Parse(f, NewCmdAdd, tt.args...)
+		got, err := testutil.Parse(NewCmdAdd, tt.args...)
 		if testutil.WantErr(t, tt.args, err, tt.err) {
 			continue
 		}

@@ -16,8 +16,7 @@ import (
 )
 
 func TestStartParse(t *testing.T) {
-	f, _ := testutil.NewFactory(fakeipvs.New())
-	got, err := testutil.Parse(f, NewCmdStart, "backup", "-i", "eth1", "--syncid", "7", "--group", "ff02::1:2", "--port", "9000", "--ttl", "3", "--maxlen", "1400")
+	got, err := testutil.Parse(NewCmdStart, "backup", "-i", "eth1", "--syncid", "7", "--group", "ff02::1:2", "--port", "9000", "--ttl", "3", "--maxlen", "1400")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +25,7 @@ func TestStartParse(t *testing.T) {
 		t.Errorf("got %+v", got.Daemon)
 	}
 	for _, args := range [][]string{{"master"}, {"boss", "-i", "eth0"}, {"master", "-i", "eth0", "--syncid", "300"}, {"master", "-i", "eth0", "--group", "10.0.0.1"}} {
-		if _, err := testutil.Parse(f, NewCmdStart, args...); err == nil {
+		if _, err := testutil.Parse(NewCmdStart, args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}

@@ -8,20 +8,19 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	f, _ := testutil.NewFactory(testutil.Sample())
-	if got, err := testutil.Parse(f, NewCmdList, "--stats", "--scope", "port=80", "--no-sort"); err != nil || !got.Stats || got.Scope != "port=80" || !got.NoSort || got.Get {
+	if got, err := testutil.Parse(NewCmdList, "--stats", "--scope", "port=80", "--no-sort"); err != nil || !got.Stats || got.Scope != "port=80" || !got.NoSort || got.Get {
 		t.Errorf("list: %v %+v", err, got)
 	}
-	if _, err := testutil.Parse(f, NewCmdList, "--stats", "--rate"); err == nil {
+	if _, err := testutil.Parse(NewCmdList, "--stats", "--rate"); err == nil {
 		t.Error("--stats with --rate accepted")
 	}
-	if _, err := testutil.Parse(f, NewCmdList, "extra"); err == nil {
+	if _, err := testutil.Parse(NewCmdList, "extra"); err == nil {
 		t.Error("argument accepted")
 	}
-	if got, err := testutil.Parse(f, NewCmdGet, "-f", "7"); err != nil || !got.Get || got.Service.FWMark != 7 {
+	if got, err := testutil.Parse(NewCmdGet, "-f", "7"); err != nil || !got.Get || got.Service.FWMark != 7 {
 		t.Errorf("get: %v %+v", err, got)
 	}
-	if _, err := testutil.Parse(f, NewCmdList, "-o", "rules"); err == nil || err.Error() != "-o rules: list prints table, json or yaml" {
+	if _, err := testutil.Parse(NewCmdList, "-o", "rules"); err == nil || err.Error() != "-o rules: list prints table, json or yaml" {
 		t.Errorf("-o rules: %v", err)
 	}
 }

@@ -79,7 +79,6 @@ func TestStatsParse(t *testing.T) {
 }
 
 func TestTopParse(t *testing.T) {
-	f, _ := testutil.NewFactory(fakeipvs.New())
 	for _, tt := range []struct {
 		args    []string
 		count   int
@@ -92,7 +91,7 @@ func TestTopParse(t *testing.T) {
 		{[]string{"--sort", "nope"}, 0, "", true},
 		{[]string{"-d", "0s"}, 0, "", true},
 	} {
-		got, err := testutil.Parse(f, NewCmdTop, tt.args...)
+		got, err := testutil.Parse(NewCmdTop, tt.args...)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%v: error %v", tt.args, err)
 			continue

@@ -24,7 +24,7 @@ func TestSet(t *testing.T) {
 		{[]string{"1", "2", "x"}, ipvs.Timeouts{}, "not a number"},
 		{[]string{"1", "2", "3", "--tcp", "4"}, ipvs.Timeouts{}, "not both"},
 	} {
-		got, err := testutil.Parse(f, NewCmdSet, tt.args...)
+		got, err := testutil.Parse(NewCmdSet, tt.args...)
 		if testutil.WantErr(t, tt.args, err, tt.err) {
 			continue
 		}

@@ -40,6 +40,15 @@ func WritePrometheus(w io.Writer, vss []ipvs.VirtualServer) error {
 		}
 		m.rows = append(m.rows, series{labels, v})
 	}
+	// counters adds the counters of a service or a real server (kind);
+	// traffic says where packets and bytes go.
+	counters := func(kind, l string, st ipvs.Stats, connsHelp, traffic string) {
+		add("ipvs_"+kind+"_connections_total", "counter", connsHelp, l, st.Conns)
+		add("ipvs_"+kind+"_packets_total", "counter", "Packets "+traffic+", by direction (in: client to server).", l+`,direction="in"`, st.InPkts)
+		add("ipvs_"+kind+"_packets_total", "counter", "", l+`,direction="out"`, st.OutPkts)
+		add("ipvs_"+kind+"_bytes_total", "counter", "Bytes "+traffic+", by direction (in: client to server).", l+`,direction="in"`, st.InBytes)
+		add("ipvs_"+kind+"_bytes_total", "counter", "", l+`,direction="out"`, st.OutBytes)
+	}
 	for _, vs := range vss {
 		s := vs.Service
 		k := s.Key()
@@ -51,22 +60,12 @@ func WritePrometheus(w io.Writer, vss []ipvs.VirtualServer) error {
 				"port", strconv.Itoa(int(k.Port)), "fwmark", "")
 		}
 		l := labels(sl...)
-		st := s.Stats
-		add("ipvs_service_connections_total", "counter", "Connections scheduled by the virtual service.", l, st.Conns)
-		add("ipvs_service_packets_total", "counter", "Packets through the virtual service, by direction (in: client to server).", l+`,direction="in"`, st.InPkts)
-		add("ipvs_service_packets_total", "counter", "", l+`,direction="out"`, st.OutPkts)
-		add("ipvs_service_bytes_total", "counter", "Bytes through the virtual service, by direction (in: client to server).", l+`,direction="in"`, st.InBytes)
-		add("ipvs_service_bytes_total", "counter", "", l+`,direction="out"`, st.OutBytes)
+		counters("service", l, s.Stats, "Connections scheduled by the virtual service.", "through the virtual service")
 		add("ipvs_service_destinations", "gauge", "Real servers of the virtual service.", l, uint64(len(vs.Destinations)))
 		for _, d := range vs.Destinations {
 			dl := l + "," + labels("server", destName(d), "server_address", d.Address.String(),
 				"server_port", strconv.Itoa(int(d.Port)), "forward", ipvsconfig.ForwardName(d.ForwardMethod))
-			st := d.Stats
-			add("ipvs_destination_connections_total", "counter", "Connections scheduled to the real server.", dl, st.Conns)
-			add("ipvs_destination_packets_total", "counter", "Packets to and from the real server, by direction (in: client to server).", dl+`,direction="in"`, st.InPkts)
-			add("ipvs_destination_packets_total", "counter", "", dl+`,direction="out"`, st.OutPkts)
-			add("ipvs_destination_bytes_total", "counter", "Bytes to and from the real server, by direction (in: client to server).", dl+`,direction="in"`, st.InBytes)
-			add("ipvs_destination_bytes_total", "counter", "", dl+`,direction="out"`, st.OutBytes)
+			counters("destination", dl, d.Stats, "Connections scheduled to the real server.", "to and from the real server")
 			add("ipvs_destination_active_connections", "gauge", "Active connections of the real server.", dl, uint64(d.ActiveConns))
 			add("ipvs_destination_inactive_connections", "gauge", "Inactive connections of the real server.", dl, uint64(d.InactiveConns))
 			add("ipvs_destination_persistent_connections", "gauge", "Persistence templates pointing at the real server.", dl, uint64(d.PersistConns))

@@ -51,9 +51,7 @@ func WriteRules(w io.Writer, vss []ipvs.VirtualServer) error {
 				fmt.Fprintf(&b, " -M %s", netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}))
 			}
 		}
-		if s.PEName != "" {
-			fmt.Fprintf(&b, " --pe %s", s.PEName)
-		}
+		optIf(&b, "--pe", s.PEName)
 		if s.Flags&ipvs.SvcOnePacket != 0 {
 			b.WriteString(" -o")
 		}
@@ -80,12 +78,8 @@ func WriteRules(w io.Writer, vss []ipvs.VirtualServer) error {
 					b.WriteString(" --tun-type ipip")
 				}
 			}
-			if d.UpperThreshold != 0 {
-				fmt.Fprintf(&b, " -x %d", d.UpperThreshold)
-			}
-			if d.LowerThreshold != 0 {
-				fmt.Fprintf(&b, " -y %d", d.LowerThreshold)
-			}
+			optIf(&b, "-x", d.UpperThreshold)
+			optIf(&b, "-y", d.LowerThreshold)
 			b.WriteByte('\n')
 		}
 	}
@@ -145,20 +139,21 @@ func WriteRulesConfig(w io.Writer, t ipvs.Timeouts, ds []ipvs.Daemon) error {
 	fmt.Fprintf(&b, "--set %d %d %d\n", t.TCP, t.TCPFin, t.UDP)
 	for _, d := range ds {
 		fmt.Fprintf(&b, "--start-daemon %s --mcast-interface %s --syncid %d", d.State, d.Interface, d.SyncID)
-		if d.SyncMaxLen != 0 {
-			fmt.Fprintf(&b, " --sync-maxlen %d", d.SyncMaxLen)
-		}
-		if d.Group.IsValid() {
-			fmt.Fprintf(&b, " --mcast-group %s", d.Group)
-		}
-		if d.Port != 0 {
-			fmt.Fprintf(&b, " --mcast-port %d", d.Port)
-		}
-		if d.TTL != 0 {
-			fmt.Fprintf(&b, " --mcast-ttl %d", d.TTL)
-		}
+		optIf(&b, "--sync-maxlen", d.SyncMaxLen)
+		optIf(&b, "--mcast-group", d.Group)
+		optIf(&b, "--mcast-port", d.Port)
+		optIf(&b, "--mcast-ttl", d.TTL)
 		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// optIf writes " OPTION VALUE" to b unless v is zero (ipvsadm leaves such
+// options out).
+func optIf[T comparable](b *strings.Builder, option string, v T) {
+	var zero T
+	if v != zero {
+		fmt.Fprintf(b, " %s %v", option, v)
+	}
 }

@@ -66,6 +66,16 @@ func Golden(t testing.TB, name string, got []byte) {
 	}
 }
 
+// GoldenRun runs cmd with args and compares out, its standard output,
+// with testdata/ipvsctl/NAME (Golden).
+func GoldenRun(t testing.TB, name string, out *bytes.Buffer, cmd *cobra.Command, args ...string) {
+	t.Helper()
+	if err := Execute(cmd, args...); err != nil {
+		t.Fatal(err)
+	}
+	Golden(t, name, out.Bytes())
+}
+
 // NewFactory returns a test factory (factory.NewTest) over the backend b
 // on buffered streams, and the buffer of its standard output.
 func NewFactory(b backend.IPVS) (*factory.Factory, *bytes.Buffer) {

@@ -24,10 +24,7 @@ func newFactory(t *testing.T) (*factory.Factory, *bytes.Buffer) {
 
 func TestListGoldenAndFilters(t *testing.T) {
 	f, out := newFactory(t)
-	if err := testutil.Execute(NewCmdList(f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "conn-list.txt", out.Bytes())
+	testutil.GoldenRun(t, "conn-list.txt", out, NewCmdList(f, nil))
 	for _, tt := range []struct {
 		args []string
 		want int // rows
@@ -86,10 +83,7 @@ func TestListNDJSON(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	f, out := newFactory(t)
-	if err := testutil.Execute(NewCmdSummary(f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "conn-summary.txt", out.Bytes())
+	testutil.GoldenRun(t, "conn-summary.txt", out, NewCmdSummary(f, nil))
 	out.Reset()
 	if err := testutil.Execute(NewCmdSummary(f, nil), "--vip", "10.0.0.1", "-o", "json"); err != nil {
 		t.Fatal(err)

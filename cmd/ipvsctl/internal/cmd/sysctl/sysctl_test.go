@@ -45,10 +45,7 @@ func read(t *testing.T, dir, name string) string {
 
 func TestList(t *testing.T) {
 	f, out, _ := newFactory(t)
-	if err := testutil.Execute(NewCmdList(f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "sysctl-list.txt", out.Bytes())
+	testutil.GoldenRun(t, "sysctl-list.txt", out, NewCmdList(f, nil))
 	out.Reset()
 	if err := testutil.Execute(NewCmdList(f, nil), "--changed"); err != nil {
 		t.Fatal(err)
@@ -99,18 +96,12 @@ func TestGetSetDescribe(t *testing.T) {
 		t.Errorf("NAME without =VALUE accepted")
 	}
 	out.Reset()
-	if err := testutil.Execute(NewCmdDescribe(f, nil), "secure_tcp", "frobnicate"); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "sysctl-describe.txt", out.Bytes())
+	testutil.GoldenRun(t, "sysctl-describe.txt", out, NewCmdDescribe(f, nil), "secure_tcp", "frobnicate")
 }
 
 func TestDos(t *testing.T) {
 	f, out, dir := newFactory(t)
-	if err := testutil.Execute(NewCmdDos(f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "dos.txt", out.Bytes())
+	testutil.GoldenRun(t, "dos.txt", out, NewCmdDos(f, nil))
 	out.Reset()
 	if err := testutil.Execute(NewCmdDos(f, nil), "preset", "auto"); err != nil {
 		t.Fatal(err)

@@ -123,18 +123,13 @@ func TestTopRatesFromDeltas(t *testing.T) {
 		fake.SetStats(k, &d2, ipvs.Stats{Conns: 65})
 	}
 	f.Options.Numeric = true
-	cmd := NewCmdTop(f, nil)
-	if err := testutil.Execute(cmd, "--once", "--interval", "2s", "--limit", "1"); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "top.txt", out.Bytes())
+	testutil.GoldenRun(t, "top.txt", out, NewCmdTop(f, nil), "--once", "--interval", "2s", "--limit", "1")
 	if !regexp.MustCompile(`tcp:10\.0\.0\.1:80 +10\.0 +200\.0 +0\.0 +2000\.0 `).Match(out.Bytes()) {
 		t.Errorf("top output lacks the rates from the counter deltas:\n%s", out)
 	}
 	// JSON: one object per sample.
 	out.Reset()
-	cmd = NewCmdTop(f, nil)
-	if err := testutil.Execute(cmd, "-n", "2", "--sort", "conns", "-o", "json"); err != nil {
+	if err := testutil.Execute(NewCmdTop(f, nil), "-n", "2", "--sort", "conns", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "\n"); n != 2 {

@@ -43,9 +43,5 @@ func TestSet(t *testing.T) {
 
 func TestGet(t *testing.T) {
 	f, out := testutil.NewFactory(fakeipvs.New())
-	cmd := NewCmdGet(f, nil)
-	if err := testutil.Execute(cmd); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "timeout.txt", out.Bytes())
+	testutil.GoldenRun(t, "timeout.txt", out, NewCmdGet(f, nil))
 }

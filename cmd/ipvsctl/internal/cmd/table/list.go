@@ -148,6 +148,16 @@ func readTable(b backend.IPVS, scope, op string) ([]ipvs.VirtualServer, error) {
 	return vss, nil
 }
 
+// fetch reads the table for stats and top, sorted.
+func fetch(b backend.IPVS, scope string) ([]ipvs.VirtualServer, error) {
+	vss, err := readTable(b, scope, "read statistics")
+	if err != nil {
+		return nil, err
+	}
+	cmdutil.SortTable(vss)
+	return vss, nil
+}
+
 // PrintTable prints a table read from the kernel: as an ipvsctl/v1
 // document with counters, rates and connection counts for JSON and YAML,
 // else with RenderTable.

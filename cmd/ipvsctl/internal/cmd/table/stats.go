@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ipvs-tools/ipvs"
-	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
@@ -76,15 +75,6 @@ ipvsctl top.`,
 	cmd.Flags().BoolVar(&watch, "watch", false, "live rates, as ipvsctl top")
 	top.register(cmd, false)
 	return cmd
-}
-
-func fetch(b backend.IPVS, scope string) ([]ipvs.VirtualServer, error) {
-	vss, err := readTable(b, scope, "read statistics")
-	if err != nil {
-		return nil, err
-	}
-	cmdutil.SortTable(vss)
-	return vss, nil
 }
 
 // RunStats shows or writes the counters.

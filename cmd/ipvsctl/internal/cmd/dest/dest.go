@@ -12,7 +12,6 @@ import (
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // Target is the service and real server named on the command line.
@@ -124,8 +123,7 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 		if opts.Target, err = parseTarget(&sel, real, args); err != nil {
 			return err
 		}
-		opts.Set = map[string]bool{}
-		c.Flags().Visit(func(fl *pflag.Flag) { opts.Set[fl.Name] = true })
+		opts.Set = cmdutil.FlagsGiven(c)
 		n := pick(&opts.Forward, opts.Set, "forward", switchOpt{masq, "masq"}, switchOpt{route, "route"}, switchOpt{tunnel, "tunnel"})
 		if n > 1 || (n == 1 && c.Flags().Changed("forward")) {
 			return cmdutil.FlagErrorf("give one forwarding method")

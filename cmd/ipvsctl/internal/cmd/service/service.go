@@ -10,7 +10,6 @@ import (
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // Options of service add and edit.
@@ -72,8 +71,7 @@ which resets everything not given). --persistent 0 turns persistence off.`
 		if opts.Service, err = sel.ResolveArgs(args); err != nil {
 			return err
 		}
-		opts.Set = map[string]bool{}
-		c.Flags().Visit(func(fl *pflag.Flag) { opts.Set[fl.Name] = true })
+		opts.Set = cmdutil.FlagsGiven(c)
 		return cmdutil.Run(opts, runF, Run)
 	}
 	fs := cmd.Flags()

@@ -49,7 +49,11 @@ func New() *Fake {
 	return f
 }
 
-func (f *Fake) read() {
+// read answers one read request with get on the model, under the lock:
+// it counts the request and runs the OnRead hook first.
+func read[T any](f *Fake, get func(*ipvsmodel.Model) T) T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.Reads++
 	if f.OnRead != nil {
 		hook := f.OnRead
@@ -57,6 +61,7 @@ func (f *Fake) read() {
 		hook(f)
 		f.mu.Lock()
 	}
+	return get(f.m)
 }
 
 // Info implements backend.IPVS.
@@ -66,18 +71,13 @@ func (f *Fake) Info() (ipvs.Info, error) {
 
 // Services implements backend.IPVS.
 func (f *Fake) Services() ([]ipvs.Service, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.read()
-	return f.m.Services(), nil
+	return read(f, (*ipvsmodel.Model).Services), nil
 }
 
 // Service implements backend.IPVS.
 func (f *Fake) Service(k ipvs.ServiceKey) (ipvs.Service, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.read()
-	s, ok := f.m.Service(k)
+	var ok bool
+	s := read(f, func(m *ipvsmodel.Model) (s ipvs.Service) { s, ok = m.Service(k); return s })
 	if !ok {
 		return ipvs.Service{}, &ipvs.Error{Op: ipvs.CmdGetService, Err: unix.ESRCH}
 	}
@@ -86,10 +86,7 @@ func (f *Fake) Service(k ipvs.ServiceKey) (ipvs.Service, error) {
 
 // Destinations implements backend.IPVS.
 func (f *Fake) Destinations(k ipvs.ServiceKey) ([]ipvs.Destination, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.read()
-	ds, _ := f.m.Destinations(k)
+	ds := read(f, func(m *ipvsmodel.Model) []ipvs.Destination { ds, _ := m.Destinations(k); return ds })
 	if ds == nil {
 		ds = []ipvs.Destination{}
 	}
@@ -161,10 +158,7 @@ func (f *Fake) ZeroService(k ipvs.ServiceKey) error {
 
 // Timeouts implements backend.IPVS.
 func (f *Fake) Timeouts() (ipvs.Timeouts, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.read()
-	return f.m.Timeouts(), nil
+	return read(f, (*ipvsmodel.Model).Timeouts), nil
 }
 
 // SetTimeouts implements backend.IPVS.
@@ -174,10 +168,7 @@ func (f *Fake) SetTimeouts(t ipvs.Timeouts) error {
 
 // Daemons implements backend.IPVS.
 func (f *Fake) Daemons() ([]ipvs.Daemon, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.read()
-	return f.m.Daemons(), nil
+	return read(f, (*ipvsmodel.Model).Daemons), nil
 }
 
 // NewDaemon implements backend.IPVS.

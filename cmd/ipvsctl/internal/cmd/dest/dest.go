@@ -23,8 +23,22 @@ type Target struct {
 	HasPort bool
 }
 
-// parseTarget reads "SERVICE ADDR[:PORT]" or -t/-u/-f ... -r ADDR[:PORT].
-func parseTarget(sel *cmdutil.ServiceSelector, real string, args []string) (Target, error) {
+// targetFlags are the ipvsadm-style flags that name a real server and
+// its service (-t/-u/-f ... -r ADDR[:PORT]).
+type targetFlags struct {
+	sel  cmdutil.ServiceSelector
+	real string
+}
+
+// register adds the flags to cmd.
+func (tf *targetFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&tf.real, "real-server", "r", "", "real server `ADDR[:PORT]` (ipvsadm style, with -t/-u/-f)")
+	tf.sel.Register(cmd)
+}
+
+// parse reads "SERVICE ADDR[:PORT]" or -t/-u/-f ... -r ADDR[:PORT].
+func (tf *targetFlags) parse(args []string) (Target, error) {
+	sel, real := &tf.sel, tf.real
 	var t Target
 	var svcArg, rsArg string
 	switch {
@@ -98,8 +112,7 @@ func NewCmdEdit(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 
 func newCmd(f *factory.Factory, runF func(*Options) error, edit bool) *cobra.Command {
 	opts := &Options{Common: f.Common(), Probe: f.Probe, Edit: edit}
-	var sel cmdutil.ServiceSelector
-	var real string
+	var tf targetFlags
 	var masq, route, tunnel, csum, remcsum, nocsum bool
 	cmd := &cobra.Command{
 		Use:   "add SERVICE ADDR[:PORT]",
@@ -120,7 +133,7 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		var err error
-		if opts.Target, err = parseTarget(&sel, real, args); err != nil {
+		if opts.Target, err = tf.parse(args); err != nil {
 			return err
 		}
 		opts.Set = cmdutil.FlagsGiven(c)
@@ -146,8 +159,7 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 	fs.BoolVar(&csum, "tun-csum", false, "tunnel checksums (gue, gre)")
 	fs.BoolVar(&remcsum, "tun-remcsum", false, "remote checksum offload (gue)")
 	fs.BoolVar(&nocsum, "tun-nocsum", false, "no tunnel checksums")
-	fs.StringVarP(&real, "real-server", "r", "", "real server `ADDR[:PORT]` (ipvsadm style, with -t/-u/-f)")
-	sel.Register(cmd)
+	tf.register(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("forward", cobra.FixedCompletions([]string{"route", "masq", "tunnel", "local"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -277,8 +289,7 @@ type DeleteOptions struct {
 // NewCmdDelete returns dest delete.
 func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Command {
 	opts := &DeleteOptions{Common: f.Common()}
-	var sel cmdutil.ServiceSelector
-	var real string
+	var tf targetFlags
 	cmd := &cobra.Command{
 		Use:     "delete SERVICE ADDR[:PORT]",
 		Aliases: []string{"del", "rm"},
@@ -286,14 +297,13 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 		Args:    cobra.MaximumNArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
-			if opts.Target, err = parseTarget(&sel, real, args); err != nil {
+			if opts.Target, err = tf.parse(args); err != nil {
 				return err
 			}
 			return cmdutil.Run(opts, runF, RunDelete)
 		},
 	}
-	cmd.Flags().StringVarP(&real, "real-server", "r", "", "real server `ADDR[:PORT]` (ipvsadm style, with -t/-u/-f)")
-	sel.Register(cmd)
+	tf.register(cmd)
 	return cmd
 }
 

@@ -24,8 +24,7 @@ type DrainOptions struct {
 // NewCmdDrain returns dest drain.
 func NewCmdDrain(f *factory.Factory, runF func(*DrainOptions) error) *cobra.Command {
 	opts := &DrainOptions{Common: f.Common(), Now: f.Now, Sleep: f.Sleep}
-	var sel cmdutil.ServiceSelector
-	var real string
+	var tf targetFlags
 	cmd := &cobra.Command{
 		Use:   "drain SERVICE ADDR[:PORT]",
 		Short: "Remove a real server gracefully: weight 0, wait for its connections, delete",
@@ -37,7 +36,7 @@ a terminal; otherwise the command is quiet unless something goes wrong.`,
 		Args:    cobra.MaximumNArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			var err error
-			if opts.Target, err = parseTarget(&sel, real, args); err != nil {
+			if opts.Target, err = tf.parse(args); err != nil {
 				return err
 			}
 			if opts.Interval <= 0 {
@@ -49,8 +48,7 @@ a terminal; otherwise the command is quiet unless something goes wrong.`,
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "longest wait for the active connections to end")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", time.Second, "poll interval")
 	cmd.Flags().BoolVar(&opts.NoDelete, "no-delete", false, "only quiesce and wait; keep the server")
-	cmd.Flags().StringVarP(&real, "real-server", "r", "", "real server `ADDR[:PORT]` (ipvsadm style, with -t/-u/-f)")
-	sel.Register(cmd)
+	tf.register(cmd)
 	return cmd
 }
 

@@ -44,8 +44,7 @@ type DosOptions struct {
 
 // NewCmdDos returns dos.
 func NewCmdDos(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
-	opts := &DosOptions{Common: f.Common()}
-	cmd := &cobra.Command{
+	cmd := newDosCmd(f, runF, &cobra.Command{
 		Use:   "dos",
 		Short: "Show the DoS-defense sysctls with explanations; set them or apply a preset",
 		Long: `IPVS can defend itself against connection floods that exhaust memory:
@@ -63,48 +62,59 @@ Presets: off (kernel default), auto (production), always (under attack).`,
   ipvsctl dos preset auto
   ipvsctl dos set --drop-packet always --am-droprate 20`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return cmdutil.Run(opts, runF, RunDos)
-		},
-	}
-	opts.addFlags(cmd)
+	}, nil)
 	cmd.AddCommand(newCmdDosSet(f, runF), newCmdDosPreset(f, runF))
 	return cmd
 }
 
-func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
+// newDosCmd completes cmd, dos or one of its subcommands: its -o, and a
+// RunE that fills in the options with prepare (if not nil) and runs
+// RunDos (or runF).
+func newDosCmd(f *factory.Factory, runF func(*DosOptions) error, cmd *cobra.Command,
+	prepare func(o *DosOptions, c *cobra.Command, args []string) error) *cobra.Command {
 	opts := &DosOptions{Common: f.Common()}
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if prepare != nil {
+			if err := prepare(opts, c, args); err != nil {
+				return err
+			}
+		}
+		return cmdutil.Run(opts, runF, RunDos)
+	}
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
+	return cmd
+}
+
+func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
 	var de, dp, st string
 	var amt, adr int64
-	cmd := &cobra.Command{
+	cmd := newDosCmd(f, runF, &cobra.Command{
 		Use:   "set",
 		Short: "Set DoS-defense sysctls (modes: off, auto, always or 0..3)",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Set = map[string]string{}
-			for _, m := range []struct{ flag, name, v string }{{"drop-entry", "drop_entry", de}, {"drop-packet", "drop_packet", dp}, {"secure-tcp", "secure_tcp", st}} {
-				if !c.Flags().Changed(m.flag) {
-					continue
-				}
-				mode, err := parseMode(m.v)
-				if err != nil {
-					return cmdutil.FlagErrorf("--%s: %v", m.flag, err)
-				}
-				opts.Set[m.name] = strconv.Itoa(int(mode))
+	}, func(opts *DosOptions, c *cobra.Command, args []string) error {
+		opts.Set = map[string]string{}
+		for _, m := range []struct{ flag, name, v string }{{"drop-entry", "drop_entry", de}, {"drop-packet", "drop_packet", dp}, {"secure-tcp", "secure_tcp", st}} {
+			if !c.Flags().Changed(m.flag) {
+				continue
 			}
-			if c.Flags().Changed("amemthresh") {
-				opts.Set["amemthresh"] = strconv.FormatInt(amt, 10)
+			mode, err := parseMode(m.v)
+			if err != nil {
+				return cmdutil.FlagErrorf("--%s: %v", m.flag, err)
 			}
-			if c.Flags().Changed("am-droprate") {
-				opts.Set["am_droprate"] = strconv.FormatInt(adr, 10)
-			}
-			if len(opts.Set) == 0 {
-				return cmdutil.FlagErrorf("nothing to set: give --drop-entry, --drop-packet, --secure-tcp, --amemthresh or --am-droprate")
-			}
-			return cmdutil.Run(opts, runF, RunDos)
-		},
-	}
-	opts.addFlags(cmd)
+			opts.Set[m.name] = strconv.Itoa(int(mode))
+		}
+		if c.Flags().Changed("amemthresh") {
+			opts.Set["amemthresh"] = strconv.FormatInt(amt, 10)
+		}
+		if c.Flags().Changed("am-droprate") {
+			opts.Set["am_droprate"] = strconv.FormatInt(adr, 10)
+		}
+		if len(opts.Set) == 0 {
+			return cmdutil.FlagErrorf("nothing to set: give --drop-entry, --drop-packet, --secure-tcp, --amemthresh or --am-droprate")
+		}
+		return nil
+	})
 	fs := cmd.Flags()
 	fs.StringVar(&de, "drop-entry", "", "`MODE` of drop_entry: off, auto, always (or 0..3)")
 	fs.StringVar(&dp, "drop-packet", "", "`MODE` of drop_packet")
@@ -115,28 +125,19 @@ func newCmdDosSet(f *factory.Factory, runF func(*DosOptions) error) *cobra.Comma
 }
 
 func newCmdDosPreset(f *factory.Factory, runF func(*DosOptions) error) *cobra.Command {
-	opts := &DosOptions{Common: f.Common()}
-	cmd := &cobra.Command{
+	return newDosCmd(f, runF, &cobra.Command{
 		Use:       "preset off|auto|always",
 		Short:     "Set the three defences together",
 		Long:      "off: " + presets["off"].desc + ".\nauto: " + presets["auto"].desc + ".\nalways: " + presets["always"].desc + ".",
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"off", "auto", "always"},
-		RunE: func(c *cobra.Command, args []string) error {
-			if _, ok := presets[args[0]]; !ok {
-				return cmdutil.FlagErrorf("unknown preset %q (want off, auto or always)", args[0])
-			}
-			opts.Preset = args[0]
-			return cmdutil.Run(opts, runF, RunDos)
-		},
-	}
-	opts.addFlags(cmd)
-	return cmd
-}
-
-// addFlags gives dos, dos set and dos preset their -o.
-func (o *DosOptions) addFlags(cmd *cobra.Command) {
-	printers.AddFlags(cmd, &o.Output, printers.Table, printers.JSON, printers.YAML)
+	}, func(opts *DosOptions, c *cobra.Command, args []string) error {
+		if _, ok := presets[args[0]]; !ok {
+			return cmdutil.FlagErrorf("unknown preset %q (want off, auto or always)", args[0])
+		}
+		opts.Preset = args[0]
+		return nil
+	})
 }
 
 func parseMode(s string) (ipvssysctl.DefenseMode, error) {

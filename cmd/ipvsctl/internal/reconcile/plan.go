@@ -246,10 +246,7 @@ func (p *Plan) Len() int {
 // nothing to describe unless they are shown.
 func (p *Plan) Change(i int) Change {
 	if i < len(p.DaemonStops) {
-		d := p.DaemonStops[i]
-		dm := (*ipvsconfig.FromKernelDaemons([]ipvs.Daemon{d}))[0]
-		return Change{Action: "delete", Object: "daemon", Name: d.State.String(), Before: dm,
-			Description: fmt.Sprintf("stop %s sync daemon (%s)", d.State, daemonText(d))}
+		return daemonChange(p.DaemonStops[i], false)
 	}
 	i -= len(p.DaemonStops)
 	if i < len(p.Services.Changes) {
@@ -265,10 +262,7 @@ func (p *Plan) Change(i int) Change {
 		i--
 	}
 	if i < len(p.DaemonStarts) {
-		d := p.DaemonStarts[i]
-		dm := (*ipvsconfig.FromKernelDaemons([]ipvs.Daemon{d}))[0]
-		return Change{Action: "add", Object: "daemon", Name: d.State.String(), After: dm,
-			Description: fmt.Sprintf("start %s sync daemon (%s)", d.State, daemonText(d))}
+		return daemonChange(p.DaemonStarts[i], true)
 	}
 	i -= len(p.DaemonStarts)
 	s := p.Sysctls[i]
@@ -283,6 +277,20 @@ func (p *Plan) Changes() []Change {
 		out[i] = p.Change(i)
 	}
 	return out
+}
+
+// daemonChange describes starting (start) or stopping daemon d.
+func daemonChange(d ipvs.Daemon, start bool) Change {
+	c := Change{Action: "delete", Object: "daemon", Name: d.State.String()}
+	dm := (*ipvsconfig.FromKernelDaemons([]ipvs.Daemon{d}))[0]
+	verb := "stop"
+	if start {
+		c.Action, c.After, verb = "add", dm, "start"
+	} else {
+		c.Before = dm
+	}
+	c.Description = fmt.Sprintf("%s %s sync daemon (%s)", verb, d.State, daemonText(d))
+	return c
 }
 
 func daemonText(d ipvs.Daemon) string {

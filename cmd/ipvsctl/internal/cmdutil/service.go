@@ -80,3 +80,13 @@ func (s *ServiceSelector) Resolve(arg string) (ipvs.ServiceKey, error) {
 	}
 	return k, nil
 }
+
+// ParseScope parses a --scope (ipvsconfig.ParseScope); a scope that does
+// not parse is a usage error.
+func ParseScope(s string) (*ipvsconfig.Scope, error) {
+	sc, err := ipvsconfig.ParseScope(s)
+	if err != nil {
+		return nil, &FlagError{Err: err}
+	}
+	return sc, nil
+}

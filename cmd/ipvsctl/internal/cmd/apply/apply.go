@@ -114,8 +114,8 @@ as a machine-readable object.`
 			opts.Prune = !noPrune
 		}
 		if opts.Scope != "" {
-			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
-				return &cmdutil.FlagError{Err: err}
+			if _, err := cmdutil.ParseScope(opts.Scope); err != nil {
+				return err
 			}
 		}
 		switch opts.Format {

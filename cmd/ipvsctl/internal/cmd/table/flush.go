@@ -33,8 +33,8 @@ alone. See ipvsctl help scope.`,
   ipvsctl flush --scope port=8080 --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
-				return &cmdutil.FlagError{Err: err}
+			if _, err := cmdutil.ParseScope(opts.Scope); err != nil {
+				return err
 			}
 			return cmdutil.Run(opts, runF, RunFlush)
 		},

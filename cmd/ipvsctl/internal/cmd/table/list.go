@@ -137,9 +137,9 @@ func RunList(o *ListOptions) error {
 // readTable reads the services in scope with their destinations; op
 // names the reading in an error.
 func readTable(b backend.IPVS, scope, op string) ([]ipvs.VirtualServer, error) {
-	sc, err := ipvsconfig.ParseScope(scope)
+	sc, err := cmdutil.ParseScope(scope)
 	if err != nil {
-		return nil, &cmdutil.FlagError{Err: err}
+		return nil, err
 	}
 	vss, err := ipvs.ReadTable(b, sc.Func())
 	if err != nil {

@@ -48,8 +48,8 @@ save | restore | save is stable.`,
 			if opts.Output == printers.Rules && opts.WithSysctls {
 				return cmdutil.FlagErrorf("--sysctls needs -o yaml or -o json (the rules format has no place for them)")
 			}
-			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
-				return &cmdutil.FlagError{Err: err}
+			if _, err := cmdutil.ParseScope(opts.Scope); err != nil {
+				return err
 			}
 			return cmdutil.Run(opts, runF, RunSave)
 		},

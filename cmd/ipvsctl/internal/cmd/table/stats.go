@@ -62,8 +62,8 @@ ipvsctl top.`,
 				}
 				opts.Output = printers.Prometheus
 			}
-			if _, err := ipvsconfig.ParseScope(opts.Scope); err != nil {
-				return &cmdutil.FlagError{Err: err}
+			if _, err := cmdutil.ParseScope(opts.Scope); err != nil {
+				return err
 			}
 			opts.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
 			return cmdutil.Run(opts, runF, RunStats)
@@ -146,8 +146,8 @@ func (o *TopOptions) finish(f *factory.Factory) error {
 	if o.Once {
 		o.Count = 1
 	}
-	if _, err := ipvsconfig.ParseScope(o.Scope); err != nil {
-		return &cmdutil.FlagError{Err: err}
+	if _, err := cmdutil.ParseScope(o.Scope); err != nil {
+		return err
 	}
 	o.Names = &cmdutil.Names{Numeric: f.Options.Numeric}
 	return nil

@@ -387,7 +387,7 @@ type liveTable struct {
 // that only the model is held.
 func (e *simExecutor) current() (liveTable, error) {
 	if !e.exact {
-		tab, err := e.a.readTable(false)
+		tab, err := e.a.readTable()
 		if err != nil {
 			return liveTable{}, err
 		}

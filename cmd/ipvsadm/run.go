@@ -488,14 +488,15 @@ func (a *app) listAllFast(f ipvsadmfmt.Format) outcome {
 	return outcome{status: 0}
 }
 
-// readTable reads the live table: one service dump, the destinations from
-// /proc/net/ip_vs where it describes them exactly enough to compare them
-// with a desired table (not tunnel destinations, whose settings it lacks),
-// netlink destination dumps for the rest, or for every service when exact
-// is set (the file lacks the thresholds).
-func (a *app) readTable(exact bool) ([]ipvs.VirtualServer, error) {
+// readTable reads the live table for ipvsadm-restore's fast mode: one
+// service dump, the destinations from /proc/net/ip_vs where it describes
+// them exactly enough to compare them with a desired table (not tunnel
+// destinations, whose settings it lacks), netlink destination dumps for
+// the rest. (The exact read goes service by service as the restore's
+// Flush reaches each: simExecutor.current.)
+func (a *app) readTable() ([]ipvs.VirtualServer, error) {
 	procDone := func() *procTable { return nil }
-	if !exact && a.openProc != nil {
+	if a.openProc != nil {
 		procDone = a.startProcTable()
 	}
 	l, err := a.fetchServices()

@@ -66,23 +66,39 @@ func (it *attrIter) u8() (uint8, error) {
 	return it.data[0], nil
 }
 
-func (it *attrIter) u16() (uint16, error) { return fixedAttr(it, 2, binary.NativeEndian.Uint16) }
-
-func (it *attrIter) be16() (uint16, error) { return fixedAttr(it, 2, binary.BigEndian.Uint16) }
-
-func (it *attrIter) u32() (uint32, error) { return fixedAttr(it, 4, binary.NativeEndian.Uint32) }
-
-func (it *attrIter) be32() (uint32, error) { return fixedAttr(it, 4, binary.BigEndian.Uint32) }
-
-func (it *attrIter) u64() (uint64, error) { return fixedAttr(it, 8, binary.NativeEndian.Uint64) }
-
-// fixedAttr reads the attribute with get, if it has at least the n bytes
-// get reads.
-func fixedAttr[T uint16 | uint32 | uint64](it *attrIter, n int, get func([]byte) T) (T, error) {
-	if len(it.data) < n {
+func (it *attrIter) u16() (uint16, error) {
+	if len(it.data) < 2 {
 		return 0, errBadAttr
 	}
-	return get(it.data), nil
+	return binary.NativeEndian.Uint16(it.data), nil
+}
+
+func (it *attrIter) be16() (uint16, error) {
+	if len(it.data) < 2 {
+		return 0, errBadAttr
+	}
+	return binary.BigEndian.Uint16(it.data), nil
+}
+
+func (it *attrIter) u32() (uint32, error) {
+	if len(it.data) < 4 {
+		return 0, errBadAttr
+	}
+	return binary.NativeEndian.Uint32(it.data), nil
+}
+
+func (it *attrIter) be32() (uint32, error) {
+	if len(it.data) < 4 {
+		return 0, errBadAttr
+	}
+	return binary.BigEndian.Uint32(it.data), nil
+}
+
+func (it *attrIter) u64() (uint64, error) {
+	if len(it.data) < 8 {
+		return 0, errBadAttr
+	}
+	return binary.NativeEndian.Uint64(it.data), nil
 }
 
 // str returns a NUL-terminated (or unterminated) string attribute.

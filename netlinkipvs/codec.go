@@ -247,18 +247,33 @@ func decodeStatsAttrs(stats, stats64 []byte) (st ipvs.Stats, wide bool, err erro
 // nest.
 func decodeStats(b []byte, wide bool) (ipvs.Stats, error) {
 	var st ipvs.Stats
-	fields := [...]*uint64{
-		statsAttrConns: &st.Conns, statsAttrInPkts: &st.InPkts, statsAttrOutPkts: &st.OutPkts,
-		statsAttrInBytes: &st.InBytes, statsAttrOutBytes: &st.OutBytes,
-		statsAttrCPS: &st.CPS, statsAttrInPPS: &st.InPPS, statsAttrOutPPS: &st.OutPPS,
-		statsAttrInBPS: &st.InBPS, statsAttrOutBPS: &st.OutBPS,
-	}
 	it := attrIter{b: b}
 	for it.next() {
-		if int(it.typ) >= len(fields) || fields[it.typ] == nil {
+		var p *uint64
+		switch it.typ {
+		case statsAttrConns:
+			p = &st.Conns
+		case statsAttrInPkts:
+			p = &st.InPkts
+		case statsAttrOutPkts:
+			p = &st.OutPkts
+		case statsAttrInBytes:
+			p = &st.InBytes
+		case statsAttrOutBytes:
+			p = &st.OutBytes
+		case statsAttrCPS:
+			p = &st.CPS
+		case statsAttrInPPS:
+			p = &st.InPPS
+		case statsAttrOutPPS:
+			p = &st.OutPPS
+		case statsAttrInBPS:
+			p = &st.InBPS
+		case statsAttrOutBPS:
+			p = &st.OutBPS
+		default:
 			continue // IPVS_STATS_ATTR_PAD and anything newer
 		}
-		p := fields[it.typ]
 		var err error
 		if wide || it.typ == statsAttrInBytes || it.typ == statsAttrOutBytes {
 			*p, err = it.u64()

@@ -83,3 +83,56 @@ type Op struct {
 type Batcher interface {
 	Batch(ops []Op) (errs []error, err error)
 }
+
+// OpWriter turns the write methods of a kernel API into the one request
+// (Op) each of them sends, and hands it to the function: a fake kernel or
+// a recorder gets the whole write API by embedding one.
+type OpWriter func(Op) error
+
+// NewService sends CmdNewService.
+func (w OpWriter) NewService(s Service) error { return w(Op{Cmd: CmdNewService, Service: s}) }
+
+// UpdateService sends CmdSetService.
+func (w OpWriter) UpdateService(s Service) error { return w(Op{Cmd: CmdSetService, Service: s}) }
+
+// DeleteService sends CmdDelService.
+func (w OpWriter) DeleteService(k ServiceKey) error {
+	return w(Op{Cmd: CmdDelService, Service: k.Service()})
+}
+
+// NewDestination sends CmdNewDest.
+func (w OpWriter) NewDestination(k ServiceKey, d Destination) error {
+	return w(Op{Cmd: CmdNewDest, Service: k.Service(), Destination: d})
+}
+
+// UpdateDestination sends CmdSetDest.
+func (w OpWriter) UpdateDestination(k ServiceKey, d Destination) error {
+	return w(Op{Cmd: CmdSetDest, Service: k.Service(), Destination: d})
+}
+
+// DeleteDestination sends CmdDelDest.
+func (w OpWriter) DeleteDestination(k ServiceKey, d DestKey) error {
+	return w(Op{Cmd: CmdDelDest, Service: k.Service(), Destination: d.Destination()})
+}
+
+// Flush sends CmdFlush.
+func (w OpWriter) Flush() error { return w(Op{Cmd: CmdFlush}) }
+
+// ZeroAll sends CmdZero for every service.
+func (w OpWriter) ZeroAll() error { return w(Op{Cmd: CmdZero, AllServices: true}) }
+
+// ZeroService sends CmdZero for one service.
+func (w OpWriter) ZeroService(k ServiceKey) error {
+	return w(Op{Cmd: CmdZero, Service: k.Service()})
+}
+
+// SetTimeouts sends CmdSetConfig.
+func (w OpWriter) SetTimeouts(t Timeouts) error { return w(Op{Cmd: CmdSetConfig, Timeouts: t}) }
+
+// NewDaemon sends CmdNewDaemon.
+func (w OpWriter) NewDaemon(d Daemon) error { return w(Op{Cmd: CmdNewDaemon, Daemon: d}) }
+
+// DeleteDaemon sends CmdDelDaemon.
+func (w OpWriter) DeleteDaemon(s DaemonState) error {
+	return w(Op{Cmd: CmdDelDaemon, Daemon: Daemon{State: s}})
+}

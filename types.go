@@ -60,6 +60,12 @@ func (k ServiceKey) IsFWMark() bool { return k.FWMark != 0 }
 
 // String returns a readable form: "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80",
 // "FWM 7" or "FWM 7 IPv6".
+// Service returns a Service carrying only the identity k (what a request
+// that names a service without changing it sends).
+func (k ServiceKey) Service() Service {
+	return Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
+}
+
 func (k ServiceKey) String() string {
 	if k.IsFWMark() {
 		if k.Family == AFInet6 {
@@ -121,6 +127,12 @@ type DestKey struct {
 
 // String returns "addr:port" ("[v6]:port" for IPv6).
 func (k DestKey) String() string { return netip.AddrPortFrom(k.Address, k.Port).String() }
+
+// Destination returns a Destination carrying only the identity k (what a
+// DEL_DEST request names).
+func (k DestKey) Destination() Destination {
+	return Destination{Family: k.Family, Address: k.Address, Port: k.Port}
+}
 
 // Destination is a real server of a virtual service.
 type Destination struct {

@@ -75,7 +75,7 @@ func (c Change) String() string {
 
 // Op returns the request that carries the change out.
 func (c Change) Op() ipvs.Op {
-	svc := keyService(c.Service)
+	svc := c.Service.Service()
 	switch c.Kind {
 	case AddService:
 		return ipvs.Op{Cmd: ipvs.CmdNewService, Service: c.NewService}
@@ -292,8 +292,4 @@ func SameDest(a, b ipvs.Destination) bool {
 	return a.ForwardMethod == b.ForwardMethod && a.Weight == b.Weight &&
 		a.UpperThreshold == b.UpperThreshold && a.LowerThreshold == b.LowerThreshold &&
 		a.TunnelType == b.TunnelType && a.TunnelPort == b.TunnelPort && a.TunnelFlags == b.TunnelFlags
-}
-
-func keyService(k ipvs.ServiceKey) ipvs.Service {
-	return ipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
 }

@@ -111,68 +111,58 @@ func (c *Client) Destinations(svc ipvs.ServiceKey) ([]ipvs.Destination, error) {
 
 // serviceIDAttrs returns a SERVICE nest naming the service k.
 func serviceIDAttrs(k ipvs.ServiceKey) []byte {
-	s := serviceOf(k)
+	s := k.Service()
 	var e attrEncoder
 	encodeServiceID(&e, &s)
 	return e.b
 }
 
 // write sends one acknowledged write request.
-func (c *Client) write(cmd ipvs.Command, attrs []byte) error {
-	return c.execute(cmd, false, attrs, nil, func(uint8, []byte) error { return nil })
+func (c *Client) write(op ipvs.Op) error {
+	return c.execute(op.Cmd, false, encodeOp(op), nil, func(uint8, []byte) error { return nil })
 }
+
+// writer gives the write methods below their requests (ipvs.OpWriter).
+func (c *Client) writer() ipvs.OpWriter { return c.write }
 
 // NewService adds a virtual service (NEW_SERVICE). Scheduler, Flags,
 // Timeout, Netmask and PEName are taken from s.
-func (c *Client) NewService(s ipvs.Service) error {
-	return c.write(ipvs.CmdNewService, encodeOp(ipvs.Op{Cmd: ipvs.CmdNewService, Service: s}))
-}
+func (c *Client) NewService(s ipvs.Service) error { return c.writer().NewService(s) }
 
 // UpdateService replaces the settings of an existing service (SET_SERVICE):
 // every flag is replaced, and an empty PEName removes the persistence
 // engine.
-func (c *Client) UpdateService(s ipvs.Service) error {
-	return c.write(ipvs.CmdSetService, encodeOp(ipvs.Op{Cmd: ipvs.CmdSetService, Service: s}))
-}
+func (c *Client) UpdateService(s ipvs.Service) error { return c.writer().UpdateService(s) }
 
 // DeleteService removes the service with the identity of s (DEL_SERVICE).
-func (c *Client) DeleteService(s ipvs.ServiceKey) error {
-	return c.write(ipvs.CmdDelService, encodeOp(ipvs.Op{Cmd: ipvs.CmdDelService, Service: serviceOf(s)}))
-}
+func (c *Client) DeleteService(s ipvs.ServiceKey) error { return c.writer().DeleteService(s) }
 
 // NewDestination adds d to the service svc (NEW_DEST).
 func (c *Client) NewDestination(svc ipvs.ServiceKey, d ipvs.Destination) error {
-	return c.write(ipvs.CmdNewDest, encodeOp(ipvs.Op{Cmd: ipvs.CmdNewDest, Service: serviceOf(svc), Destination: d}))
+	return c.writer().NewDestination(svc, d)
 }
 
 // UpdateDestination replaces the settings of destination d of svc
 // (SET_DEST).
 func (c *Client) UpdateDestination(svc ipvs.ServiceKey, d ipvs.Destination) error {
-	return c.write(ipvs.CmdSetDest, encodeOp(ipvs.Op{Cmd: ipvs.CmdSetDest, Service: serviceOf(svc), Destination: d}))
+	return c.writer().UpdateDestination(svc, d)
 }
 
 // DeleteDestination removes the destination with the identity of d from
 // svc (DEL_DEST).
 func (c *Client) DeleteDestination(svc ipvs.ServiceKey, d ipvs.DestKey) error {
-	dest := ipvs.Destination{Family: d.Family, Address: d.Address, Port: d.Port}
-	return c.write(ipvs.CmdDelDest, encodeOp(ipvs.Op{Cmd: ipvs.CmdDelDest, Service: serviceOf(svc), Destination: dest}))
+	return c.writer().DeleteDestination(svc, d)
 }
 
 // Flush removes every service and destination (FLUSH).
-func (c *Client) Flush() error {
-	return c.write(ipvs.CmdFlush, nil)
-}
+func (c *Client) Flush() error { return c.writer().Flush() }
 
 // ZeroAll zeroes the counters of every service and destination and the
 // totals of /proc/net/ip_vs_stats (ZERO without a service).
-func (c *Client) ZeroAll() error {
-	return c.write(ipvs.CmdZero, nil)
-}
+func (c *Client) ZeroAll() error { return c.writer().ZeroAll() }
 
 // ZeroService zeroes the counters of one service and its destinations.
-func (c *Client) ZeroService(svc ipvs.ServiceKey) error {
-	return c.write(ipvs.CmdZero, encodeOp(ipvs.Op{Cmd: ipvs.CmdZero, Service: serviceOf(svc)}))
-}
+func (c *Client) ZeroService(svc ipvs.ServiceKey) error { return c.writer().ZeroService(svc) }
 
 // Timeouts returns the TCP, TCP FIN_WAIT and UDP timeouts (GET_CONFIG).
 func (c *Client) Timeouts() (ipvs.Timeouts, error) {
@@ -187,9 +177,7 @@ func (c *Client) Timeouts() (ipvs.Timeouts, error) {
 
 // SetTimeouts sets the timeouts (SET_CONFIG); zero fields are left
 // unchanged by the kernel.
-func (c *Client) SetTimeouts(t ipvs.Timeouts) error {
-	return c.write(ipvs.CmdSetConfig, encodeOp(ipvs.Op{Cmd: ipvs.CmdSetConfig, Timeouts: t}))
-}
+func (c *Client) SetTimeouts(t ipvs.Timeouts) error { return c.writer().SetTimeouts(t) }
 
 // Daemons returns the running sync daemons, master first (GET_DAEMON). None
 // running is an empty slice.
@@ -198,16 +186,7 @@ func (c *Client) Daemons() ([]ipvs.Daemon, error) {
 }
 
 // NewDaemon starts a sync daemon (NEW_DAEMON).
-func (c *Client) NewDaemon(d ipvs.Daemon) error {
-	return c.write(ipvs.CmdNewDaemon, encodeOp(ipvs.Op{Cmd: ipvs.CmdNewDaemon, Daemon: d}))
-}
+func (c *Client) NewDaemon(d ipvs.Daemon) error { return c.writer().NewDaemon(d) }
 
 // DeleteDaemon stops the sync daemon of the given role (DEL_DAEMON).
-func (c *Client) DeleteDaemon(state ipvs.DaemonState) error {
-	return c.write(ipvs.CmdDelDaemon, encodeOp(ipvs.Op{Cmd: ipvs.CmdDelDaemon, Daemon: ipvs.Daemon{State: state}}))
-}
-
-// serviceOf returns a Service carrying only the identity k.
-func serviceOf(k ipvs.ServiceKey) ipvs.Service {
-	return ipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
-}
+func (c *Client) DeleteDaemon(state ipvs.DaemonState) error { return c.writer().DeleteDaemon(state) }

@@ -321,7 +321,7 @@ func TestVMErrors(t *testing.T) {
 		{"duplicate service", c.NewService(s), unix.EEXIST, os.ErrExist},
 		{"unknown scheduler", c.NewService(ipvs.Service{Family: ipvs.AFInet, Protocol: ipvs.ProtoTCP, Address: mustAddr("10.0.0.2"), Port: 80, Scheduler: "nosuch", Netmask: 0xffffffff}), unix.ENOENT, os.ErrNotExist},
 		{"delete missing service", c.DeleteService(missing), unix.ESRCH, os.ErrNotExist},
-		{"update missing service", c.UpdateService(serviceOf(missing)), unix.ESRCH, os.ErrNotExist},
+		{"update missing service", c.UpdateService(missing.Service()), unix.ESRCH, os.ErrNotExist},
 		{"get missing service", func() error { _, err := c.Service(missing); return err }(), unix.ESRCH, os.ErrNotExist},
 		{"zero missing service", c.ZeroService(missing), unix.ESRCH, os.ErrNotExist},
 		{"dest of missing service", c.NewDestination(missing, d), unix.ESRCH, os.ErrNotExist},

@@ -63,7 +63,7 @@ func (e *batchExecutor) Flush() {
 // the Backend call apply makes for it.
 func opOf(cmd *ipvsadmargs.Command) ipvs.Op {
 	svc := cmd.Service
-	id := ipvs.Service{Family: svc.Family, Protocol: svc.Protocol, Address: svc.Address, Port: svc.Port, FWMark: svc.FWMark}
+	id := svc.Key().Service()
 	switch cmd.Kind {
 	case ipvsadmargs.KindAdd:
 		return ipvs.Op{Cmd: ipvs.CmdNewService, Service: svc}
@@ -83,9 +83,7 @@ func opOf(cmd *ipvsadmargs.Command) ipvs.Op {
 	case ipvsadmargs.KindEditDest:
 		return ipvs.Op{Cmd: ipvs.CmdSetDest, Service: id, Destination: cmd.Destination}
 	case ipvsadmargs.KindDeleteDest:
-		k := cmd.Destination.Key()
-		return ipvs.Op{Cmd: ipvs.CmdDelDest, Service: id,
-			Destination: ipvs.Destination{Family: k.Family, Address: k.Address, Port: k.Port}}
+		return ipvs.Op{Cmd: ipvs.CmdDelDest, Service: id, Destination: cmd.Destination.Key().Destination()}
 	case ipvsadmargs.KindSetTimeout:
 		return ipvs.Op{Cmd: ipvs.CmdSetConfig, Timeouts: cmd.Timeouts}
 	case ipvsadmargs.KindStartDaemon:

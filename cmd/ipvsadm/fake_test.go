@@ -10,10 +10,11 @@ import (
 // fakeBackend is the kernel model (ipvsmodel) behind Backend, recording
 // every call by name; fail makes a named call return an errno.
 type fakeBackend struct {
-	m       *ipvsmodel.Model
-	info    ipvs.Info
-	infoErr error
-	calls   []string
+	ipvs.OpWriter // the write methods, through write
+	m             *ipvsmodel.Model
+	info          ipvs.Info
+	infoErr       error
+	calls         []string
 	// repeat[i] makes ScanServices pass service i that many more times.
 	repeat map[int]int
 	// batches counts Batch calls (their ops are recorded in calls as
@@ -24,11 +25,13 @@ type fakeBackend struct {
 }
 
 func newFake() *fakeBackend {
-	return &fakeBackend{
+	f := &fakeBackend{
 		m:    ipvsmodel.New(ipvsmodel.Kernel{}),
 		info: ipvs.Info{Version: ipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096},
 		fail: map[string]unix.Errno{},
 	}
+	f.OpWriter = f.write
+	return f
 }
 
 // callNames names the recorded call of each write command.
@@ -109,41 +112,6 @@ func (f *fakeBackend) Destinations(k ipvs.ServiceKey) ([]ipvs.Destination, error
 	return f.dests(k), nil
 }
 
-func (f *fakeBackend) NewService(s ipvs.Service) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
-}
-
-func (f *fakeBackend) UpdateService(s ipvs.Service) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdSetService, Service: s})
-}
-
-func (f *fakeBackend) DeleteService(k ipvs.ServiceKey) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdDelService, Service: svcOf(k)})
-}
-
-func (f *fakeBackend) NewDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdNewDest, Service: svcOf(k), Destination: d})
-}
-
-func (f *fakeBackend) UpdateDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdSetDest, Service: svcOf(k), Destination: d})
-}
-
-func (f *fakeBackend) DeleteDestination(k ipvs.ServiceKey, dk ipvs.DestKey) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdDelDest, Service: svcOf(k),
-		Destination: ipvs.Destination{Family: dk.Family, Address: dk.Address, Port: dk.Port}})
-}
-
-func (f *fakeBackend) Flush() error { return f.write(ipvs.Op{Cmd: ipvs.CmdFlush}) }
-
-func (f *fakeBackend) ZeroAll() error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdZero, AllServices: true})
-}
-
-func (f *fakeBackend) ZeroService(k ipvs.ServiceKey) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdZero, Service: svcOf(k)})
-}
-
 func (f *fakeBackend) Timeouts() (ipvs.Timeouts, error) {
 	if err := f.call("timeouts", ipvs.CmdGetConfig); err != nil {
 		return ipvs.Timeouts{}, err
@@ -151,23 +119,11 @@ func (f *fakeBackend) Timeouts() (ipvs.Timeouts, error) {
 	return f.m.Timeouts(), nil
 }
 
-func (f *fakeBackend) SetTimeouts(t ipvs.Timeouts) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdSetConfig, Timeouts: t})
-}
-
 func (f *fakeBackend) Daemons() ([]ipvs.Daemon, error) {
 	if err := f.call("daemons", ipvs.CmdGetDaemon); err != nil {
 		return nil, err
 	}
 	return f.m.Daemons(), nil
-}
-
-func (f *fakeBackend) NewDaemon(d ipvs.Daemon) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdNewDaemon, Daemon: d})
-}
-
-func (f *fakeBackend) DeleteDaemon(st ipvs.DaemonState) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdDelDaemon, Daemon: ipvs.Daemon{State: st}})
 }
 
 func (f *fakeBackend) Close() error { return nil }
@@ -181,10 +137,6 @@ func (f *fakeBackend) Batch(ops []ipvs.Op) ([]error, error) {
 		errs[i] = f.write(op)
 	}
 	return errs, nil
-}
-
-func svcOf(k ipvs.ServiceKey) ipvs.Service {
-	return ipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
 }
 
 // unbatched hides the fake's Batch method, so the runner sends one request

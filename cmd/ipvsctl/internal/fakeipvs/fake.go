@@ -14,6 +14,9 @@ import (
 
 // Fake implements backend.IPVS over the kernel model, ipvsmodel.
 type Fake struct {
+	// OpWriter gives the write methods: each sends its one request.
+	ipvs.OpWriter
+
 	mu sync.Mutex
 	m  *ipvsmodel.Model
 
@@ -39,6 +42,7 @@ type Fake struct {
 // all of ipvs.Schedulers but twos.
 func New() *Fake {
 	f := &Fake{Schedulers: map[string]bool{}}
+	f.OpWriter = f.write
 	for _, s := range ipvs.Schedulers() {
 		f.Schedulers[s] = s != "twos"
 	}
@@ -112,73 +116,14 @@ func (f *Fake) write(op ipvs.Op) error {
 	return f.do(op)
 }
 
-// NewService implements backend.IPVS.
-func (f *Fake) NewService(s ipvs.Service) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdNewService, Service: s})
-}
-
-// UpdateService implements backend.IPVS.
-func (f *Fake) UpdateService(s ipvs.Service) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdSetService, Service: s})
-}
-
-// DeleteService implements backend.IPVS.
-func (f *Fake) DeleteService(k ipvs.ServiceKey) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdDelService, Service: svcOf(k)})
-}
-
-// NewDestination implements backend.IPVS.
-func (f *Fake) NewDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdNewDest, Service: svcOf(k), Destination: d})
-}
-
-// UpdateDestination implements backend.IPVS.
-func (f *Fake) UpdateDestination(k ipvs.ServiceKey, d ipvs.Destination) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdSetDest, Service: svcOf(k), Destination: d})
-}
-
-// DeleteDestination implements backend.IPVS.
-func (f *Fake) DeleteDestination(k ipvs.ServiceKey, d ipvs.DestKey) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdDelDest, Service: svcOf(k),
-		Destination: ipvs.Destination{Family: d.Family, Address: d.Address, Port: d.Port}})
-}
-
-// Flush implements backend.IPVS.
-func (f *Fake) Flush() error { return f.write(ipvs.Op{Cmd: ipvs.CmdFlush}) }
-
-// ZeroAll implements backend.IPVS.
-func (f *Fake) ZeroAll() error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdZero, AllServices: true})
-}
-
-// ZeroService implements backend.IPVS.
-func (f *Fake) ZeroService(k ipvs.ServiceKey) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdZero, Service: svcOf(k)})
-}
-
 // Timeouts implements backend.IPVS.
 func (f *Fake) Timeouts() (ipvs.Timeouts, error) {
 	return read(f, (*ipvsmodel.Model).Timeouts), nil
 }
 
-// SetTimeouts implements backend.IPVS.
-func (f *Fake) SetTimeouts(t ipvs.Timeouts) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdSetConfig, Timeouts: t})
-}
-
 // Daemons implements backend.IPVS.
 func (f *Fake) Daemons() ([]ipvs.Daemon, error) {
 	return read(f, (*ipvsmodel.Model).Daemons), nil
-}
-
-// NewDaemon implements backend.IPVS.
-func (f *Fake) NewDaemon(d ipvs.Daemon) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdNewDaemon, Daemon: d})
-}
-
-// DeleteDaemon implements backend.IPVS.
-func (f *Fake) DeleteDaemon(s ipvs.DaemonState) error {
-	return f.write(ipvs.Op{Cmd: ipvs.CmdDelDaemon, Daemon: ipvs.Daemon{State: s}})
 }
 
 // Batch implements backend.IPVS: ops run in order, a failure does not
@@ -250,8 +195,4 @@ func (f *Fake) ResetWrites() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Writes, f.Batches = nil, 0
-}
-
-func svcOf(k ipvs.ServiceKey) ipvs.Service {
-	return ipvs.Service{Family: k.Family, Protocol: k.Protocol, Address: k.Address, Port: k.Port, FWMark: k.FWMark}
 }

@@ -392,27 +392,32 @@ func destReply(t *testing.T, fn func(ae *netlink.AttributeEncoder) error) genetl
 	return genetlink.Message{Header: genetlink.Header{Command: uint8(ipvs.CmdNewDest), Version: 1}, Data: b}
 }
 
+// dest61Attrs are the attributes of a destination in a 6.1 dump, in its
+// order, with 32- and 64-bit stats (a tunnel destination of the other
+// family).
+func dest61Attrs(ae *netlink.AttributeEncoder) error {
+	ae.Bytes(destAttrAddr, addr16("10.9.9.9"))
+	ae.Bytes(destAttrPort, be16(443))
+	ae.Uint32(destAttrFwdMethod, 2|0x20) // extra bits are masked
+	ae.Uint32(destAttrWeight, 1)
+	ae.Uint8(destAttrTunType, 2)
+	ae.Bytes(destAttrTunPort, be16(0))
+	ae.Uint16(destAttrTunFlags, 2)
+	ae.Uint32(destAttrUThresh, 0)
+	ae.Uint32(destAttrLThresh, 0)
+	ae.Uint32(destAttrActiveConns, 5)
+	ae.Uint32(destAttrInactConns, 6)
+	ae.Uint32(destAttrPersistConns, 7)
+	ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
+	nested(ae, destAttrStats, statsNest(false, 0))
+	nested(ae, destAttrStats64, statsNest(true, 1<<40))
+	return nil
+}
+
 func TestDestinationsDecode(t *testing.T) {
 	c := newDumpClient(t, ipvs.CmdGetDest,
 		// 6.1 order, with stats64 and mixed family.
-		destReply(t, func(ae *netlink.AttributeEncoder) error {
-			ae.Bytes(destAttrAddr, addr16("10.9.9.9"))
-			ae.Bytes(destAttrPort, be16(443))
-			ae.Uint32(destAttrFwdMethod, 2|0x20) // extra bits are masked
-			ae.Uint32(destAttrWeight, 1)
-			ae.Uint8(destAttrTunType, 2)
-			ae.Bytes(destAttrTunPort, be16(0))
-			ae.Uint16(destAttrTunFlags, 2)
-			ae.Uint32(destAttrUThresh, 0)
-			ae.Uint32(destAttrLThresh, 0)
-			ae.Uint32(destAttrActiveConns, 5)
-			ae.Uint32(destAttrInactConns, 6)
-			ae.Uint32(destAttrPersistConns, 7)
-			ae.Uint16(destAttrAddrFamily, uint16(ipvs.AFInet))
-			nested(ae, destAttrStats, statsNest(false, 0))
-			nested(ae, destAttrStats64, statsNest(true, 1<<40))
-			return nil
-		}),
+		destReply(t, dest61Attrs),
 		// An old kernel: no ADDR_FAMILY, no tunnel attributes, 32-bit stats.
 		destReply(t, func(ae *netlink.AttributeEncoder) error {
 			ae.Bytes(destAttrAddr, addr16("2001:db8::2"))

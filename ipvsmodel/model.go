@@ -233,9 +233,10 @@ func (s *service) zero() {
 	s.svc.Stats = ipvs.Stats{}
 	for i := range s.dests {
 		if c := s.dests[i].counters; c != nil {
-			full := s.dests[i].full()
-			full.Stats = ipvs.Stats{}
-			s.dests[i].setCounters(full)
+			c.stats = ipvs.Stats{}
+			if *c == (counters{}) {
+				s.dests[i].counters = nil
+			}
 		}
 	}
 }

@@ -38,6 +38,9 @@ type Desired struct {
 	ManageDaemons bool
 	// Sysctls to set, or nil.
 	Sysctls map[string]string
+	// Health[i] is the health checking of Services[i], nil for a service
+	// without; Health is nil when no service has any.
+	Health []*ServiceHealth
 }
 
 var (
@@ -121,6 +124,7 @@ func (d *Document) Desired() (*Desired, error) {
 	for i := range d.Services {
 		p := Path{"services", i}
 		vs, ok := convertService(&c, p, &d.Services[i])
+		h := convertHealth(&c, p, &d.Services[i], &vs)
 		k := vs.Service.Key()
 		if k.FWMark != 0 || k.Address.IsValid() {
 			if j, dup := seen[k]; dup {
@@ -131,6 +135,12 @@ func (d *Document) Desired() (*Desired, error) {
 		}
 		if ok {
 			out.Services = append(out.Services, vs)
+			if h != nil && out.Health == nil {
+				out.Health = make([]*ServiceHealth, len(d.Services))
+			}
+			if out.Health != nil {
+				out.Health[len(out.Services)-1] = h
+			}
 		}
 	}
 	if err := c.err(d); err != nil {

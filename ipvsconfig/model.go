@@ -65,6 +65,19 @@ type Service struct {
 	// Destinations are the real servers.
 	Destinations []Destination `json:"destinations,omitempty" yaml:"destinations,omitempty"`
 
+	// HealthCheck checks every destination that has none of its own
+	// (ipvsctl agent; apply and diff ignore it).
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty" yaml:"healthCheck,omitempty,flow"`
+	// OnFailure is what a failed check does: "quiesce" (weight 0, existing
+	// connections go on; the default) or "remove".
+	OnFailure string `json:"onFailure,omitempty" yaml:"onFailure,omitempty"`
+	// SorryServer is added while the healthy servers' weights sum below
+	// Quorum; the others are then taken out as OnFailure says.
+	SorryServer *Destination `json:"sorryServer,omitempty" yaml:"sorryServer,omitempty"`
+	// Quorum is the least sum of healthy weights that keeps the sorry
+	// server out (default 1: it comes in when no server is healthy).
+	Quorum *uint32 `json:"quorum,omitempty" yaml:"quorum,omitempty"`
+
 	// Output only.
 	Stats *Stats `json:"stats,omitempty" yaml:"stats,omitempty"`
 	Rates *Rates `json:"rates,omitempty" yaml:"rates,omitempty"`
@@ -101,6 +114,8 @@ type Destination struct {
 	LowerThreshold uint32 `json:"lowerThreshold,omitempty" yaml:"lowerThreshold,omitempty"`
 	// Tunnel configures the encapsulation; only with forward: tunnel.
 	Tunnel *Tunnel `json:"tunnel,omitempty" yaml:"tunnel,omitempty"`
+	// HealthCheck checks this server instead of the service's check.
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty" yaml:"healthCheck,omitempty,flow"`
 
 	// Output only.
 	Connections *Connections `json:"connections,omitempty" yaml:"connections,omitempty"`

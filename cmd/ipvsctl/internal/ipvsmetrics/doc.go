@@ -8,15 +8,16 @@
 // prometheus/node_exporter at a7dcc3a, with procfs v0.21's parser of
 // /proc/net/ip_vs). They are plain data and functions (Family,
 // BackendLabels, BackendLabelValues, Backends, SumStats) that a
-// text-format writer can use as well as a collector:
+// text-format writer can use as well as the Collector:
 //
 //   - node_ipvs_{connections,incoming_packets,outgoing_packets,
 //     incoming_bytes,outgoing_bytes}_total: counters without labels.
 //     node_exporter reads them from /proc/net/ip_vs_stats, the kernel's
-//     totals (ipvsproc.ReadStats). SumStats sums the services' counters,
-//     which is the same number except after services are deleted or
-//     zeroed one by one (then the sum drops, which Prometheus takes for a
-//     counter reset).
+//     totals (ipvsproc.ReadStats). By default the Collector sums the
+//     services' counters (SumStats), which is the same number except
+//     after services are deleted or zeroed one by one (then the sum
+//     drops, which Prometheus takes for a counter reset); WithTotals
+//     takes the kernel's totals instead.
 //   - node_ipvs_backend_{connections_active,connections_inactive,weight}:
 //     gauges per destination, labelled local_address, local_port,
 //     remote_address, remote_port, proto and local_mark. node_exporter
@@ -28,6 +29,19 @@
 // service under the service listed before it; here they carry their own
 // service and proto="SCTP". node_exporter's --collector.ipvs.backend-labels
 // (a subset of the labels) has no counterpart.
+//
+// A failed scrape does not fail the whole /metrics request. In
+// node_exporter the collector returns its error (after sending the
+// totals, when only /proc/net/ip_vs fails) and its wrapper logs it and
+// sends node_scrape_collector_success{collector="ipvs"} 0. The Collector
+// does the same: it sends what it had read, then that gauge (1 on
+// success, 0 on failure), and hands the error to the function of
+// WithErrorFunc for the caller's log. It does not send
+// prometheus.NewInvalidMetric, which would fail the whole request under
+// promhttp's default HTTPErrorOnError. It leaves out node_exporter's
+// node_scrape_collector_duration_seconds; and since a registry takes each
+// Desc from one collector only, no other collector of the same registry
+// can describe node_scrape_collector_success.
 //
 // Nothing in this package prints or exits.
 package ipvsmetrics

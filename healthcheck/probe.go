@@ -50,6 +50,8 @@ func Probe(ctx context.Context, env Env, c *Check, target netip.AddrPort) Result
 		err = p.udp()
 	case DNS:
 		err = p.dns()
+	case Exec:
+		weight, err = p.exec()
 	default:
 		err = fmt.Errorf("unknown check type %q", c.Type)
 	}

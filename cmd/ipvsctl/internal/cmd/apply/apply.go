@@ -150,7 +150,7 @@ func Run(o *Options) error {
 	verb := map[Mode]string{ModeApply: "apply", ModeRestore: "restore", ModeDiff: "diff"}[o.Mode]
 	t0 := o.Now()
 	sc, _ := ipvsconfig.ParseScope(o.Scope)
-	want, err := loadDesired(o.File, o.Format, o.IO.In, o.IO.ErrOut, sc)
+	want, err := LoadDesired(o.File, o.Format, o.IO.In, o.IO.ErrOut, sc)
 	if err != nil {
 		return err
 	}

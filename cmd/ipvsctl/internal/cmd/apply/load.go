@@ -12,10 +12,10 @@ import (
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 )
 
-// loadDesired reads and validates a document: FILE or "-" for standard
+// LoadDesired reads and validates a document: FILE or "-" for standard
 // input, in format (empty: detect). Every validation problem is reported
 // (on errOut, one "FILE:LINE: message" per line) before failing.
-func loadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *ipvsconfig.Scope) (*ipvsconfig.Desired, error) {
+func LoadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *ipvsconfig.Scope) (*ipvsconfig.Desired, error) {
 	var data []byte
 	var err error
 	name := file

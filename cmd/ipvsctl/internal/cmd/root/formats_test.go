@@ -3,6 +3,9 @@ package root
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,6 +83,12 @@ type header struct {
 // default format prints what no -o prints.
 func TestOutputFormats(t *testing.T) {
 	e := newFormatEnv(t)
+	// A stand-in for a running agent's /status.
+	agentSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"apiVersion":"ipvsctl/v1","kind":"AgentStatus","document":"lb.yaml","generation":1,"servers":[{"service":"TCP 10.0.0.1:80","server":"192.168.0.1:80","check":"tcp","target":"192.168.0.1:80","health":"up","inTable":true,"weight":1}]}`)
+	}))
+	defer agentSrv.Close()
+	agentAddr := strings.TrimPrefix(agentSrv.URL, "http://")
 	cases := []struct {
 		args []string
 		kind string
@@ -105,6 +114,7 @@ func TestOutputFormats(t *testing.T) {
 		{args: []string{"apply", "-f", e.doc}, kind: "ApplyResult"},
 		{args: []string{"restore", "-f", e.doc, "--dry-run"}, kind: "Plan"},
 		{args: []string{"restore", "-f", e.doc}, kind: "ApplyResult"},
+		{args: []string{"agent", "status", "--listen", agentAddr}, kind: "AgentStatus"},
 	}
 	f, _, _ := e.factory()
 	tree := NewCmdRoot(f)
@@ -125,7 +135,7 @@ func TestOutputFormats(t *testing.T) {
 			want.Kind = ""
 		}
 		for _, format := range formats {
-			name := strings.ReplaceAll(strings.Join(tc.args, "_"), e.doc, "FILE")
+			name := strings.ReplaceAll(strings.ReplaceAll(strings.Join(tc.args, "_"), e.doc, "FILE"), agentAddr, "ADDR")
 			t.Run(name+"/"+string(format), func(t *testing.T) {
 				e := &formatEnv{t: t, doc: e.doc}
 				out := e.run(tc.code, append(slices.Clone(tc.args), "-o", string(format))...)

@@ -1,0 +1,148 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/agent"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/ipvsmetrics"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
+	"github.com/ipvs-tools/ipvs/healthcheck"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics is the agent's HTTP side: the IPVS table under node_exporter's
+// names, the checks' state, flips and latencies, /healthz and /status.
+type metrics struct {
+	reg     *prometheus.Registry
+	agent   *agent.Agent
+	monitor *healthcheck.Monitor
+	ready   atomic.Bool
+
+	probes  *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+func newMetrics(b backend.IPVS, totals func() (ipvs.Stats, error)) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(ipvsmetrics.NewCollector(
+		func() ([]ipvs.VirtualServer, error) { return ipvs.ReadTable(b, nil) },
+		ipvsmetrics.WithTotals(totals)))
+	m.probes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ipvsctl_agent_probes_total",
+		Help: "Probes run by the agent, by check type and result (ok or fail).",
+	}, []string{"check", "result"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ipvsctl_agent_probe_duration_seconds",
+		Help:    "Time a probe took, by check type.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"check"})
+	m.reg.MustRegister(m.probes, m.latency, (*checkCollector)(m))
+	return m
+}
+
+// observe records one probe (healthcheck.MonitorOptions.OnResult).
+func (m *metrics) observe(s healthcheck.Status) {
+	t := string(s.Target.Check.Type)
+	result := "ok"
+	if !s.Last.OK {
+		result = "fail"
+	}
+	m.probes.WithLabelValues(t, result).Inc()
+	m.latency.WithLabelValues(t).Observe(s.Last.Latency.Seconds())
+}
+
+func (m *metrics) setReady() { m.ready.Store(true) }
+
+var (
+	stateDesc = prometheus.NewDesc("ipvsctl_agent_probe_state",
+		"State of each probe: 1 for its current state (up, down or unknown), 0 for the others.",
+		[]string{"check", "target", "state"}, nil)
+	flipsDesc = prometheus.NewDesc("ipvsctl_agent_probe_flips_total",
+		"Health changes of each probe since the agent started.", []string{"check", "target"}, nil)
+	genDesc = prometheus.NewDesc("ipvsctl_agent_generation",
+		"Generation of the applied document (1 at start, one more per accepted reload).", nil, nil)
+	countDesc = prometheus.NewDesc("ipvsctl_agent_events_total",
+		"The agent's counters: flips handled, write requests sent, refused requests, drift changes repaired, drift checks.",
+		[]string{"event"}, nil)
+)
+
+// checkCollector exports the probes' state and the agent's counters at
+// scrape time.
+type checkCollector metrics
+
+func (c *checkCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stateDesc
+	ch <- flipsDesc
+	ch <- genDesc
+	ch <- countDesc
+}
+
+func (c *checkCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.monitor != nil {
+		for _, s := range c.monitor.Status() {
+			t, target := string(s.Target.Check.Type), s.Target.Check.Target(s.Target.Addr).String()
+			for _, st := range []healthcheck.State{healthcheck.Unknown, healthcheck.Up, healthcheck.Down} {
+				v := 0.0
+				if s.State == st {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, t, target, st.String())
+			}
+			ch <- prometheus.MustNewConstMetric(flipsDesc, prometheus.CounterValue, float64(s.Flips), t, target)
+		}
+	}
+	if c.agent == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.agent.Status(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(genDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(genDesc, prometheus.GaugeValue, float64(st.Generation))
+	for _, e := range []struct {
+		name string
+		v    int
+	}{{"flips", st.Flips}, {"requests", st.Requests}, {"errors", st.Errors}, {"drift_repaired", st.DriftRepaired}, {"drift_checks", st.DriftChecks}} {
+		ch <- prometheus.MustNewConstMetric(countDesc, prometheus.CounterValue, float64(e.v), e.name)
+	}
+}
+
+// handler serves /metrics, /healthz and /status.
+func (m *metrics) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if !m.ready.Load() {
+			http.Error(w, "starting: the first sync is not done", http.StatusServiceUnavailable)
+			return
+		}
+		if _, err := m.agent.Status(ctx); err != nil {
+			http.Error(w, "the agent's loop does not answer", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		st, err := m.agent.Status(ctx)
+		if err != nil {
+			http.Error(w, "the agent's loop does not answer", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = printers.JSON.Print(w, &StatusOutput{Status: *st}, nil)
+	})
+	return mux
+}

@@ -15,7 +15,7 @@ import (
 
 const helperPath = "/usr/libexec/ipvs-tools/ipvsadm-service"
 
-var units = []string{"ipvsadm.service", "ipvsadm-sync.service"}
+var units = []string{"ipvsadm.service", "ipvsadm-sync.service", "ipvsctl-agent.service"}
 
 // TestUnitsVerify runs systemd-analyze verify on the units, with the
 // helper's installed path pointing at the helper in this directory; any
@@ -36,11 +36,14 @@ func TestUnitsVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(b, []byte(helperPath)) {
+		if !bytes.Contains(b, []byte(helperPath)) && u != "ipvsctl-agent.service" {
 			t.Errorf("%s does not run %s", u, helperPath)
 		}
 		p := filepath.Join(dir, u)
-		if err := os.WriteFile(p, bytes.ReplaceAll(b, []byte(helperPath), []byte(helper)), 0o644); err != nil {
+		b = bytes.ReplaceAll(b, []byte(helperPath), []byte(helper))
+		// The agent's program need only exist for verify.
+		b = bytes.ReplaceAll(b, []byte("/usr/sbin/ipvsctl "), []byte("/bin/true "))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		paths = append(paths, p)
@@ -67,6 +70,11 @@ func TestUnitsShape(t *testing.T) {
 			"After=network-online.target ipvsadm.service", "Wants=network-online.target", "Before=keepalived.service",
 			"ExecStart=" + helperPath + " sync-start", "ExecStop=" + helperPath + " sync-stop",
 			"WantedBy=multi-user.target",
+		},
+		"ipvsctl-agent.service": {
+			"Type=notify", "WatchdogSec=30s", "ExecReload=/bin/kill -HUP $MAINPID",
+			"ExecStart=/usr/sbin/ipvsctl agent -f /etc/ipvs/agent.yaml --listen 127.0.0.1:9444",
+			"After=network-online.target ipvsadm.service", "WantedBy=multi-user.target",
 		},
 	}
 	for u, lines := range want {

@@ -120,6 +120,7 @@ manifest() {
 	[[ -e $root/completions/ipvsctl.fish ]] && echo "file 0644 $FISHCOMPDIR/ipvsctl.fish completions/ipvsctl.fish"
 	echo "file 0644 $SYSTEMDUNITDIR/ipvsadm.service dist/ipvsadm.service"
 	echo "file 0644 $SYSTEMDUNITDIR/ipvsadm-sync.service dist/ipvsadm-sync.service"
+	echo "file 0644 $SYSTEMDUNITDIR/ipvsctl-agent.service dist/ipvsctl-agent.service"
 	echo "file 0755 $helperdir/ipvsadm-service dist/ipvsadm-service"
 	echo "conf $SYSCONFDIR/default/ipvsadm dist/default.ipvsadm"
 	echo "conf $SYSCONFDIR/ipvsadm.rules dist/ipvsadm.rules"
@@ -167,6 +168,8 @@ done
 edit() {
 	sed -e "s|/usr/libexec/ipvs-tools/|$helperdir/|g" \
 		-e "s|IPVSADM_SBIN:-/usr/sbin}|IPVSADM_SBIN:-$SBINDIR}|" \
+		-e "s|/usr/sbin/ipvsctl |$SBINDIR/ipvsctl |g" \
+		-e "s|/etc/ipvs/|$SYSCONFDIR/ipvs/|g" \
 		-e "s|/etc/default/ipvsadm|$SYSCONFDIR/default/ipvsadm|g" \
 		-e "s|/etc/ipvsadm.rules|$SYSCONFDIR/ipvsadm.rules|g" "$1"
 }

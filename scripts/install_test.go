@@ -95,6 +95,7 @@ func TestInstallUsr(t *testing.T) {
 		"link /usr/share/fish/vendor_completions.d/ipvsadm-save.fish -> ipvsadm.fish",
 		"link /usr/share/fish/vendor_completions.d/ipvsadm-restore.fish -> ipvsadm.fish",
 		"-rw-r--r-- /usr/lib/systemd/system/ipvsadm.service",
+		"-rw-r--r-- /usr/lib/systemd/system/ipvsctl-agent.service",
 		"-rw-r--r-- /usr/lib/systemd/system/ipvsadm-sync.service",
 		"-rwxr-xr-x /usr/libexec/ipvs-tools/ipvsadm-service",
 		"-rw-r--r-- /etc/default/ipvsadm",
@@ -142,11 +143,12 @@ func TestInstallUsr(t *testing.T) {
 	// With PREFIX=/usr and SYSCONFDIR=/etc the units, the helper and the
 	// settings keep their built-in paths.
 	for dst, src := range map[string]string{
-		"/usr/lib/systemd/system/ipvsadm.service":      "../dist/ipvsadm.service",
-		"/usr/lib/systemd/system/ipvsadm-sync.service": "../dist/ipvsadm-sync.service",
-		"/usr/libexec/ipvs-tools/ipvsadm-service":      "../dist/ipvsadm-service",
-		"/etc/default/ipvsadm":                         "../dist/default.ipvsadm",
-		"/etc/ipvsadm.rules":                           "../dist/ipvsadm.rules",
+		"/usr/lib/systemd/system/ipvsadm.service":       "../dist/ipvsadm.service",
+		"/usr/lib/systemd/system/ipvsadm-sync.service":  "../dist/ipvsadm-sync.service",
+		"/usr/lib/systemd/system/ipvsctl-agent.service": "../dist/ipvsctl-agent.service",
+		"/usr/libexec/ipvs-tools/ipvsadm-service":       "../dist/ipvsadm-service",
+		"/etc/default/ipvsadm":                          "../dist/default.ipvsadm",
+		"/etc/ipvsadm.rules":                            "../dist/ipvsadm.rules",
 	} {
 		a, _ := os.ReadFile(filepath.Join(dest, dst))
 		b, _ := os.ReadFile(src)

@@ -181,6 +181,10 @@ func (c *Config) prepare(ctx context.Context, shell bool) (*Assets, string, int6
 		return nil, "", 0, nil, fmt.Errorf("initramfs: %w", err)
 	}
 	logf(c.Log, "vm: initramfs %s (%.1f MiB), kernel %s\n", initrd, float64(st.Size())/(1<<20), a.Kernel)
+	if !im.Has(GuestKeepalived) {
+		logf(c.Log, "vm: the host has no %s (apt-get install keepalived): the guest has none, "+
+			"and the tests that run it fail\n", HostKeepalived)
+	}
 	return a, initrd, st.Size(), cleanup, nil
 }
 

@@ -25,6 +25,8 @@
 //   - /usr/sbin/ipvsadm: the host's Debian ipvsadm, the reference oracle
 //   - /usr/sbin/ip-full: the host's iproute2 ip (busybox's ip applet shadows
 //     the name "ip", so call this one by absolute path for ip netns)
+//   - /usr/sbin/keepalived: the host's Debian keepalived with its libraries,
+//     if the host has it ([GuestKeepalived])
 //   - /usr/local/sbin: programs the caller adds (the project's own commands)
 //   - /lib/modules/<version>/...: the modules listed by [DefaultModules],
 //     plus [FTPModules] and [SIPModules] on request

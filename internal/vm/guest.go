@@ -27,9 +27,18 @@ const (
 	GuestRefRestore = "/usr/sbin/ipvsadm-restore"
 	// GuestBash is bash, which those scripts need.
 	GuestBash = "/bin/bash"
+	// GuestKeepalived is Debian's keepalived, for running its health
+	// checker beside the project's agent. Unlike the others it is
+	// optional: the image has it only if the host has
+	// HostKeepalived (apt-get install keepalived; scripts/test.sh
+	// installs it), and the tests that need it fail without it.
+	GuestKeepalived = "/usr/sbin/keepalived"
 	// GuestLocalSbin is where callers install the project's own programs.
 	GuestLocalSbin = "/usr/local/sbin"
 )
+
+// HostKeepalived is where Debian installs keepalived on the host.
+const HostKeepalived = "/usr/sbin/keepalived"
 
 // GuestPATH is the PATH of the init script and every job. The project's
 // own programs in /usr/local/sbin come first.
@@ -331,6 +340,9 @@ func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, she
 			return nil, err
 		}
 	}
+	if err := addKeepalived(ctx, im, HostKeepalived); err != nil {
+		return nil, err
+	}
 	if err := addHostProgram(ctx, im, GuestIPFull, "iproute2's ip (apt-get install iproute2)", "/usr/bin/ip", "/bin/ip", "/sbin/ip", "/usr/sbin/ip"); err != nil {
 		return nil, err
 	}
@@ -363,6 +375,23 @@ func buildImage(ctx context.Context, a *Assets, opt InitOptions, jobs []Job, she
 		}
 	}
 	return im, nil
+}
+
+// addKeepalived adds the host's keepalived at GuestKeepalived with the
+// libraries ldd lists, if the host has it; without it the image is built
+// without keepalived. Debian's keepalived 2.2.7 is built without
+// --enable-dynamic-linking: it links libnl-3, libnl-genl-3, libnftnl,
+// libmnl and the rest directly (readelf -d lists them as NEEDED), and
+// neither it nor they dlopen anything its health checker uses, so ldd's
+// list is all it needs.
+func addKeepalived(ctx context.Context, im *Image, host string) error {
+	if _, err := os.Stat(host); err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("keepalived: %w", err)
+	}
+	return im.AddProgram(ctx, GuestKeepalived, host)
 }
 
 // addHostProgram adds the first of paths that exists on the host (see

@@ -119,3 +119,25 @@ func TestWantedModules(t *testing.T) {
 		}
 	}
 }
+
+func TestAddKeepalived(t *testing.T) {
+	im := NewImage()
+	if err := addKeepalived(t.Context(), im, filepath.Join(t.TempDir(), "no-keepalived")); err != nil {
+		t.Fatalf("a host without keepalived: %v", err)
+	}
+	if im.Has(GuestKeepalived) {
+		t.Fatal("keepalived added from a host that has none")
+	}
+	if _, err := os.Stat(HostKeepalived); err != nil {
+		t.Skipf("no %s on this host (scripts/deps.sh installs it): %v", HostKeepalived, err)
+	}
+	if err := addKeepalived(t.Context(), im, HostKeepalived); err != nil {
+		t.Fatal(err)
+	}
+	// The health checker's netlink libraries come from ldd's list.
+	for _, want := range []string{GuestKeepalived, "/lib/x86_64-linux-gnu/libnl-3.so.200", "/lib/x86_64-linux-gnu/libnl-genl-3.so.200"} {
+		if !im.Has(want) {
+			t.Errorf("image lacks %s", want)
+		}
+	}
+}

@@ -30,16 +30,22 @@ import (
 // temporary directory, the connection files of testdata/ipvsctl and a
 // stopped clock, fresh for every run.
 type formatEnv struct {
-	t   *testing.T
-	doc string // a document for apply, diff and restore
+	t     *testing.T
+	doc   string // a document for apply, diff and restore
+	kconf string // a keepalived.conf for convert
 }
 
 func newFormatEnv(t *testing.T) *formatEnv {
-	doc := filepath.Join(t.TempDir(), "lb.yaml")
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "lb.yaml")
 	if err := os.WriteFile(doc, []byte("apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, address: 10.0.0.9, port: 80}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &formatEnv{t: t, doc: doc}
+	kconf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(kconf, []byte("virtual_server 10.0.0.9 80 {\n  real_server 10.0.1.1 80 {\n    TCP_CHECK {\n    }\n  }\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &formatEnv{t: t, doc: doc, kconf: kconf}
 }
 
 func (e *formatEnv) factory() (*factory.Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -115,6 +121,7 @@ func TestOutputFormats(t *testing.T) {
 		{args: []string{"restore", "-f", e.doc, "--dry-run"}, kind: "Plan"},
 		{args: []string{"restore", "-f", e.doc}, kind: "ApplyResult"},
 		{args: []string{"agent", "status", "--listen", agentAddr}, kind: "AgentStatus"},
+		{args: []string{"convert", e.kconf}, kind: printers.DocumentKind},
 	}
 	f, _, _ := e.factory()
 	tree := NewCmdRoot(f)
@@ -136,8 +143,9 @@ func TestOutputFormats(t *testing.T) {
 		}
 		for _, format := range formats {
 			name := strings.ReplaceAll(strings.ReplaceAll(strings.Join(tc.args, "_"), e.doc, "FILE"), agentAddr, "ADDR")
+			name := strings.NewReplacer(e.doc, "FILE", e.kconf, "FILE").Replace(strings.Join(tc.args, "_"))
 			t.Run(name+"/"+string(format), func(t *testing.T) {
-				e := &formatEnv{t: t, doc: e.doc}
+				e := &formatEnv{t: t, doc: e.doc, kconf: e.kconf}
 				out := e.run(tc.code, append(slices.Clone(tc.args), "-o", string(format))...)
 				var docs []header
 				switch {

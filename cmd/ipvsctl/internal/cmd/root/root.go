@@ -9,6 +9,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/apply"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/completion"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/conn"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/convert"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/dest"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/service"
 	syncd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sync"
@@ -98,7 +99,8 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 		group(&cobra.Command{Use: "sysctl", Short: "List, read, set and explain the IPVS sysctls (/proc/sys/net/ipv4/vs)", Long: sysctlLong},
 			sysctl.NewCmdList(f, nil), sysctl.NewCmdGet(f, nil), sysctl.NewCmdSet(f, nil), sysctl.NewCmdDescribe(f, nil)),
 		sysctl.NewCmdDos(f, nil))
-	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), table.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil), agent.NewCmdAgent(f, nil))
+	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), table.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil),
+		agent.NewCmdAgent(f, nil), convert.NewCmdConvert(f, nil))
 	add("other", version.NewCmdVersion(f, nil), completion.NewCmdCompletion(f, nil))
 	cmd.AddCommand(scopeHelp())
 	cmd.SetHelpCommandGroupID("other")

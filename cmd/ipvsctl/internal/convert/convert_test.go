@@ -540,6 +540,12 @@ func TestLdirectordRules(t *testing.T) {
 				t.Errorf("%+v %+v", s, h)
 			}
 		}},
+		{"firewall mark", "quiescent=no\nvirtual=7\n\treal=10.0.0.2 gate\n\treal=10.0.0.3:8080 gate\n\tservice=https\n", func(t *testing.T, r *Result) {
+			s := r.Document.Services[0]
+			if s.FWMark != 7 || s.Destinations[0].HealthCheck.Port != 443 || s.Destinations[1].HealthCheck.Port != 0 {
+				t.Errorf("%+v %+v %+v", s, s.Destinations[0].HealthCheck, s.Destinations[1].HealthCheck)
+			}
+		}},
 		{"unsupported service", "quiescent=no\nvirtual=10.0.0.1:21\n\treal=10.0.0.2:21 gate\n", func(t *testing.T, r *Result) {
 			if h := check(t, r, 0, 0); h.Type != "tcp" || !strings.Contains(r.Warnings[0].Msg, "no ftp check") {
 				t.Errorf("%+v %v", h, messages(r))

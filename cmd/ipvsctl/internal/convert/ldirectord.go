@@ -644,6 +644,11 @@ func (l *ldConv) check(v *ldVirtual, r *ldReal, proto, checktype string) *ipvsco
 		if !l.negotiate(h, v, r, proto, service, at) {
 			return nil
 		}
+		// ld_checkport: without checkport and a real server port (a
+		// firewall-mark service), the service's well-known port.
+		if h.Port == 0 && (r.port == nil || *r.port == 0) && v.port == 0 && h.Type != "exec" {
+			h.Port = ldServicePorts[service]
+		}
 	default:
 		l.c.warnf(at, "unknown checktype %q: the real servers of %s are not checked", checktype, v.line)
 		return nil

@@ -96,6 +96,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error returns "FILE:LINE: MSG".
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)

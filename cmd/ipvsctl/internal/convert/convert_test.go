@@ -546,6 +546,23 @@ func TestLdirectordRules(t *testing.T) {
 				t.Errorf("%+v %+v %+v", s, s.Destinations[0].HealthCheck, s.Destinations[1].HealthCheck)
 			}
 		}},
+		{"real server options", "quiescent=no\nvirtual=10.0.0.1:80\n\treal=10.0.0.2:80 masq 3 \"/a\", \"b\" l:10 u:20\n\treal=10.0.0.3:80 masq u:50\n\treal=10.0.0.4:80 masq l:5 bogus\n\tschedflags=sh-port,sh-fallback\n\tscheduler=sh\n\tchecktype=on\n", func(t *testing.T, r *Result) {
+			s := r.Document.Services[0]
+			want := []ipvsconfig.Destination{
+				{Address: "10.0.0.2", Port: u16(80), Forward: "masq", Weight: u32(3), LowerThreshold: 10, UpperThreshold: 20},
+				{Address: "10.0.0.3", Port: u16(80), Forward: "masq", UpperThreshold: 50},
+				{Address: "10.0.0.4", Port: u16(80), Forward: "masq"},
+			}
+			if d := cmp.Diff(want, s.Destinations); d != "" || !cmp.Equal(s.SchedFlags, []string{"sh-port", "sh-fallback"}) {
+				t.Errorf("(-want +got):\n%s%v", d, s.SchedFlags)
+			}
+			if d := cmp.Diff([]string{
+				`l.cf:5: warning: real=10.0.0.4:80 masq l:5 bogus: "bogus" is not a weight, a "request", "receive" pair or a threshold (l:N, u:N): ignored`,
+				"l.cf:5: warning: real=10.0.0.4:80 masq l:5 bogus: a lower threshold without an upper one has no effect: not converted",
+			}, messages(r)); d != "" {
+				t.Errorf("warnings (-want +got):\n%s", d)
+			}
+		}},
 		{"unsupported service", "quiescent=no\nvirtual=10.0.0.1:21\n\treal=10.0.0.2:21 gate\n", func(t *testing.T, r *Result) {
 			if h := check(t, r, 0, 0); h.Type != "tcp" || !strings.Contains(r.Warnings[0].Msg, "no ftp check") {
 				t.Errorf("%+v %v", h, messages(r))

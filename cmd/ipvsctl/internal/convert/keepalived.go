@@ -816,6 +816,8 @@ func (k *kaConv) check(chk *stmt, rs *kaRS, vs *kaVS) *ipvsconfig.HealthCheck {
 		case (typ == "HTTP_GET" || typ == "SSL_GET") && (key == "http_protocol" || key == "fast_recovery" || key == "tls_compliant" || key == "enable_sni"):
 			// Protocol details; ipvsctl sends SNI from host.
 		case typ == "SMTP_CHECK" && key == "helo_name":
+		case typ == "SMTP_CHECK" && key == "host":
+			k.c.warnf(s.at, "host blocks of SMTP_CHECK (other addresses to check) are not supported: ignored")
 		case typ == "DNS_CHECK" && key == "type":
 			if v, ok := arg(); ok {
 				h.QueryType = strings.ToUpper(v)

@@ -54,6 +54,7 @@ type ldVirtual struct {
 	port       uint16
 	protocol   setting[string]
 	scheduler  string
+	schedFlags []string
 	persistent *uint32
 	netmask    setting[string]
 	ops        bool
@@ -82,6 +83,8 @@ type ldReal struct {
 	weight  *uint32
 	request *string
 	receive *string
+	// lower and upper are the connection thresholds (l:N, u:N).
+	lower, upper uint32
 }
 
 type ldConv struct {
@@ -353,6 +356,14 @@ func (l *ldConv) virtualLine(v *ldVirtual, at pos, t string) {
 		v.service = setting[string]{value, at, true}
 	case "scheduler":
 		v.scheduler = value
+	case "schedflags":
+		for _, f := range strings.Split(value, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				v.schedFlags = append(v.schedFlags, f)
+			}
+		}
+	case "servicename", "comment":
+		// Names for people.
 	case "persistent":
 		n, err := strconv.ParseUint(value, 10, 32)
 		if err != nil || n == 0 {
@@ -386,9 +397,14 @@ func (l *ldConv) virtualLine(v *ldVirtual, at pos, t string) {
 	}
 }
 
-var ldReqRE = regexp.MustCompile(`^"(.*)"[, ]\s*"(.*)"\s*$`)
+var (
+	ldReqRE   = regexp.MustCompile(`^"(.*)"[, ]\s*"(.*)"(.*)$`)
+	ldLowerRE = regexp.MustCompile(`^\s*l:(\d+)(.*)$`)
+	ldUpperRE = regexp.MustCompile(`^\s*u:(\d+)(.*)$`)
+)
 
-// real reads real = ADDR[->ADDR2][:PORT] gate|masq|ipip [WEIGHT] ["REQUEST", "RECEIVE"].
+// real reads real = ADDR[->ADDR2][:PORT] gate|masq|ipip [WEIGHT]
+// ["REQUEST", "RECEIVE"] [l:LOWER] [u:UPPER].
 func (l *ldConv) real(v *ldVirtual, at pos, line, value string) []*ldReal {
 	name := strings.TrimSpace(line)
 	fields := strings.Fields(value)
@@ -428,13 +444,25 @@ func (l *ldConv) real(v *ldVirtual, at pos, line, value string) []*ldReal {
 			rest = strings.TrimSpace(strings.TrimPrefix(rest, fields[2]))
 		}
 	}
-	if rest != "" {
-		m := ldReqRE.FindStringSubmatch(rest)
-		if m == nil {
-			l.c.warnf(at, "%s: %q is not a weight or a \"request\", \"receive\" pair: ignored", name, rest)
-		} else {
-			r.request, r.receive = &m[1], &m[2]
-		}
+	// As add_real_server reads them, in this order.
+	if m := ldReqRE.FindStringSubmatch(rest); m != nil {
+		r.request, r.receive = &m[1], &m[2]
+		rest = m[3]
+	}
+	if m := ldLowerRE.FindStringSubmatch(rest); m != nil {
+		n, _ := strconv.ParseUint(m[1], 10, 31)
+		r.lower, rest = uint32(n), m[2]
+	}
+	if m := ldUpperRE.FindStringSubmatch(rest); m != nil {
+		n, _ := strconv.ParseUint(m[1], 10, 31)
+		r.upper, rest = uint32(n), m[2]
+	}
+	if rest = strings.TrimSpace(rest); rest != "" {
+		l.c.warnf(at, "%s: %q is not a weight, a \"request\", \"receive\" pair or a threshold (l:N, u:N): ignored", name, rest)
+	}
+	if r.lower > 0 && r.upper == 0 {
+		l.c.warnf(at, "%s: a lower threshold without an upper one has no effect: not converted", name)
+		r.lower = 0
 	}
 	first, last, isRange := strings.Cut(spec, "->")
 	var addrs []netip.Addr
@@ -503,6 +531,7 @@ func (l *ldConv) convert(v *ldVirtual) {
 	if sv.Scheduler == "" {
 		sv.Scheduler = ldScheduler
 	}
+	sv.SchedFlags = v.schedFlags
 	sv.OnePacket = v.ops
 	if v.persistent != nil {
 		sv.Persistence = &ipvsconfig.Persistence{Timeout: *v.persistent}
@@ -533,7 +562,8 @@ func (l *ldConv) convert(v *ldVirtual) {
 	}
 	for _, r := range v.reals {
 		d := &destEntry{at: r.at, name: r.name, checkAt: r.at}
-		d.dest = ipvsconfig.Destination{Address: r.addr.String(), Port: r.port, Forward: r.forward, Weight: r.weight}
+		d.dest = ipvsconfig.Destination{Address: r.addr.String(), Port: r.port, Forward: r.forward, Weight: r.weight,
+			LowerThreshold: r.lower, UpperThreshold: r.upper}
 		if off {
 			d.dest.Weight = u32(0)
 		} else {

@@ -122,7 +122,13 @@ func Run(o *Options) error {
 	if _, err := o.IO.Out.Write(b); err != nil {
 		return err
 	}
-	if n := len(res.Warnings); n > 0 {
+	n := 0
+	for _, w := range res.Warnings {
+		if !w.Note {
+			n++
+		}
+	}
+	if n > 0 {
 		dests := 0
 		for _, s := range doc.Services {
 			dests += len(s.Destinations)

@@ -290,8 +290,34 @@ func TestKeepalivedRetryIsFall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			res := run(t, "k.conf", tt.conf, Keepalived)
 			h := check(t, res, 0, 0)
-			if h == nil || h.Fall != tt.fall || h.Rise != 1 {
-				t.Fatalf("check %+v, want fall %d, rise 1\n%v", h, tt.fall, messages(res))
+			rise := 1
+			if h != nil && h.Type == "http" {
+				rise = 2
+			}
+			if h == nil || h.Fall != tt.fall || h.Rise != rise {
+				t.Fatalf("check %+v, want fall %d, rise %d\n%v", h, tt.fall, rise, messages(res))
+			}
+		})
+	}
+}
+
+// TestKeepalivedRise: one success brings a server back, but a failed
+// HTTP_GET or SSL_GET checks the url that failed and then every url
+// before the server is up again (epilog in keepalived's check_http.c).
+func TestKeepalivedRise(t *testing.T) {
+	for _, tt := range []struct {
+		name, chk string
+		rise      int
+	}{
+		{"TCP_CHECK", "TCP_CHECK {\n}", 1},
+		{"MISC_CHECK", "MISC_CHECK {\n misc_path /bin/true\n}", 1},
+		{"HTTP_GET, one url", "HTTP_GET {\n url {\n path /\n status_code 200\n }\n}", 2},
+		{"SSL_GET, three urls", "SSL_GET {\n url {\n path /a\n status_code 200\n }\n url {\n path /b\n }\n url {\n path /c\n }\n}", 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, "k.conf", "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n"+tt.chk+"\n }\n}\n", Keepalived)
+			if h := check(t, res, 0, 0); h.Rise != tt.rise {
+				t.Errorf("rise %d, want %d", h.Rise, tt.rise)
 			}
 		})
 	}

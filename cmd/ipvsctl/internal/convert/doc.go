@@ -18,8 +18,10 @@
 //
 //   - keepalived's retry counts the probes after the first failure, so
 //     fall is retry+1 (retry defaults to 1, to 3 for DNS_CHECK and to 0 for
-//     MISC_CHECK); one success brings a server back in both programs, so
-//     rise is 1.
+//     MISC_CHECK); one success brings a server back (rise 1), except
+//     that a failed HTTP_GET or SSL_GET needs one more success than it
+//     has urls (rise 2 for one url). ldirectord's fall is failurecount and
+//     its rise 1.
 //   - keepalived removes a failed server unless inhibit_on_failure is set
 //     (onFailure remove / quiesce); ldirectord quiesces it when quiescent
 //     is yes.

@@ -895,6 +895,10 @@ func (k *kaConv) check(chk *stmt, rs *kaRS, vs *kaVS) *ipvsconfig.HealthCheck {
 			}
 		}
 		h.Host = host.v
+		// A failed HTTP_GET comes back after one success of the url
+		// that failed and then one of every url (epilog in
+		// check_http.c), however many ipvsctl probes.
+		h.Rise = min(1+max(len(urls), 1), 100)
 	case "MISC_CHECK":
 		if len(h.Command) == 0 {
 			k.c.warnf(chk.at, "MISC_CHECK without misc_path: not converted")

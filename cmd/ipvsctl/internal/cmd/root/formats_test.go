@@ -142,8 +142,7 @@ func TestOutputFormats(t *testing.T) {
 			want.Kind = ""
 		}
 		for _, format := range formats {
-			name := strings.ReplaceAll(strings.ReplaceAll(strings.Join(tc.args, "_"), e.doc, "FILE"), agentAddr, "ADDR")
-			name := strings.NewReplacer(e.doc, "FILE", e.kconf, "FILE").Replace(strings.Join(tc.args, "_"))
+			name := strings.NewReplacer(e.doc, "FILE", e.kconf, "FILE", agentAddr, "ADDR").Replace(strings.Join(tc.args, "_"))
 			t.Run(name+"/"+string(format), func(t *testing.T) {
 				e := &formatEnv{t: t, doc: e.doc, kconf: e.kconf}
 				out := e.run(tc.code, append(slices.Clone(tc.args), "-o", string(format))...)

@@ -615,3 +615,31 @@ func mustDuration(s string) time.Duration {
 	}
 	return d
 }
+
+// TestKeepalivedInhibitOnFailure: inhibit_on_failure is a real_server
+// keyword; servers that all have it make a quiesce service.
+func TestKeepalivedInhibitOnFailure(t *testing.T) {
+	rs := func(addr, extra string) string {
+		return " real_server " + addr + " 80 {\n" + extra + "  TCP_CHECK {\n  }\n }\n"
+	}
+	for _, tt := range []struct {
+		name, conf string
+		want       string
+		warnings   int
+	}{
+		{"none", "virtual_server 10.0.0.1 80 {\n" + rs("10.0.0.2", "") + rs("10.0.0.3", "") + "}\n", "remove", 0},
+		{"every real server", "virtual_server 10.0.0.1 80 {\n" + rs("10.0.0.2", "  inhibit_on_failure\n") + rs("10.0.0.3", "  inhibit_on_failure\n") + "}\n", "quiesce", 0},
+		{"virtual_server level", "virtual_server 10.0.0.1 80 {\n inhibit_on_failure\n" + rs("10.0.0.2", "") + "}\n", "quiesce", 0},
+		{"mixed: the first real server's", "virtual_server 10.0.0.1 80 {\n" + rs("10.0.0.2", "  inhibit_on_failure\n") + rs("10.0.0.3", "") + "}\n", "quiesce", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, "k.conf", tt.conf, Keepalived)
+			if got := res.Document.Services[0].OnFailure; got != tt.want {
+				t.Errorf("onFailure %q, want %q\n%v", got, tt.want, messages(res))
+			}
+			if n := len(messages(res)); n != tt.warnings {
+				t.Errorf("%d messages, want %d: %v", n, tt.warnings, messages(res))
+			}
+		})
+	}
+}

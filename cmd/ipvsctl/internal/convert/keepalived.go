@@ -636,7 +636,13 @@ func (k *kaConv) service(s *stmt, vs *kaVS, key vsKey) *svcEntry {
 		}
 		sv.Persistence = &p
 	}
-	inhibit := pick(vs.set.inhibit).v
+	// inhibit_on_failure is a real_server keyword (and a virtual_server
+	// default); onFailure is per service: the virtual_server's setting,
+	// else the first real server's.
+	inhibit, inhibitFrom := pick(vs.set.inhibit).v, "the virtual_server says"
+	if !vs.set.inhibit.ok && len(vs.reals) > 0 {
+		inhibit, inhibitFrom = vs.reals[0].set.inhibit.v, "its first real server says"
+	}
 	if inhibit {
 		sv.OnFailure = "quiesce"
 	} else {
@@ -652,7 +658,7 @@ func (k *kaConv) service(s *stmt, vs *kaVS, key vsKey) *svcEntry {
 		d.dest.UpperThreshold = rs.upper
 		d.dest.LowerThreshold = rs.lower.v
 		if in := pick(rs.set.inhibit, vs.set.inhibit); in.v != inhibit {
-			k.c.warnf(in.at, "inhibit_on_failure differs between the real servers of %s: ipvsctl's onFailure is per service, so every server is %s as the virtual_server says", s.line(), map[bool]string{true: "quiesced", false: "removed"}[inhibit])
+			k.c.warnf(in.at, "inhibit_on_failure differs between the real servers of %s: ipvsctl's onFailure is per service, so every server is %s as %s", s.line(), map[bool]string{true: "quiesced", false: "removed"}[inhibit], inhibitFrom)
 		}
 		d.check, d.checkAt = k.checks(rs, vs)
 		e.dests = append(e.dests, d)

@@ -1,7 +1,10 @@
 package healthcheck
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,7 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// maxHeader bounds the status line and headers read.
+const maxHeader = 64 << 10
 
 // userAgent names the prober to the servers it asks.
 const userAgent = "ipvs-healthcheck/1"
@@ -41,22 +48,39 @@ func (p *prober) http() error {
 		req.Host = c.Host
 	}
 	req.Header.Set("User-Agent", userAgent)
+	req.Close = true // "Connection: close": one request per connection
 
-	tr := &http.Transport{
-		DialContext:       p.dial,
-		DisableKeepAlives: true,
-		TLSClientConfig: &tls.Config{
-			InsecureSkipVerify: !c.TLSVerify,
-			ServerName:         serverName(c),
-		},
-		MaxResponseHeaderBytes: maxRead,
+	// One connection, one request, one response, read on this goroutine:
+	// an http.Transport would start two goroutines and more per probe.
+	conn, err := p.dial(p.ctx, "tcp", p.target.String())
+	if err != nil {
+		return p.fail(err)
 	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	defer conn.Close()
+	if dl, ok := p.ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
 	}
-	resp, err := client.Do(req)
+	stop := context.AfterFunc(p.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if c.Type == HTTPS {
+		name := serverName(c)
+		if name == "" && c.TLSVerify {
+			name = p.target.Addr().String() // as a URL with the address would
+		}
+		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: !c.TLSVerify, ServerName: name})
+		if err := tc.HandshakeContext(p.ctx); err != nil {
+			var rh tls.RecordHeaderError
+			if errors.As(err, &rh) {
+				return &probeError{"not TLS: the server answered in plain text (an http port?)", err}
+			}
+			return p.fail(err)
+		}
+		conn = tc
+	}
+	if err := req.Write(conn); err != nil {
+		return p.fail(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(io.LimitReader(conn, maxRead+maxHeader), 4096), req)
 	if err != nil {
 		return p.fail(err)
 	}

@@ -336,7 +336,7 @@ func TestProbeHTTP(t *testing.T) {
 		name:   "plain to tls",
 		server: plain,
 		check:  Check{Type: HTTPS},
-		want:   fail("http: server gave HTTP response to HTTPS client"),
+		want:   fail("not TLS: the server answered in plain text (an http port?)"),
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			h.requests()

@@ -5,11 +5,8 @@ package main
 // requests through the virtual service, the root namespace as director.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -38,8 +35,6 @@ type agentLab struct {
 	s1, s2, s9 *lvslab.HTTPServer
 	nl         *netlinkipvs.Client
 }
-
-var agentVIP = netip.MustParseAddr("10.30.0.1")
 
 func newAgentLab(t *testing.T) *agentLab {
 	t.Helper()
@@ -99,7 +94,9 @@ func (l *agentLab) waitTable(t testing.TB, what string, cond func(string) bool) 
 	}
 }
 
-func has(s string) func(string) bool { return func(w string) bool { return strings.Contains(w+"\n", s+"\n") } }
+func has(s string) func(string) bool {
+	return func(w string) bool { return strings.Contains(w+"\n", s+"\n") }
+}
 
 // agentProc is a running ipvsctl agent.
 type agentProc struct {
@@ -200,64 +197,6 @@ func (a *agentProc) waitLog(t testing.TB, s string, n int) {
 	}
 }
 
-// request is one request of the client loop.
-type request struct {
-	start, end time.Time
-	body       string
-	err        error
-}
-
-// clientLoop sends GET / to vip from the client namespace, one request
-// (one connection) at a time, until stopped; stop returns the requests.
-func (l *agentLab) clientLoop(t *testing.T, vip netip.AddrPort) (stop func() []request) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var c net.Conn
-		err := l.client.Do(func() error {
-			var err error
-			c, err = (&net.Dialer{Timeout: time.Second}).DialContext(ctx, network, addr)
-			return err
-		})
-		return c, err
-	}}
-	hc := &http.Client{Transport: tr, Timeout: 2 * time.Second}
-	var out []request
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			r := request{start: time.Now()}
-			resp, err := hc.Get("http://" + vip.String() + "/")
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				r.body = strings.TrimSpace(string(b))
-				if resp.StatusCode != 200 {
-					err = fmt.Errorf("status %s", resp.Status)
-				}
-			}
-			r.end, r.err = time.Now(), err
-			out = append(out, r)
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
-	return func() []request { cancel(); <-done; return out }
-}
-
-// failuresAfter counts the requests started after t0 that failed.
-func failuresAfter(rs []request, t0 time.Time) (n int, first error) {
-	for _, r := range rs {
-		if r.start.After(t0) && r.err != nil {
-			if n == 0 {
-				first = r.err
-			}
-			n++
-		}
-	}
-	return n, first
-}
-
 func writeDoc(t *testing.T, dir, name, doc string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -295,7 +234,7 @@ func TestVMAgent(t *testing.T) {
 `)
 		a := startAgent(t, file)
 		l.waitTable(t, "both servers up", has("80 10.31.0.2=1 10.32.0.2=1"))
-		stop := l.clientLoop(t, netip.AddrPortFrom(agentVIP, 80))
+		stop := lvslab.ClientLoop(l.client, "http://10.30.0.1:80/")
 		time.Sleep(time.Second)
 		t0 := time.Now()
 		l.s1.Stop(t)
@@ -309,15 +248,15 @@ func TestVMAgent(t *testing.T) {
 		bound := 2*500*time.Millisecond + 300*time.Millisecond
 		t.Logf("detection %v after the kill (bound fall×interval+timeout = %v), recovery %v after the start (rise×interval = 1s)",
 			tDetect.Sub(t0).Round(time.Millisecond), bound, tBack.Sub(t1).Round(time.Millisecond))
-		before, _ := failuresAfter(rs, time.Time{})
-		after, first := failuresAfter(rs, tDetect)
+		before, _ := lvslab.FailuresAfter(rs, time.Time{})
+		after, first := lvslab.FailuresAfter(rs, tDetect)
 		t.Logf("%d requests, %d failed in all, %d after detection", len(rs), before, after)
 		if after != 0 {
 			t.Errorf("%d requests failed after the failure was detected; first: %v", after, first)
 		}
 		var s1, s2 int
 		for _, r := range rs {
-			switch r.body {
+			switch r.Body {
 			case "10.31.0.2:80":
 				s1++
 			case "10.32.0.2:80":
@@ -373,7 +312,7 @@ func TestVMAgent(t *testing.T) {
 
 	t.Run("reload", func(t *testing.T) {
 		st0 := a.status(t)
-		stop := l.clientLoop(t, netip.AddrPortFrom(agentVIP, 8001))
+		stop := lvslab.ClientLoop(l.client, "http://10.30.0.1:8001/")
 		time.Sleep(500 * time.Millisecond)
 		changed := strings.Replace(shared, "port: 8001, scheduler: rr, healthCheck: {type: tcp, interval: 1s, rise: 1, fall: 1}, destinations: [{address: 10.31.0.2, port: 80, forward: masq}, {address: 10.32.0.2, port: 80, forward: masq, weight: 2}]",
 			"port: 8001, scheduler: rr, healthCheck: {type: tcp, interval: 1s, rise: 1, fall: 1}, destinations: [{address: 10.31.0.2, port: 80, forward: masq}, {address: 10.32.0.2, port: 80, forward: masq, weight: 5}]", 1)
@@ -390,7 +329,7 @@ func TestVMAgent(t *testing.T) {
 		if n := st1.Requests - st0.Requests; n != 1 || st1.Generation != 2 {
 			t.Errorf("reload: %d requests, generation %d; want 1 request, generation 2", n, st1.Generation)
 		}
-		if n, first := failuresAfter(rs, time.Time{}); n != 0 {
+		if n, first := lvslab.FailuresAfter(rs, time.Time{}); n != 0 {
 			t.Errorf("%d of %d requests failed across the reload; first: %v", n, len(rs), first)
 		}
 		// A bad document is refused; nothing changes.
@@ -483,12 +422,12 @@ func TestVMAgent(t *testing.T) {
 		l.waitTable(t, "both servers in", has("81 10.31.0.2=1 10.32.0.2=1"))
 		l.s2.Stop(t)
 		l.waitTable(t, "the sorry server alone (quorum 2 lost)", has("81 10.39.0.2=1"))
-		stop := l.clientLoop(t, netip.AddrPortFrom(agentVIP, 81))
+		stop := lvslab.ClientLoop(l.client, "http://10.30.0.1:81/")
 		time.Sleep(time.Second)
 		rs := stop()
 		for _, r := range rs {
-			if r.err != nil || r.body != "10.39.0.2:80" {
-				t.Errorf("below quorum, a request got %q, %v; want the sorry server's page", r.body, r.err)
+			if r.Err != nil || r.Body != "10.39.0.2:80" {
+				t.Errorf("below quorum, a request got %q, %v; want the sorry server's page", r.Body, r.Err)
 				break
 			}
 		}
@@ -497,4 +436,3 @@ func TestVMAgent(t *testing.T) {
 		a.waitLog(t, "sorry server 10.39.0.2:80 out", 1)
 	})
 }
-

@@ -92,6 +92,12 @@ Logs are plain lines on standard error.`,
 					return err
 				}
 			}
+			if opts.MaxInFlight < 1 {
+				return cmdutil.FlagErrorf("--max-in-flight must be at least 1")
+			}
+			if opts.BatchSize < 0 {
+				return cmdutil.FlagErrorf("--batch-size must not be negative (0: the default, 2000)")
+			}
 			if opts.DriftInterval < 0 {
 				return cmdutil.FlagErrorf("--drift-interval must not be negative (0 turns drift checks off)")
 			}

@@ -231,6 +231,8 @@ func TestAgentFlagErrors(t *testing.T) {
 		{nil, "give the document with -f FILE"},
 		{[]string{"-f", "-"}, "give a file, not -"},
 		{[]string{"-f", "x.yaml", "--drift-interval", "-1s"}, "--drift-interval must not be negative"},
+		{[]string{"-f", "x.yaml", "--max-in-flight", "0"}, "--max-in-flight must be at least 1"},
+		{[]string{"-f", "x.yaml", "--batch-size", "-1"}, "--batch-size must not be negative"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()

@@ -18,6 +18,12 @@ import (
 type Target struct {
 	Check *Check
 	Addr  netip.AddrPort
+	// Initial is the state a new target starts in. Unknown lets its first
+	// counted result decide; Up (or Down) needs Fall failures (or Rise
+	// successes) in a row to change, as if it had been probed before: a
+	// restarted caller seeds it from what it finds, so one lost probe
+	// does not flap a server.
+	Initial State
 }
 
 // Key identifies the probe: Check.Key(Addr). Targets with equal Keys are
@@ -183,7 +189,7 @@ func (m *Monitor) Changes() <-chan Transition { return m.changes }
 // Set replaces the targets watched, taking each Key once. Targets already
 // watched keep their state and schedule (and take the new Target); the
 // others stop, the results of their probes in flight dropped; new ones
-// start Unknown. Set is safe while Run runs.
+// start in their Initial state. Set is safe while Run runs.
 func (m *Monitor) Set(targets []Target) {
 	m.mu.Lock()
 	now, wall := time.Now(), m.opts.Now()
@@ -198,7 +204,7 @@ func (m *Monitor) Set(targets []Target) {
 			e.status.Target = t
 			continue
 		}
-		e := &entry{status: Status{Key: k, Target: t, Weight: -1, Since: wall}, added: wall, index: -1}
+		e := &entry{status: Status{Key: k, Target: t, State: t.Initial, Weight: -1, Since: wall}, added: wall, index: -1}
 		m.entries[k] = e
 		if m.started {
 			e.next = now.Add(offset(k, interval(t.Check)))

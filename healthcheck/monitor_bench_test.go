@@ -29,7 +29,7 @@ func BenchmarkMonitor10000(b *testing.B) {
 	chk := &Check{Type: TCP, Interval: time.Second, Timeout: time.Second}
 	targets := make([]Target, n)
 	for i := range targets {
-		targets[i] = Target{chk, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 80)}
+		targets[i] = Target{Check: chk, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 80)}
 	}
 	var probes atomic.Int64
 	want := int64(b.N)

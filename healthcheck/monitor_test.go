@@ -186,11 +186,32 @@ func TestMonitorStates(t *testing.T) {
 		want    []change // From, To, Weight
 	}
 	for _, c := range []struct {
-		name  string
-		check Check
-		steps []move
-		want  Status // State, Weight, Flips, Successes, Failures
+		name    string
+		check   Check
+		initial State
+		steps   []move
+		want    Status // State, Weight, Flips, Successes, Failures
 	}{{
+		name:    "seeded up: one failure is not enough",
+		check:   Check{Rise: 2, Fall: 2},
+		initial: Up,
+		steps: []move{
+			{result: bad},
+			{result: ok},
+			{result: bad},
+			{result: bad, want: []change{{From: Up, To: Down, Weight: -1}}},
+		},
+		want: Status{State: Down, Weight: -1, Flips: 1, Failures: 2},
+	}, {
+		name:    "seeded down: rise successes to come up",
+		check:   Check{Rise: 2, Fall: 2},
+		initial: Down,
+		steps: []move{
+			{result: ok},
+			{result: ok, want: []change{{From: Down, To: Up, Weight: -1}}},
+		},
+		want: Status{State: Up, Weight: -1, Flips: 1, Successes: 2},
+	}, {
 		name:  "first failure",
 		check: Check{Rise: 2, Fall: 3},
 		steps: []move{
@@ -285,7 +306,7 @@ func TestMonitorStates(t *testing.T) {
 			var resultsMu sync.Mutex
 			chk := fastCheck
 			chk.Rise, chk.Fall, chk.Grace = c.check.Rise, c.check.Fall, c.check.Grace
-			target := Target{Check: &chk, Addr: serverA}
+			target := Target{Check: &chk, Addr: serverA, Initial: c.initial}
 			key := target.Key()
 			m := start(t, MonitorOptions{Probe: s.probe, Now: clock.now, OnResult: func(st Status) {
 				resultsMu.Lock()
@@ -337,7 +358,7 @@ func TestMonitorSet(t *testing.T) {
 	s := newScripted()
 	chk := fastCheck
 	chk.Rise, chk.Fall = 1, 1
-	a, b, c := Target{&chk, serverA}, Target{&chk, serverB}, Target{&chk, serverC}
+	a, b, c := Target{Check: &chk, Addr: serverA}, Target{Check: &chk, Addr: serverB}, Target{Check: &chk, Addr: serverC}
 	m := start(t, MonitorOptions{Probe: s.probe}, a, b)
 
 	step(t, m, s, a.Key(), ok)
@@ -352,7 +373,7 @@ func TestMonitorSet(t *testing.T) {
 	// b's next probe is in flight when b goes.
 	eventually(t, "a probe of b", func() bool { return s.inFlight(b.Key()) })
 	same := chk // an equal check: the same key as a
-	m.Set([]Target{a, c, {&same, serverA}})
+	m.Set([]Target{a, c, {Check: &same, Addr: serverA}})
 	type brief struct {
 		Key    string
 		State  State
@@ -413,8 +434,8 @@ func TestMonitorDedup(t *testing.T) {
 		return ok
 	}
 	m := start(t, MonitorOptions{Probe: probe},
-		Target{&first, serverA}, Target{&second, serverA},
-		Target{&side1, netip.AddrPortFrom(serverB.Addr(), 80)}, Target{&side2, netip.AddrPortFrom(serverB.Addr(), 81)})
+		Target{Check: &first, Addr: serverA}, Target{Check: &second, Addr: serverA},
+		Target{Check: &side1, Addr: netip.AddrPortFrom(serverB.Addr(), 80)}, Target{Check: &side2, Addr: netip.AddrPortFrom(serverB.Addr(), 81)})
 	eventually(t, "ten probes each", func() bool {
 		st := m.Status()
 		return len(st) == 2 && st[0].Probes >= 10 && st[1].Probes >= 10
@@ -460,7 +481,7 @@ func TestMonitorInFlight(t *testing.T) {
 	chk.Interval = time.Millisecond
 	var targets []Target
 	for i := range n {
-		targets = append(targets, Target{&chk, netip.AddrPortFrom(serverA.Addr(), uint16(1000+i))})
+		targets = append(targets, Target{Check: &chk, Addr: netip.AddrPortFrom(serverA.Addr(), uint16(1000+i))})
 	}
 	m := start(t, MonitorOptions{Probe: probe, MaxInFlight: max}, targets...)
 	eventually(t, "three probes of every target", func() bool {
@@ -516,7 +537,7 @@ func TestMonitorSpread(t *testing.T) {
 	chk.Interval = 500 * time.Millisecond
 	var targets []Target
 	for i := range n {
-		targets = append(targets, Target{&chk, netip.AddrPortFrom(serverA.Addr(), uint16(1000+i))})
+		targets = append(targets, Target{Check: &chk, Addr: netip.AddrPortFrom(serverA.Addr(), uint16(1000+i))})
 	}
 	start(t, MonitorOptions{Probe: probe}, targets...)
 	eventually(t, "a probe of every target", func() bool {
@@ -567,7 +588,7 @@ func TestMonitorInterval(t *testing.T) {
 			}
 			chk := fastCheck
 			chk.Interval = c.interval
-			m := start(t, MonitorOptions{Probe: probe}, Target{&chk, serverA})
+			m := start(t, MonitorOptions{Probe: probe}, Target{Check: &chk, Addr: serverA})
 			eventually(t, "six probes", func() bool { return m.Status()[0].Probes >= 6 })
 			mu.Lock()
 			defer mu.Unlock()
@@ -591,7 +612,7 @@ func TestMonitorSlowReceiver(t *testing.T) {
 	s := newScripted()
 	chk := fastCheck
 	chk.Rise, chk.Fall = 1, 1
-	a := Target{&chk, serverA}
+	a := Target{Check: &chk, Addr: serverA}
 	m := start(t, MonitorOptions{Probe: s.probe}, a)
 	for i := range 20 {
 		r := ok
@@ -633,7 +654,7 @@ func TestMonitorRunEnds(t *testing.T) {
 	chk := fastCheck
 	var targets []Target
 	for i := range 10 {
-		targets = append(targets, Target{&chk, netip.AddrPortFrom(serverA.Addr(), uint16(1000+i))})
+		targets = append(targets, Target{Check: &chk, Addr: netip.AddrPortFrom(serverA.Addr(), uint16(1000+i))})
 	}
 	m := NewMonitor(MonitorOptions{Probe: probe, MaxInFlight: 4})
 	m.Set(targets)

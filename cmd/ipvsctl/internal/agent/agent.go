@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipvs-tools/ipvs"
@@ -13,6 +14,7 @@ import (
 	"github.com/ipvs-tools/ipvs/healthcheck"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
+	"golang.org/x/sys/unix"
 )
 
 // Document is a validated document and where it came from.
@@ -53,10 +55,18 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// RetryMin is the first wait before repairing after a failed read or
+	// a refused write (default 1s); it doubles at each failure up to the
+	// drift interval (1 minute without drift checks).
+	RetryMin time.Duration
 }
 
+// maxLogged bounds the changes listed in the log for one event.
+const maxLogged = 20
+
 // Agent is the reconciliation loop. Create it with New, start it with
-// Run; Reload, Transition and Status may be called from other goroutines.
+// Run; Reload, Transition, Withdraw, Status and Ping may be called from
+// other goroutines.
 type Agent struct {
 	opts Options
 
@@ -64,22 +74,34 @@ type Agent struct {
 	// mu guards status.
 	mu     sync.Mutex
 	status Status
+	// synced is set once a sync has read the table.
+	synced atomic.Bool
 
 	// The loop's state, owned by Run's goroutine.
 	doc *Document
-	// applied is what the agent believes each managed service is in the
-	// kernel: what it last read or wrote.
+	// applied is what the agent believes each service it read or wrote
+	// is in the kernel.
 	applied map[ipvs.ServiceKey]ipvs.VirtualServer
-	// health is the state of each probe by its key.
+	// health is the state of each probe by its key; a missing key is
+	// Unknown.
 	health map[string]probeState
 	// users lists, for each probe key, the indexes of the services that
-	// use it.
+	// use it; keys[i][j] is the probe key of service i's destination j
+	// ("" when not checked).
 	users map[string][]int
+	keys  [][]string
+	// given are the probe keys handed to the prober (seeded once).
+	given map[string]bool
 	// sorry records which services have their sorry server in.
 	sorry map[ipvs.ServiceKey]bool
-	// repair asks the loop for a drift check as soon as possible (after
-	// a failed write).
+	// dropped are services an earlier document listed and the current
+	// one does not: the agent owes their deletion until it succeeds.
+	dropped map[ipvs.ServiceKey]bool
+	// stopped is set by Withdraw: nothing is written afterwards.
+	stopped bool
+	// repair asks for a sync after wait (a failed read or write).
 	repair bool
+	wait   time.Duration
 }
 
 type probeState struct {
@@ -88,12 +110,13 @@ type probeState struct {
 }
 
 type event struct {
-	reload *Document
-	flip   *healthcheck.Transition
-	done   chan error
-	query  chan *Status
-	// withdraw deletes the document's services.
+	reload   *Document
+	flip     *healthcheck.Transition
 	withdraw bool
+	done     chan error
+	query    chan *Status
+	ping     chan struct{}
+	ctx      context.Context // of a query: skipped once done
 }
 
 // New returns an agent; nothing is sent before Run.
@@ -107,7 +130,13 @@ func New(opts Options) *Agent {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = ipvsplan.DefaultBatchSize
 	}
-	return &Agent{opts: opts, events: make(chan event, 1024), health: map[string]probeState{}, sorry: map[ipvs.ServiceKey]bool{}}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = time.Second
+	}
+	return &Agent{opts: opts, events: make(chan event, 1024),
+		applied: map[ipvs.ServiceKey]ipvs.VirtualServer{}, health: map[string]probeState{},
+		given: map[string]bool{}, sorry: map[ipvs.ServiceKey]bool{}, dropped: map[ipvs.ServiceKey]bool{},
+		wait: opts.RetryMin}
 }
 
 // Transition hands the agent a health transition. It blocks only while
@@ -119,65 +148,68 @@ func (a *Agent) Transition(ctx context.Context, t healthcheck.Transition) {
 	}
 }
 
-// Reload replaces the document: the checks of servers that stay keep their
-// state, and only the difference is sent. Services the old document
-// listed and the new one does not are deleted. It returns once the new
-// document is applied (or failed to apply: then the agent keeps running
-// with it and repairs at the next drift check).
-func (a *Agent) Reload(ctx context.Context, doc *Document) error {
-	done := make(chan error, 1)
+// call sends ev to the loop and waits for its answer on ev.done.
+func (a *Agent) call(ctx context.Context, ev event) error {
+	ev.done = make(chan error, 1)
 	select {
-	case a.events <- event{reload: doc, done: done}:
+	case a.events <- ev:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
-	case err := <-done:
+	case err := <-ev.done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Reload replaces the document: the checks of servers that stay keep their
+// state, services the new document adds are read first (so one that
+// exists is adopted, not added again), and only the difference is sent.
+// Services the old document listed and the new one does not are deleted,
+// unless someone else changed them since the agent last wrote them. It
+// returns once the new document is applied; refused changes are repaired
+// later.
+func (a *Agent) Reload(ctx context.Context, doc *Document) error {
+	return a.call(ctx, event{reload: doc})
 }
 
 // Withdraw deletes the document's services that are in the table (for
-// ipvsctl agent --withdraw at exit). The loop goes on; cancel Run's
-// context afterwards.
+// ipvsctl agent --withdraw at exit); afterwards the agent writes nothing
+// more. Cancel Run's context next.
 func (a *Agent) Withdraw(ctx context.Context) error {
-	done := make(chan error, 1)
+	return a.call(ctx, event{withdraw: true})
+}
+
+// Ping returns once the loop has handled everything queued before: the
+// loop is alive (for /healthz and the systemd watchdog).
+func (a *Agent) Ping(ctx context.Context) error {
+	p := make(chan struct{}, 1)
 	select {
-	case a.events <- event{withdraw: true, done: done}:
+	case a.events <- event{ping: p}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
-	case err := <-done:
-		return err
+	case <-p:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (a *Agent) withdraw() error {
-	var changes []ipvsplan.Change
-	for _, vs := range a.doc.Desired.Services {
-		k := vs.Service.Key()
-		if cur, ok := a.applied[k]; ok {
-			changes = append(changes, ipvsplan.Change{Kind: ipvsplan.DeleteService, Service: k, OldService: cur.Service, Dests: cur.Destinations})
-		}
-	}
-	a.opts.Logf("withdraw: deleting the document's %d services", len(changes))
-	return a.send(changes, "withdraw")
-}
+// Synced reports whether a sync has read the table since the start.
+func (a *Agent) Synced() bool { return a.synced.Load() }
 
 // Run applies doc, then keeps the table right until ctx is done. It calls
 // ready once the first sync is done (successful or not). It returns nil
-// when ctx is cancelled; the table is left as it is.
+// when ctx is cancelled; the table is left as it is: no event queued
+// after the cancellation is handled.
 func (a *Agent) Run(ctx context.Context, doc *Document, ready func()) error {
-	a.load(doc, nil)
-	err := a.sync("start")
-	if err != nil {
-		a.opts.Logf("start: %v; will retry at the next drift check", err)
-		a.repair = true
+	a.index(doc)
+	if err := a.sync("start"); err != nil {
+		a.failed("start", err)
 	}
 	if ready != nil {
 		ready()
@@ -192,60 +224,94 @@ func (a *Agent) Run(ctx context.Context, doc *Document, ready func()) error {
 	retry.Stop()
 	defer retry.Stop()
 	for {
+		if ctx.Err() != nil {
+			return nil
+		}
 		if a.repair {
-			retry.Reset(time.Second)
+			retry.Reset(a.wait)
 			a.repair = false
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case ev := <-a.events:
-			switch {
-			case ev.reload != nil:
-				ev.done <- a.reload(ev.reload)
-			case ev.flip != nil:
-				a.flip(*ev.flip)
-			case ev.query != nil:
-				ev.query <- a.snapshot()
-			case ev.withdraw:
-				ev.done <- a.withdraw()
+			if ctx.Err() != nil {
+				return nil // SIGTERM: nothing more is written
 			}
+			a.handle(ev)
 		case <-tick:
-			a.driftCheck("drift check")
+			a.check("drift check")
 		case <-retry.C:
-			a.driftCheck("repair")
+			a.check("repair")
 		}
 	}
 }
 
-func (a *Agent) driftCheck(why string) {
-	if err := a.sync(why); err != nil {
-		a.opts.Logf("%s: %v; will retry", why, err)
-		a.repair = true
+func (a *Agent) handle(ev event) {
+	switch {
+	case ev.reload != nil:
+		ev.done <- a.reload(ev.reload)
+	case ev.flip != nil:
+		a.flip(*ev.flip)
+	case ev.query != nil:
+		if ev.ctx == nil || ev.ctx.Err() == nil {
+			ev.query <- a.snapshot()
+		}
+	case ev.ping != nil:
+		ev.ping <- struct{}{}
+	case ev.withdraw:
+		ev.done <- a.withdraw()
 	}
 }
 
-// load makes doc the current document and gives the prober its checks.
-// old is the previous document (nil at start).
-func (a *Agent) load(doc *Document, old *Document) {
+// check runs a drift check or a repair.
+func (a *Agent) check(why string) {
+	if a.stopped {
+		return
+	}
+	if err := a.sync(why); err != nil {
+		a.failed(why, err)
+		return
+	}
+	a.wait = a.opts.RetryMin
+}
+
+// failed schedules a repair, waiting twice as long as the last time up
+// to the drift interval.
+func (a *Agent) failed(why string, err error) {
+	a.repair = true
+	var re *refusedError
+	if errors.As(err, &re) {
+		a.opts.Logf("%s: retrying in %s", why, a.wait) // send listed the refusals
+	} else {
+		a.opts.Logf("%s: %v; retrying in %s", why, err, a.wait)
+	}
+	limit := a.opts.DriftInterval
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	a.wait = min(2*a.wait, max(limit, a.opts.RetryMin))
+}
+
+// index makes doc the current document: the probe keys of its checked
+// destinations and the services using each.
+func (a *Agent) index(doc *Document) {
 	a.doc = doc
-	a.users = map[string][]int{}
-	var targets []healthcheck.Target
 	want := doc.Desired
+	a.users = map[string][]int{}
+	a.keys = make([][]string, len(want.Services))
 	for i := range want.Services {
 		h := health(want, i)
 		if h == nil {
 			continue
 		}
+		a.keys[i] = make([]string, len(h.Checks))
 		for j, c := range h.Checks {
 			if c == nil {
 				continue
 			}
-			addr := ipvsconfig.CheckTarget(want.Services[i].Destinations[j])
-			k := c.Key(addr)
-			if len(a.users[k]) == 0 {
-				targets = append(targets, healthcheck.Target{Check: c, Addr: addr})
-			}
+			k := c.Key(ipvsconfig.CheckTarget(want.Services[i].Destinations[j]))
+			a.keys[i][j] = k
 			if u := a.users[k]; len(u) == 0 || u[len(u)-1] != i {
 				a.users[k] = append(u, i)
 			}
@@ -257,11 +323,95 @@ func (a *Agent) load(doc *Document, old *Document) {
 			delete(a.health, k)
 		}
 	}
-	a.opts.Prober.Set(targets)
+	for k := range a.given {
+		if _, ok := a.users[k]; !ok {
+			delete(a.given, k)
+		}
+	}
+	for k := range a.sorry {
+		if !slices.ContainsFunc(want.Services, func(vs ipvs.VirtualServer) bool { return vs.Service.Key() == k }) {
+			delete(a.sorry, k)
+		}
+	}
 	a.setStatus(func(s *Status) {
 		s.Source, s.Generation, s.LoadedAt = doc.Source, doc.Generation, a.opts.Now()
-		s.Services, s.Probes = len(want.Services), len(targets)
+		s.Services, s.Probes = len(want.Services), len(a.users)
 	})
+}
+
+// setTargets hands the prober the document's checks. A probe it has not
+// had yet starts in the state the table shows (seed), so that a restart
+// or a reload does not flap its servers.
+func (a *Agent) setTargets() {
+	want := a.doc.Desired
+	targets := make([]healthcheck.Target, 0, len(a.users))
+	seen := make(map[string]bool, len(a.users))
+	for i, ks := range a.keys {
+		for j, k := range ks {
+			if k == "" || seen[k] {
+				continue
+			}
+			seen[k] = true
+			tg := healthcheck.Target{Check: want.Health[i].Checks[j], Addr: ipvsconfig.CheckTarget(want.Services[i].Destinations[j])}
+			if !a.given[k] {
+				st := a.seed(k)
+				tg.Initial = st.state
+				if st.state != healthcheck.Unknown {
+					a.health[k] = st
+				}
+				a.given[k] = true
+			}
+			targets = append(targets, tg)
+		}
+	}
+	a.opts.Prober.Set(targets)
+}
+
+// seed reads the state of probe k from the table as last read or
+// written: up if one of its servers has a weight, down if they are
+// quiesced (or removed, in a service that removes failed servers),
+// unknown for servers the table has never had.
+func (a *Agent) seed(k string) probeState {
+	want := a.doc.Desired
+	up, down, weight := false, false, -1
+	for _, i := range a.users[k] {
+		cur, ok := a.applied[want.Services[i].Service.Key()]
+		if !ok {
+			continue
+		}
+		for j, dk := range a.keys[i] {
+			if dk != k {
+				continue
+			}
+			d := want.Services[i].Destinations[j]
+			kd, present := findDest(cur.Destinations, d.Key())
+			switch {
+			case present && kd.Weight > 0:
+				up = true
+				if want.Health[i].Checks[j].DynamicWeight {
+					weight = int(kd.Weight)
+				}
+			case present, want.Health[i].OnFailure == ipvsconfig.Remove:
+				down = true
+			}
+		}
+	}
+	switch {
+	case up:
+		return probeState{healthcheck.Up, weight}
+	case down:
+		return probeState{healthcheck.Down, -1}
+	}
+	return probeState{healthcheck.Unknown, -1}
+}
+
+func findDest(ds []ipvs.Destination, k ipvs.DestKey) (ipvs.Destination, bool) {
+	for _, d := range ds {
+		if d.Key() == k {
+			return d, true
+		}
+	}
+	return ipvs.Destination{}, false
 }
 
 func health(want *ipvsconfig.Desired, i int) *ipvsconfig.ServiceHealth {
@@ -271,63 +421,23 @@ func health(want *ipvsconfig.Desired, i int) *ipvsconfig.ServiceHealth {
 	return want.Health[i]
 }
 
-// reload applies a new document: the difference between the table last
-// written and the new one, plus the deletion of services it dropped.
-func (a *Agent) reload(doc *Document) error {
-	old := a.doc
-	a.load(doc, old)
-	listed := make(map[ipvs.ServiceKey]bool, len(doc.Desired.Services))
-	for _, vs := range doc.Desired.Services {
-		listed[vs.Service.Key()] = true
+// listed returns the set of services the document lists.
+func (a *Agent) listed() map[ipvs.ServiceKey]bool {
+	m := make(map[ipvs.ServiceKey]bool, len(a.doc.Desired.Services))
+	for _, vs := range a.doc.Desired.Services {
+		m[vs.Service.Key()] = true
 	}
-	var changes []ipvsplan.Change
-	for _, vs := range old.Desired.Services {
-		k := vs.Service.Key()
-		if cur, ok := a.applied[k]; ok && !listed[k] {
-			changes = append(changes, ipvsplan.Change{Kind: ipvsplan.DeleteService, Service: k, OldService: cur.Service, Dests: cur.Destinations})
-		}
-	}
-	changes = a.appendEffective(changes, func(int) bool { return true })
-	err := a.send(changes, "reload")
-	for _, c := range changes {
-		if c.Kind == ipvsplan.DeleteService {
-			delete(a.applied, c.Service)
-		}
-	}
-	a.opts.Logf("reload: %s generation %d applied: %d changes", doc.Source, doc.Generation, len(changes))
-	return err
+	return m
 }
 
-// appendEffective appends the changes that bring the services for which
-// pick(i) holds from a.applied to what the document and health ask for.
-func (a *Agent) appendEffective(out []ipvsplan.Change, pick func(i int) bool) []ipvsplan.Change {
-	for i := range a.doc.Desired.Services {
-		if !pick(i) {
-			continue
-		}
-		vs := a.effective(i)
-		k := vs.Service.Key()
-		if cur, ok := a.applied[k]; ok {
-			out = ipvsplan.AppendServiceChanges(out, &cur, vs)
-		} else {
-			out = ipvsplan.AppendServiceChanges(out, nil, vs)
-		}
-	}
-	return out
-}
-
-// sync reads the managed services, logs what differs from the document
-// and health (drift) and sends the difference.
+// sync reads the services the agent manages, seeds new probes, logs
+// what differs from the document and health and sends the difference.
 func (a *Agent) sync(why string) error {
 	want := a.doc.Desired
-	listed := make(map[ipvs.ServiceKey]bool, len(want.Services))
-	for _, vs := range want.Services {
-		listed[vs.Service.Key()] = true
-	}
-	match := func(k ipvs.ServiceKey) bool {
-		return listed[k] || (a.opts.Prune && a.opts.Scope.Match(k))
-	}
-	live, err := ipvs.ReadTable(a.opts.IPVS, match)
+	listed := a.listed()
+	live, err := ipvs.ReadTable(a.opts.IPVS, func(k ipvs.ServiceKey) bool {
+		return listed[k] || a.dropped[k] || (a.opts.Prune && a.opts.Scope.Match(k))
+	})
 	if err != nil {
 		return fmt.Errorf("read the table: %w", err)
 	}
@@ -335,45 +445,60 @@ func (a *Agent) sync(why string) error {
 	for _, vs := range live {
 		a.applied[vs.Service.Key()] = vs
 	}
-	changes := a.appendEffective(nil, func(int) bool { return true })
-	if a.opts.Prune {
-		for _, vs := range live {
-			if k := vs.Service.Key(); !listed[k] {
-				changes = append(changes, ipvsplan.Change{Kind: ipvsplan.DeleteService, Service: k, OldService: vs.Service, Dests: vs.Destinations})
-			}
+	first := !a.synced.Load()
+	a.synced.Store(true)
+	a.setTargets()
+	changes := a.appendEffective(nil, nil)
+	for _, vs := range live {
+		k := vs.Service.Key()
+		if !listed[k] && (a.dropped[k] || a.opts.Prune) {
+			changes = append(changes, deleteService(vs))
 		}
 	}
-	now := a.opts.Now()
-	const maxLogged = 20
+	for k := range a.dropped {
+		if _, ok := a.applied[k]; !ok || listed[k] {
+			delete(a.dropped, k) // gone already, or listed again
+		}
+	}
 	switch {
-	case why == "start":
-		a.opts.Logf("start: %s generation %d: %d services, %d probes; %d changes to the table",
-			a.doc.Source, a.doc.Generation, len(want.Services), len(a.users), len(changes))
-	case len(changes) > 0:
-		a.opts.Logf("%s: the table had drifted: %d changes", why, len(changes))
-		for i, c := range changes {
-			if i == maxLogged {
-				a.opts.Logf("%s: ... and %d more", why, len(changes)-maxLogged)
-				break
-			}
-			a.opts.Logf("%s: %s", why, describe(c))
-		}
+	case why == "start" || first:
+		a.opts.Logf("%s: %s generation %d: %d service%s, %d probe%s; %d change%s to the table",
+			why, a.doc.Source, a.doc.Generation, len(want.Services), plural(len(want.Services)),
+			len(a.users), plural(len(a.users)), len(changes), plural(len(changes)))
+	case len(changes) == 0:
+	case why == "drift check":
+		a.opts.Logf("%s: the table had drifted: %d change%s", why, len(changes), plural(len(changes)))
+	default:
+		a.opts.Logf("%s: %d change%s", why, len(changes), plural(len(changes)))
 	}
-	err = a.send(changes, why)
-	for _, c := range changes {
-		if c.Kind == ipvsplan.DeleteService {
-			delete(a.applied, c.Service)
-		}
+	if why == "drift check" {
+		a.logChanges(why+": ", changes)
 	}
+	done, err := a.send(changes, why)
+	now := a.opts.Now()
 	a.setStatus(func(s *Status) {
 		s.LastSync = now
-		s.SyncChanges += len(changes)
-		if why == "drift check" || why == "repair" {
+		if why == "drift check" {
 			s.DriftChecks++
-			s.DriftRepaired += len(changes)
+			s.DriftRepaired += done
 		}
 	})
 	return err
+}
+
+func deleteService(vs ipvs.VirtualServer) ipvsplan.Change {
+	return ipvsplan.Change{Kind: ipvsplan.DeleteService, Service: vs.Service.Key(), OldService: vs.Service, Dests: vs.Destinations}
+}
+
+// logChanges logs at most maxLogged changes.
+func (a *Agent) logChanges(prefix string, changes []ipvsplan.Change) {
+	for i, c := range changes {
+		if i == maxLogged {
+			a.opts.Logf("%s... and %d more", prefix, len(changes)-maxLogged)
+			return
+		}
+		a.opts.Logf("%s%s", prefix, describe(c))
+	}
 }
 
 // describe says what a change does, with the weights of updated servers.
@@ -384,28 +509,81 @@ func describe(c ipvsplan.Change) string {
 	return c.String()
 }
 
-// send applies changes, updating a.applied with those that went through.
-// A refused change leaves the agent to repair at the next drift check.
-func (a *Agent) send(changes []ipvsplan.Change, why string) error {
+// appendEffective appends the changes that bring services (all of the
+// document's when nil) from a.applied to what the document and health
+// ask for.
+func (a *Agent) appendEffective(out []ipvsplan.Change, services []int) []ipvsplan.Change {
+	add := func(i int) {
+		vs := a.effective(i)
+		if cur, ok := a.applied[vs.Service.Key()]; ok {
+			out = ipvsplan.AppendServiceChanges(out, &cur, vs)
+		} else {
+			out = ipvsplan.AppendServiceChanges(out, nil, vs)
+		}
+	}
+	if services == nil {
+		for i := range a.doc.Desired.Services {
+			add(i)
+		}
+	}
+	for _, i := range services {
+		add(i)
+	}
+	return out
+}
+
+// send applies changes, recording in a.applied those the kernel accepted
+// (and the deletions of what is already gone). It returns the number
+// applied and, when some were refused, an error that says how many and
+// the first; a repair is then due.
+func (a *Agent) send(changes []ipvsplan.Change, why string) (int, error) {
 	if len(changes) == 0 {
-		return nil
+		return 0, nil
 	}
 	res := ipvsplan.Apply(a.opts.IPVS, slices.Values(changes), ipvsplan.ApplyOptions{BatchSize: a.opts.BatchSize, KeepGoing: true, Record: true})
 	for _, c := range res.Applied {
 		a.record(c)
 	}
-	if res.OK() {
-		a.setStatus(func(s *Status) { s.Requests += res.Done; s.LastError = "" })
-		return nil
-	}
-	var errs []error
+	var refused []ipvsplan.Failure
 	for _, f := range res.Failed {
-		errs = append(errs, fmt.Errorf("%s: %w", f.Change, f.Err))
-		a.opts.Logf("%s: %s failed: %v", why, f.Change, f.Err)
+		if f.Change.Kind == ipvsplan.DeleteService && (errors.Is(f.Err, unix.ESRCH) || errors.Is(f.Err, unix.ENOENT)) {
+			a.record(f.Change) // someone deleted it first
+			continue
+		}
+		refused = append(refused, f)
 	}
-	a.repair = true
-	err := errors.Join(errs...)
-	a.setStatus(func(s *Status) { s.Requests += res.Done; s.LastError = err.Error(); s.Errors += len(res.Failed) })
+	if len(refused) == 0 {
+		a.setStatus(func(s *Status) { s.Requests += res.Done; s.LastError = "" })
+		return res.Done, nil
+	}
+	for i, f := range refused {
+		if i == 5 {
+			a.opts.Logf("%s: ... and %d more refused", why, len(refused)-5)
+			break
+		}
+		a.opts.Logf("%s: the kernel refused to %s: %v", why, f.Change, kernelWords(f.Err))
+	}
+	msg := fmt.Sprintf("the kernel refused to %s: %v", refused[0].Change, kernelWords(refused[0].Err))
+	if len(refused) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(refused)-1)
+	}
+	a.setStatus(func(s *Status) { s.Requests += res.Done; s.LastError = msg; s.Errors += len(refused) })
+	return res.Done, &refusedError{msg}
+}
+
+// refusedError is the kernel's refusal of some changes of a send, which
+// send has logged.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+
+// kernelWords is the errno of a refused request without the request's
+// name (the change already says what it was).
+func kernelWords(err error) error {
+	var ie *ipvs.Error
+	if errors.As(err, &ie) && ie.Err != nil {
+		return ie.Err
+	}
 	return err
 }
 
@@ -417,6 +595,7 @@ func (a *Agent) record(c ipvsplan.Change) {
 		vs.Service = c.NewService
 	case ipvsplan.DeleteService:
 		delete(a.applied, c.Service)
+		delete(a.dropped, c.Service)
 		return
 	case ipvsplan.AddDest:
 		vs.Destinations = append(slices.Clip(vs.Destinations), c.NewDest)
@@ -436,6 +615,92 @@ func (a *Agent) record(c ipvsplan.Change) {
 	a.applied[c.Service] = vs
 }
 
+// reload applies a new document: the services it adds are read first,
+// the difference from the table last written is sent, and the services
+// it dropped are deleted.
+func (a *Agent) reload(doc *Document) error {
+	if a.stopped {
+		return errors.New("the agent has withdrawn its services and is stopping")
+	}
+	old := a.doc
+	a.index(doc)
+	listed := a.listed()
+	for _, vs := range old.Desired.Services {
+		if k := vs.Service.Key(); !listed[k] {
+			a.dropped[k] = true
+		}
+	}
+	if !a.synced.Load() {
+		a.repair = true // the next sync applies it
+		return nil
+	}
+	// Read the services new to the agent (to adopt them) and the dropped
+	// ones (to delete them only as the agent left them).
+	read := map[ipvs.ServiceKey]bool{}
+	for k := range listed {
+		if _, ok := a.applied[k]; !ok {
+			read[k] = true
+		}
+	}
+	for k := range a.dropped {
+		read[k] = true
+	}
+	var changes []ipvsplan.Change
+	if len(read) > 0 {
+		live, err := ipvs.ReadTable(a.opts.IPVS, func(k ipvs.ServiceKey) bool { return read[k] })
+		if err != nil {
+			a.failed("reload", fmt.Errorf("read the table: %w", err))
+			return err
+		}
+		found := map[ipvs.ServiceKey]bool{}
+		for _, vs := range live {
+			k := vs.Service.Key()
+			found[k] = true
+			cur, mine := a.applied[k]
+			switch {
+			case !a.dropped[k]:
+				a.applied[k] = vs // adopted
+			case mine && len(ipvsplan.AppendServiceChanges(nil, &cur, vs)) > 0:
+				a.opts.Logf("reload: left %s in the table: changed by someone else since this agent wrote it", ipvsconfig.FormatServiceKey(k))
+				delete(a.dropped, k)
+				delete(a.applied, k)
+			default:
+				changes = append(changes, deleteService(vs))
+			}
+		}
+		for k := range read {
+			if !found[k] {
+				delete(a.applied, k)
+				delete(a.dropped, k)
+			}
+		}
+	}
+	a.setTargets()
+	changes = a.appendEffective(changes, nil)
+	a.logChanges("reload: ", changes)
+	_, err := a.send(changes, "reload")
+	if err != nil {
+		a.failed("reload", err)
+		return err
+	}
+	a.opts.Logf("reload: %s generation %d applied: %d change%s", doc.Source, doc.Generation, len(changes), plural(len(changes)))
+	return nil
+}
+
+// withdraw deletes the document's services and stops all writing.
+func (a *Agent) withdraw() error {
+	var changes []ipvsplan.Change
+	for _, vs := range a.doc.Desired.Services {
+		if cur, ok := a.applied[vs.Service.Key()]; ok {
+			changes = append(changes, deleteService(cur))
+		}
+	}
+	a.stopped = true
+	a.opts.Logf("withdraw: deleting the document's %d service%s", len(changes), plural(len(changes)))
+	_, err := a.send(changes, "withdraw")
+	return err
+}
+
 // flip handles one health transition: only the services using the probe
 // are recomputed, from the table last written.
 func (a *Agent) flip(t healthcheck.Transition) {
@@ -444,8 +709,10 @@ func (a *Agent) flip(t healthcheck.Transition) {
 		return // a probe of an older document
 	}
 	a.health[t.Key] = probeState{state: t.To, weight: t.Weight}
-	changes := a.appendEffective(nil, func(i int) bool { return slices.Contains(svcs, i) })
-	verb := t.To.String()
+	a.setStatus(func(s *Status) { s.Flips++ })
+	if a.stopped {
+		return
+	}
 	what := fmt.Sprintf("server %s (%s check", t.Target.Addr, t.Target.Check.Type)
 	if n := len(svcs); n > 1 {
 		what += fmt.Sprintf(", %d services", n)
@@ -455,12 +722,16 @@ func (a *Agent) flip(t healthcheck.Transition) {
 	if t.Result.Err != nil {
 		reason = ": " + t.Result.Err.Error()
 	}
-	a.opts.Logf("%s %s%s; %d change%s", what, verb, reason, len(changes), plural(len(changes)))
-	for _, c := range changes {
-		a.opts.Logf("  %s", describe(c))
+	if !a.synced.Load() {
+		a.opts.Logf("%s %s%s; the table is applied at the next sync", what, t.To, reason)
+		return
 	}
-	_ = a.send(changes, "health")
-	a.setStatus(func(s *Status) { s.Flips++ })
+	changes := a.appendEffective(nil, svcs)
+	a.opts.Logf("%s %s%s; %d change%s", what, t.To, reason, len(changes), plural(len(changes)))
+	a.logChanges("  ", changes)
+	if _, err := a.send(changes, "health"); err != nil {
+		a.failed("health", err)
+	}
 }
 
 func plural(n int) string {
@@ -484,22 +755,18 @@ func (a *Agent) effective(i int) ipvs.VirtualServer {
 		if !inKernel {
 			return ipvs.Destination{}, false
 		}
-		j := slices.IndexFunc(cur.Destinations, func(x ipvs.Destination) bool { return x.Key() == d })
-		if j < 0 {
-			return ipvs.Destination{}, false
-		}
-		return cur.Destinations[j], true
+		return findDest(cur.Destinations, d)
 	}
 	vs := ipvs.VirtualServer{Service: want.Service, Destinations: make([]ipvs.Destination, 0, len(want.Destinations)+1)}
 	var healthy uint64
 	for j, d := range want.Destinations {
-		c := h.Checks[j]
-		if c == nil {
+		key := a.keys[i][j]
+		if key == "" {
 			vs.Destinations = append(vs.Destinations, d)
 			healthy += uint64(d.Weight)
 			continue
 		}
-		st := a.health[c.Key(ipvsconfig.CheckTarget(d))]
+		st := a.health[key]
 		switch st.state {
 		case healthcheck.Up:
 			if st.weight >= 0 {
@@ -536,7 +803,7 @@ func (a *Agent) effective(i int) ipvs.VirtualServer {
 		}
 		vs.Destinations = append(vs.Destinations, *h.Sorry)
 	}
-	if sorry != a.sorry[k] {
+	if h.Sorry != nil && sorry != a.sorry[k] {
 		if sorry {
 			a.opts.Logf("service %s: healthy weight %d is below the quorum %d: sorry server %s in", ipvsconfig.FormatServiceKey(k), healthy, h.Quorum, h.Sorry.Key())
 		} else {

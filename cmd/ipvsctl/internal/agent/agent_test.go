@@ -230,7 +230,13 @@ func TestRestartDoesNotFlap(t *testing.T) {
 	if got := weights(t, k); got != before {
 		t.Errorf("table changed by the restart:\n%s\nwant\n%s", got, before)
 	}
-	// Its first result decides.
+	// The probes start as the table shows them: one lost probe does not
+	// quiesce the server that is up, rise successes bring back the other.
+	for addr, want := range map[string]healthcheck.State{"192.168.0.1:80": healthcheck.Up, "192.168.0.2:80": healthcheck.Down} {
+		if got := h2.p.key(t, addr).Initial; got != want {
+			t.Errorf("%s starts %s, want %s", addr, got, want)
+		}
+	}
 	h2.flip("192.168.0.2:80", healthcheck.Up, -1)
 	if got := k.Requests().Writes; got != 1 {
 		t.Errorf("%d writes after the first result, want 1", got)

@@ -82,7 +82,7 @@ func (a *Agent) setStatus(f func(*Status)) {
 func (a *Agent) Status(ctx context.Context) (*Status, error) {
 	q := make(chan *Status, 1)
 	select {
-	case a.events <- event{query: q}:
+	case a.events <- event{query: q, ctx: ctx}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -92,6 +92,16 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// Counters returns the status without the servers, without waiting for
+// the loop (for /metrics).
+func (a *Agent) Counters() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.status
+	s.Document = s.Source
+	return s
 }
 
 // snapshot builds the status from the loop's state.

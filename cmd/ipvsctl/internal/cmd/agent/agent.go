@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -134,6 +135,20 @@ func Run(o *Options) error {
 		if err != nil {
 			return nil, err
 		}
+		var unused []string
+		if want.Timeouts != nil {
+			unused = append(unused, "timeouts")
+		}
+		if want.ManageDaemons {
+			unused = append(unused, "daemons")
+		}
+		if len(want.Sysctls) > 0 {
+			unused = append(unused, "sysctls")
+		}
+		if len(unused) > 0 {
+			lg.Logf("%s: the agent keeps services only; its %s section%s not applied (use ipvsctl apply -f %s)",
+				o.File, strings.Join(unused, ", "), map[bool]string{true: "s are", false: " is"}[len(unused) > 1], o.File)
+		}
 		return &agent.Document{Desired: want, Source: o.File, Generation: gen}, nil
 	}
 	doc, err := load(1)
@@ -172,7 +187,8 @@ func Run(o *Options) error {
 		if err != nil {
 			return fmt.Errorf("--listen %s: %w", o.Listen, err)
 		}
-		srv := &http.Server{Handler: m.handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: m.handler(), ReadHeaderTimeout: 10 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		lg.Logf("serving /metrics, /healthz and /status on %s", ln.Addr())
@@ -207,7 +223,7 @@ func Run(o *Options) error {
 		case <-watchdog:
 			// Only a loop that answers gets the watchdog fed.
 			qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-			if _, err := a.Status(qctx); err == nil {
+			if err := a.Ping(qctx); err == nil {
 				_ = sd.Notify("WATCHDOG=1")
 			}
 			qcancel()

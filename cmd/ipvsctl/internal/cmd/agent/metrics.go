@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -62,15 +64,23 @@ func (m *metrics) setReady() { m.ready.Store(true) }
 var (
 	stateDesc = prometheus.NewDesc("ipvsctl_agent_probe_state",
 		"State of each probe: 1 for its current state (up, down or unknown), 0 for the others.",
-		[]string{"check", "target", "state"}, nil)
+		[]string{"check", "target", "probe", "state"}, nil)
 	flipsDesc = prometheus.NewDesc("ipvsctl_agent_probe_flips_total",
-		"Health changes of each probe since the agent started.", []string{"check", "target"}, nil)
+		"Health changes of each probe since the agent started.", []string{"check", "target", "probe"}, nil)
 	genDesc = prometheus.NewDesc("ipvsctl_agent_generation",
 		"Generation of the applied document (1 at start, one more per accepted reload).", nil, nil)
 	countDesc = prometheus.NewDesc("ipvsctl_agent_events_total",
 		"The agent's counters: flips handled, write requests sent, refused requests, drift changes repaired, drift checks.",
 		[]string{"event"}, nil)
 )
+
+// probeID tells apart two checks of one type on one target (two paths,
+// two intervals): 8 hex digits of the probe's key.
+func probeID(key string) string {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
 
 // checkCollector exports the probes' state and the agent's counters at
 // scrape time.
@@ -86,27 +96,21 @@ func (c *checkCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *checkCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.monitor != nil {
 		for _, s := range c.monitor.Status() {
-			t, target := string(s.Target.Check.Type), s.Target.Check.Target(s.Target.Addr).String()
+			t, target, id := string(s.Target.Check.Type), s.Target.Check.Target(s.Target.Addr).String(), probeID(s.Key)
 			for _, st := range []healthcheck.State{healthcheck.Unknown, healthcheck.Up, healthcheck.Down} {
 				v := 0.0
 				if s.State == st {
 					v = 1
 				}
-				ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, t, target, st.String())
+				ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, t, target, id, st.String())
 			}
-			ch <- prometheus.MustNewConstMetric(flipsDesc, prometheus.CounterValue, float64(s.Flips), t, target)
+			ch <- prometheus.MustNewConstMetric(flipsDesc, prometheus.CounterValue, float64(s.Flips), t, target, id)
 		}
 	}
 	if c.agent == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, err := c.agent.Status(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(genDesc, err)
-		return
-	}
+	st := c.agent.Counters()
 	ch <- prometheus.MustNewConstMetric(genDesc, prometheus.GaugeValue, float64(st.Generation))
 	for _, e := range []struct {
 		name string
@@ -127,7 +131,11 @@ func (m *metrics) handler() http.Handler {
 			http.Error(w, "starting: the first sync is not done", http.StatusServiceUnavailable)
 			return
 		}
-		if _, err := m.agent.Status(ctx); err != nil {
+		if !m.agent.Synced() {
+			http.Error(w, "the agent has not been able to read the table yet: see its log", http.StatusServiceUnavailable)
+			return
+		}
+		if err := m.agent.Ping(ctx); err != nil {
 			http.Error(w, "the agent's loop does not answer", http.StatusServiceUnavailable)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ func (p *prober) exec() (int, error) {
 		return -1, &probeError{"no command", nil}
 	}
 	cmd := exec.CommandContext(p.ctx, c.Command[0], c.Command[1:]...)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), notForChecks),
 		"IPVS_SERVER_ADDRESS="+p.target.Addr().String(),
 		"IPVS_SERVER_PORT="+strconv.Itoa(int(p.target.Port())))
 	ownProcessGroup(cmd)
@@ -155,4 +156,10 @@ func (t *tail) Write(p []byte) (int, error) {
 	}
 	t.b = append(t.b, p...)
 	return n, nil
+}
+
+// notForChecks reports the variables a check command must not inherit:
+// systemd's notification socket and watchdog belong to the agent.
+func notForChecks(kv string) bool {
+	return strings.HasPrefix(kv, "NOTIFY_SOCKET=") || strings.HasPrefix(kv, "WATCHDOG_")
 }

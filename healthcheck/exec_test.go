@@ -19,6 +19,8 @@ import (
 func sh(script string) []string { return []string{"/bin/sh", "-c", script} }
 
 func TestProbeExec(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "/run/systemd/notify")
+	t.Setenv("WATCHDOG_USEC", "30000000")
 	server := netip.MustParseAddrPort("127.0.0.2:80")
 	for _, c := range []struct {
 		name   string
@@ -30,6 +32,7 @@ func TestProbeExec(t *testing.T) {
 		{name: "exit 1", check: Check{Command: sh("exit 1")}, want: fail("exit status 1")},
 		{name: "exit 3", check: Check{Command: sh("exit 3")}, want: fail("exit status 3")},
 		{name: "arguments", check: Check{Command: []string{"/bin/sh", "-c", `test "$0 $1" = "a b"`, "a", "b"}}, want: pass},
+		{name: "no systemd notification", check: Check{Command: sh(`test -z "$NOTIFY_SOCKET$WATCHDOG_USEC"`)}, want: pass},
 		{name: "environment", check: Check{Command: sh(`test "$IPVS_SERVER_ADDRESS:$IPVS_SERVER_PORT" = 127.0.0.2:80`)}, want: pass},
 		{name: "side port", check: Check{Port: 8080, Command: sh(`test "$IPVS_SERVER_ADDRESS:$IPVS_SERVER_PORT" = 127.0.0.2:8080`)}, want: pass},
 		{name: "ipv6", target: netip.MustParseAddrPort("[2001:db8::1]:443"), check: Check{Command: sh(`test "$IPVS_SERVER_ADDRESS $IPVS_SERVER_PORT" = "2001:db8::1 443"`)}, want: pass},

@@ -88,7 +88,7 @@ func (d Duration) parse(def time.Duration) (time.Duration, error) {
 		return def, nil
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 || f > 86400 {
+		if !(f >= 0 && f <= 86400) { // NaN too
 			return 0, fmt.Errorf("%s seconds is out of range 0..86400", s)
 		}
 		return time.Duration(f * float64(time.Second)), nil
@@ -178,12 +178,22 @@ func convertHealth(c *errs, p Path, s *Service, vs *ipvs.VirtualServer) *Service
 			h.Sorry = &d
 		}
 	}
+	if s.Quorum != nil && h.Quorum == 0 && s.SorryServer != nil {
+		c.add(p.with("quorum"), "0 never brings the sorry server in (no healthy weight is below 0); leave quorum out for 1")
+	}
 	h.Checks = make([]*healthcheck.Check, len(s.Destinations))
 	for i := range s.Destinations {
+		cp := p.with("healthCheck")
 		if hc := s.Destinations[i].HealthCheck; hc != nil {
-			h.Checks[i] = convertCheck(c, p.with("destinations", i, "healthCheck"), hc, vs.Service.Protocol)
+			cp = p.with("destinations", i, "healthCheck")
+			h.Checks[i] = convertCheck(c, cp, hc, vs.Service.Protocol)
 		} else {
 			h.Checks[i] = svcCheck
+		}
+		// A port-0 server (fwmark or all-ports service) has no port to
+		// probe: the check needs its own.
+		if k := h.Checks[i]; k != nil && k.Type != healthcheck.Exec && k.Port == 0 && i < len(vs.Destinations) && vs.Destinations[i].Port == 0 {
+			c.add(cp.with("port"), "missing: server %s has no port (a fwmark or port-0 service), so the check needs one", vs.Destinations[i].Address)
 		}
 	}
 	return h
@@ -215,6 +225,9 @@ func convertCheck(c *errs, p Path, hc *HealthCheck, proto ipvs.Protocol) *health
 		c.add(p.with("interval"), "%s is too short (at least 10ms)", k.Interval)
 	}
 	def := min(healthcheck.DefaultTimeout, k.Interval)
+	if k.Interval <= 0 {
+		def = healthcheck.DefaultTimeout // the interval's error is reported
+	}
 	if k.Timeout, err = hc.Timeout.parse(def); err != nil {
 		c.add(p.with("timeout"), "%v", err)
 	} else if k.Timeout <= 0 {

@@ -149,3 +149,37 @@ func TestUDPServiceCheckNeedsSidePort(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestHealthCheckEdgeCases(t *testing.T) {
+	for _, tc := range []struct {
+		name, svc string
+		want      string // "" accepted
+	}{
+		{"fwmark needs a check port", "{fwmark: 7, healthCheck: {type: tcp}, destinations: [{address: 192.168.0.1}]}",
+			"services[0].healthCheck.port: missing: server 192.168.0.1 has no port"},
+		{"fwmark with a check port", "{fwmark: 7, healthCheck: {type: tcp, port: 80}, destinations: [{address: 192.168.0.1}]}", ""},
+		{"fwmark exec", "{fwmark: 7, healthCheck: {type: exec, command: [/bin/true]}, destinations: [{address: 192.168.0.1}]}", ""},
+		{"NaN grace", "{protocol: tcp, address: 10.0.0.1, port: 80, healthCheck: {type: tcp, grace: NaN}, destinations: [{address: 192.168.0.1}]}",
+			"grace: NaN seconds is out of range 0..86400"},
+		{"quorum 0 with a sorry server", "{protocol: tcp, address: 10.0.0.1, port: 80, quorum: 0, sorryServer: {address: 192.168.0.9}, healthCheck: {type: tcp}, destinations: [{address: 192.168.0.1}]}",
+			"quorum: 0 never brings the sorry server in"},
+		{"bad interval alone", "{protocol: tcp, address: 10.0.0.1, port: 80, healthCheck: {type: tcp, interval: x}, destinations: [{address: 192.168.0.1}]}",
+			`interval: "x" is not a duration`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := Parse("lb.yaml", []byte("apiVersion: ipvsctl/v1\nservices:\n  - "+tc.svc+"\n"), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = d.Desired()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && err == nil:
+				t.Errorf("accepted")
+			case tc.want != "" && (!strings.Contains(err.Error(), tc.want) || len(err.(ErrorList)) != 1):
+				t.Errorf("got %v, want one error with %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -107,8 +107,9 @@ func writeStatus(w io.Writer, s *agent.Status) error {
 		}
 	}
 	fmt.Fprintf(w, "Document %s, generation %d, applied %s\n", s.Document, s.Generation, s.LoadedAt.Format(time.RFC3339))
-	fmt.Fprintf(w, "%d services, %d probes, %d checked servers down; %d flips, %d requests sent, %d drift changes repaired in %d checks\n",
-		s.Services, s.Probes, down, s.Flips, s.Requests, s.DriftRepaired, s.DriftChecks)
+	fmt.Fprintf(w, "%s, %s, %d down; %s, %s sent, %d drift change%s repaired in %s\n",
+		count(s.Services, "service"), count(s.Probes, "probe"), down, count(s.Flips, "flip"), count(s.Requests, "request"),
+		s.DriftRepaired, plural(s.DriftRepaired), count(s.DriftChecks, "check"))
 	if s.LastError != "" {
 		fmt.Fprintf(w, "Last error: %s\n", s.LastError)
 	}
@@ -151,4 +152,14 @@ func unwrapURL(err error) error {
 		err = se.Err
 	}
 	return err
+}
+
+// count writes n and the noun, plural when n is not 1.
+func count(n int, noun string) string { return fmt.Sprintf("%d %s%s", n, noun, plural(n)) }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

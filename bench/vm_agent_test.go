@@ -58,7 +58,17 @@ var tools = []tool{
 		if err := os.WriteFile(doc, out, 0o644); err != nil {
 			tb.Fatal(err)
 		}
-		log, _ := os.Create(filepath.Join(dir, "agent.log"))
+		logPath := filepath.Join(dir, "agent.log")
+		log, _ := os.Create(logPath)
+		tb.Cleanup(func() {
+			if tb.Failed() {
+				b, _ := os.ReadFile(logPath)
+				if len(b) > 8000 {
+					b = b[len(b)-8000:]
+				}
+				tb.Logf("ipvsctl agent's log (end):\n%s", b)
+			}
+		})
 		cmd := exec.Command(ctlPath, "agent", "-f", doc)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
@@ -220,7 +230,7 @@ func sideBySide(tb testing.TB, size sbsSize) map[string]*sbsResult {
 		addrs = append(addrs, fmt.Sprintf("addr add %s/16 dev sbp1", s.Addr()))
 	}
 	lvslab.IPBatch(tb, pool, addrs...)
-	lvslab.ServeHTTP(tb, pool, netip.MustParseAddrPort("0.0.0.0:80"))
+	pool.ServeTCP(tb, netip.MustParseAddrPort("0.0.0.0:80"))
 	sc, err := lvslab.Scale(spec)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,12 +1,15 @@
 package lvslab
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
@@ -160,4 +163,42 @@ func parseSNMPTCP(s string) (TCPCounters, error) {
 		return TCPCounters{}, fmt.Errorf("Tcp: lines lack %d counters", len(fields))
 	}
 	return c, nil
+}
+
+// ServeTCP listens on addr in the namespace and accepts and closes every
+// connection: a real-server pool for TCP checks
+// that answers thousands of connections a second without a process per
+// connection (busybox httpd forks one). The backlog is the kernel's
+// largest (net.core.somaxconn). It stops when the test ends.
+func (n *Netns) ServeTCP(t testing.TB, addr netip.AddrPort) {
+	t.Helper()
+	var ln net.Listener
+	err := n.Do(func() error {
+		lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		}}
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp", addr.String())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen on %v in %s: %v", addr, n.Name, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 }

@@ -34,7 +34,12 @@ type sbsSize struct {
 	ScaleWindow                time.Duration
 }
 
-// tool is keepalived or ipvsctl agent, started on a keepalived.conf.
+// sbsNS is the director's namespace: its IPVS table and connections are
+// the benchmark's alone.
+const sbsNS = "sbd"
+
+// tool is keepalived or ipvsctl agent, started on a keepalived.conf in
+// the director's namespace.
 type tool struct {
 	name  string
 	start func(tb testing.TB, conf string) (pid int, stop func())
@@ -42,7 +47,7 @@ type tool struct {
 
 var tools = []tool{
 	{"keepalived", func(tb testing.TB, conf string) (int, func()) {
-		k := lvslab.StartKeepalived(tb, conf)
+		k := lvslab.StartKeepalivedIn(tb, &lvslab.Netns{Name: sbsNS}, conf)
 		return k.PID(), func() { k.Stop(tb) }
 	}},
 	{"ipvsctl", func(tb testing.TB, conf string) (int, func()) {
@@ -70,7 +75,7 @@ var tools = []tool{
 				tb.Logf("ipvsctl agent's log (end):\n%s", b)
 			}
 		})
-		cmd := exec.Command(ctlPath, "agent", "-f", doc)
+		cmd := exec.Command(ctlPath, "--netns", sbsNS, "agent", "-f", doc)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			tb.Fatal(err)
@@ -108,7 +113,7 @@ type sbsResult struct {
 // measured).
 func tableWeights(tb testing.TB) (dests int, byWeight map[uint32]int) {
 	tb.Helper()
-	tab, err := ipvsproc.ReadServices()
+	tab, err := ipvsproc.ReadServices(ipvsproc.WithNetNS(sbsNS))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -160,9 +165,14 @@ func usage(tb testing.TB, pid int) lvslab.Usage {
 // returns their measurements.
 func sideBySide(tb testing.TB, size sbsSize) map[string]*sbsResult {
 	lvslab.RequireKeepalived(tb)
-	vmtest.Reset(tb)
-	vmtest.MustShell(tb, "echo 1 > /proc/sys/net/ipv4/ip_forward")
-	nl, err := netlinkipvs.New()
+	director := lvslab.NewNetns(tb, sbsNS)
+	director.Forwarding(tb)
+	flush := func() {
+		if r := vmtest.Run(tb, vmtest.IPFull, "ip", "", "netns", "exec", sbsNS, vmtest.RefPath, "-C"); r.Code != 0 {
+			tb.Fatalf("ipvsadm -C: %s", r)
+		}
+	}
+	nl, err := netlinkipvs.New(netlinkipvs.WithNetNS(sbsNS))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -172,11 +182,11 @@ func sideBySide(tb testing.TB, size sbsSize) map[string]*sbsResult {
 	// Failover: two busybox httpd servers behind 10.40.0.1:80, HTTP_GET
 	// every second, inhibit_on_failure (quiesce), a client loop.
 	client := lvslab.NewNetns(tb, "sbc")
-	lvslab.LinkRoot(tb, client, "sbc0", "sbc1", netip.MustParsePrefix("10.40.0.1/24"), netip.MustParsePrefix("10.40.0.2/24"))
+	lvslab.Link(tb, director, client, "sbc0", "sbc1", netip.MustParsePrefix("10.40.0.1/24"), netip.MustParsePrefix("10.40.0.2/24"))
 	var servers []*lvslab.HTTPServer
 	for i := 1; i <= 2; i++ {
 		ns := lvslab.NewNetns(tb, fmt.Sprintf("sbs%d", i))
-		lvslab.LinkRoot(tb, ns, fmt.Sprintf("sbs%d0", i), fmt.Sprintf("sbs%d1", i),
+		lvslab.Link(tb, director, ns, fmt.Sprintf("sbs%d0", i), fmt.Sprintf("sbs%d1", i),
 			netip.MustParsePrefix(fmt.Sprintf("10.4%d.0.1/24", i)), netip.MustParsePrefix(fmt.Sprintf("10.4%d.0.2/24", i)))
 		servers = append(servers, lvslab.ServeHTTP(tb, ns, netip.MustParseAddrPort(fmt.Sprintf("10.4%d.0.2:80", i))))
 	}
@@ -190,7 +200,7 @@ func sideBySide(tb testing.TB, size sbsSize) map[string]*sbsResult {
 	for _, tl := range tools {
 		r := &sbsResult{}
 		res[tl.name] = r
-		vmtest.MustShell(tb, "/usr/sbin/ipvsadm -C")
+		flush()
 		pid, stop := tl.start(tb, conf)
 		for _, s := range servers {
 			waitDest(tb, nl, vip, s.Addr, tl.name+": both servers up", func(w int) bool { return w == 1 })
@@ -227,7 +237,7 @@ func sideBySide(tb testing.TB, size sbsSize) map[string]*sbsResult {
 		FirstVIP: netip.MustParseAddr("10.60.0.1"), VIPPort: 80, FirstServer: netip.MustParseAddr("10.50.0.2"), ServerPort: 80,
 		DelayLoop: 1, InhibitOnFailure: true, Check: lvslab.Check{Kind: lvslab.TCPCheck, ConnectTimeout: 1, Retry: 1}}
 	pool := lvslab.NewNetns(tb, "sbp")
-	lvslab.LinkRoot(tb, pool, "sbp0", "sbp1", netip.MustParsePrefix("10.50.0.1/16"), netip.MustParsePrefix("10.50.0.2/16"))
+	lvslab.Link(tb, director, pool, "sbp0", "sbp1", netip.MustParsePrefix("10.50.0.1/16"), netip.MustParsePrefix("10.50.0.2/16"))
 	var addrs []string
 	for _, s := range spec.Servers()[1:] {
 		addrs = append(addrs, fmt.Sprintf("addr add %s/16 dev sbp1", s.Addr()))
@@ -241,7 +251,7 @@ func sideBySide(tb testing.TB, size sbsSize) map[string]*sbsResult {
 	total := size.Services * size.PerService
 	for _, tl := range tools {
 		r := res[tl.name]
-		vmtest.MustShell(tb, "/usr/sbin/ipvsadm -C")
+		flush()
 		t0 := time.Now()
 		pid, stop := tl.start(tb, sc.Text())
 		deadline := t0.Add(5 * time.Minute)

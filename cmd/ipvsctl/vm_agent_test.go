@@ -26,34 +26,47 @@ import (
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
 )
 
-// agentLab is the test bed: the client namespace reaches the VIP
-// 10.30.0.1 (the director's address on the client's link); three real
+// agentLab is the test bed. The director is the namespace agd (the agent
+// runs with --netns agd: its table, its connections and its probes are
+// there, and no other test sees them); the client namespace reaches the
+// VIP 10.30.0.1, the director's address on the client's link; three real
 // servers, each a busybox httpd in its own namespace, answer with their
 // address.
 type agentLab struct {
+	director   *lvslab.Netns
 	client     *lvslab.Netns
 	s1, s2, s9 *lvslab.HTTPServer
 	nl         *netlinkipvs.Client
 }
 
+const agentNS = "agd"
+
 func newAgentLab(t *testing.T) *agentLab {
 	t.Helper()
-	l := &agentLab{client: lvslab.NewNetns(t, "agc")}
-	lvslab.LinkRoot(t, l.client, "agc0", "agc1", netip.MustParsePrefix("10.30.0.1/24"), netip.MustParsePrefix("10.30.0.2/24"))
+	l := &agentLab{director: lvslab.NewNetns(t, agentNS), client: lvslab.NewNetns(t, "agc")}
+	lvslab.Link(t, l.director, l.client, "agc0", "agc1", netip.MustParsePrefix("10.30.0.1/24"), netip.MustParsePrefix("10.30.0.2/24"))
 	srv := func(name string, n int) *lvslab.HTTPServer {
 		ns := lvslab.NewNetns(t, name)
-		lvslab.LinkRoot(t, ns, name+"0", name+"1", netip.MustParsePrefix(fmt.Sprintf("10.3%d.0.1/24", n)), netip.MustParsePrefix(fmt.Sprintf("10.3%d.0.2/24", n)))
+		lvslab.Link(t, l.director, ns, name+"0", name+"1", netip.MustParsePrefix(fmt.Sprintf("10.3%d.0.1/24", n)), netip.MustParsePrefix(fmt.Sprintf("10.3%d.0.2/24", n)))
 		return lvslab.ServeHTTP(t, ns, netip.MustParseAddrPort(fmt.Sprintf("10.3%d.0.2:80", n)))
 	}
 	l.s1, l.s2, l.s9 = srv("ags1", 1), srv("ags2", 2), srv("ags9", 9)
-	vmtest.MustShell(t, "echo 1 > /proc/sys/net/ipv4/ip_forward")
-	nl, err := netlinkipvs.New()
+	l.director.Forwarding(t)
+	nl, err := netlinkipvs.New(netlinkipvs.WithNetNS(agentNS))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nl.Close() })
 	l.nl = nl
 	return l
+}
+
+// ipvsadmIn runs the reference ipvsadm in the director's namespace.
+func ipvsadmIn(t testing.TB, args ...string) {
+	t.Helper()
+	if r := vmtest.Run(t, vmtest.IPFull, "ip", "", append([]string{"netns", "exec", agentNS, vmtest.RefPath}, args...)...); r.Code != 0 {
+		t.Fatalf("ipvsadm %s: %s", strings.Join(args, " "), r)
+	}
 }
 
 // weights returns "PORT SERVER=WEIGHT ..." for every service, sorted.
@@ -130,7 +143,7 @@ func startAgent(t *testing.T, file string, args ...string) *agentProc {
 	t.Helper()
 	agentPort++
 	a := &agentProc{log: &lockedBuffer{}, addr: fmt.Sprintf("127.0.0.1:%d", agentPort), done: make(chan struct{})}
-	a.cmd = exec.Command(ctlPath, append([]string{"agent", "-f", file, "--listen", a.addr}, args...)...)
+	a.cmd = exec.Command(ctlPath, append([]string{"--netns", agentNS, "agent", "-f", file, "--listen", a.addr}, args...)...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -290,7 +303,7 @@ func TestVMAgent(t *testing.T) {
 	}
 	shared := b.String()
 	file := writeDoc(t, dir, "agent.yaml", shared)
-	vmtest.MustShell(t, "/usr/sbin/ipvsadm -C")
+	ipvsadmIn(t, "-C")
 	// This agent outlives the subtests below: started on the parent test.
 	a := startAgent(t, file, "--drift-interval", "2s")
 	t.Run("shared server", func(t *testing.T) {
@@ -305,7 +318,7 @@ func TestVMAgent(t *testing.T) {
 	})
 
 	t.Run("drift", func(t *testing.T) {
-		vmtest.MustShell(t, "/usr/sbin/ipvsadm -e -t 10.30.0.1:8005 -r 10.32.0.2:80 -m -w 9")
+		ipvsadmIn(t, "-e", "-t", "10.30.0.1:8005", "-r", "10.32.0.2:80", "-m", "-w", "9")
 		l.waitTable(t, "the drift repaired", func(w string) bool { return strings.Count(w, "10.31.0.2=1 10.32.0.2=2") == 20 })
 		a.waitLog(t, "drift check: update destination 10.32.0.2:80 of TCP 10.30.0.1:8005: weight 9 -> 2", 1)
 	})
@@ -405,7 +418,7 @@ func TestVMAgent(t *testing.T) {
 	<-a.done
 
 	t.Run("remove, sorry server, quorum", func(t *testing.T) {
-		vmtest.MustShell(t, "/usr/sbin/ipvsadm -C")
+		ipvsadmIn(t, "-C")
 		file := writeDoc(t, dir, "sorry.yaml", `  - protocol: tcp
     address: 10.30.0.1
     port: 81

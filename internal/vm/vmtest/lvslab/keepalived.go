@@ -48,6 +48,14 @@ type KeepalivedProc struct {
 // it added, and logs keepalived's log if the test failed.
 func StartKeepalived(t testing.TB, conf string, extraArgs ...string) *KeepalivedProc {
 	t.Helper()
+	return StartKeepalivedIn(t, nil, conf, extraArgs...)
+}
+
+// StartKeepalivedIn is StartKeepalived in the namespace ns (through ip
+// netns exec, which execs keepalived: the PID is keepalived's): a director
+// of its own, whose IPVS table and connections no other test sees.
+func StartKeepalivedIn(t testing.TB, ns *Netns, conf string, extraArgs ...string) *KeepalivedProc {
+	t.Helper()
 	k := &KeepalivedProc{Dir: t.TempDir()}
 	k.Conf = filepath.Join(k.Dir, "keepalived.conf")
 	k.LogPath = filepath.Join(k.Dir, "keepalived.log")
@@ -68,6 +76,9 @@ func StartKeepalived(t testing.TB, conf string, extraArgs ...string) *Keepalived
 		"-r", k.pidFile("vrrp"), "-b", k.pidFile("bfd"),
 	}, extraArgs...)
 	cmd := exec.Command(Keepalived, args...)
+	if ns != nil {
+		cmd = ns.Command(append([]string{Keepalived}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if k.proc, err = startProcess(cmd); err != nil {
 		t.Fatalf("starting keepalived: %v", err)

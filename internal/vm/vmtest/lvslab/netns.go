@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -66,25 +67,42 @@ func IPBatch(t testing.TB, ns *Netns, lines ...string) {
 	}
 }
 
-// LinkRoot joins the namespace to the root namespace with a veth pair:
-// rootIf in the root namespace with rootAddr, nsIf in n with the
-// addresses addrs (each in CIDR form), both up, and in n a default route
-// via rootAddr, so that replies to clients beyond the root namespace (NAT
-// through IPVS) come back. Deleting the namespace deletes the pair.
+// LinkRoot joins the namespace to the root namespace: Link(t, nil, n, ...).
 func LinkRoot(t testing.TB, n *Netns, rootIf, nsIf string, rootAddr netip.Prefix, addrs ...netip.Prefix) {
 	t.Helper()
-	IPBatch(t, nil,
-		fmt.Sprintf("link add %s type veth peer name %s", rootIf, nsIf),
-		fmt.Sprintf("link set %s netns %s", nsIf, n.Name),
-		fmt.Sprintf("addr add %s dev %s", rootAddr, rootIf),
-		fmt.Sprintf("link set %s up", rootIf))
+	Link(t, nil, n, rootIf, nsIf, rootAddr, addrs...)
+}
+
+// Link joins namespace a (the root namespace if nil) to namespace b with a
+// veth pair: ifA in a with addrA, ifB in b with the addresses addrs (each
+// in CIDR form), both up, and in b a default route via addrA, so that
+// replies to clients beyond a (NAT through a director a) come back.
+// Deleting either namespace deletes the pair.
+func Link(t testing.TB, a, b *Netns, ifA, ifB string, addrA netip.Prefix, addrs ...netip.Prefix) {
+	t.Helper()
+	IPBatch(t, a,
+		fmt.Sprintf("link add %s type veth peer name %s", ifA, ifB),
+		fmt.Sprintf("link set %s netns %s", ifB, b.Name),
+		fmt.Sprintf("addr add %s dev %s", addrA, ifA),
+		fmt.Sprintf("link set %s up", ifA))
 	batch := make([]string, 0, len(addrs)+2)
-	for _, a := range addrs {
-		batch = append(batch, fmt.Sprintf("addr add %s dev %s", a, nsIf))
+	for _, x := range addrs {
+		batch = append(batch, fmt.Sprintf("addr add %s dev %s", x, ifB))
 	}
-	batch = append(batch, fmt.Sprintf("link set %s up", nsIf),
-		fmt.Sprintf("route add default via %s", rootAddr.Addr()))
-	IPBatch(t, n, batch...)
+	batch = append(batch, fmt.Sprintf("link set %s up", ifB),
+		fmt.Sprintf("route add default via %s", addrA.Addr()))
+	IPBatch(t, b, batch...)
+}
+
+// Forwarding turns on IPv4 forwarding in the namespace (a NAT director
+// forwards its real servers' replies).
+func (n *Netns) Forwarding(t testing.TB) {
+	t.Helper()
+	if err := n.Do(func() error {
+		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644)
+	}); err != nil {
+		t.Fatalf("netns %s: ip_forward: %v", n.Name, err)
+	}
 }
 
 // TCPCounters are a namespace's TCP counters from /proc/net/snmp (RFC

@@ -1,7 +1,3 @@
-// Package sdnotify speaks systemd's notification protocol (sd_notify(3)):
-// one datagram per state change to the socket named by $NOTIFY_SOCKET, and
-// the watchdog interval from $WATCHDOG_USEC. Without $NOTIFY_SOCKET (not
-// started by systemd with Type=notify) every call does nothing.
 package sdnotify
 
 import (
@@ -16,10 +12,8 @@ type Notifier struct {
 	addr string
 }
 
-// New returns a notifier for $NOTIFY_SOCKET. The variable is left in the
-// environment: commands the agent starts (exec checks) do not inherit it
-// in a way that matters, since only the main PID's messages are accepted
-// by default (NotifyAccess=main).
+// New returns a notifier for $NOTIFY_SOCKET. (Exec checks do not inherit
+// the variable: healthcheck removes it from their environment.)
 func New() *Notifier {
 	return &Notifier{addr: os.Getenv("NOTIFY_SOCKET")}
 }

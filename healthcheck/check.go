@@ -158,4 +158,9 @@ type Env struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Start starts a command; nil uses cmd.Start.
 	Start func(cmd *exec.Cmd) error
+	// Socket opens a socket (socket(2)'s arguments) for a tcp check when
+	// Dial is nil; nil uses socket(2) in the caller's namespace. A
+	// socket stays in the namespace it was opened in, so this is all a
+	// tcp check needs to probe from another one.
+	Socket func(domain, typ, proto int) (int, error)
 }

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // maxHeader bounds the status line and headers read.
@@ -60,7 +59,7 @@ func (p *prober) http() error {
 	if dl, ok := p.ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(p.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(p.ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	defer stop()
 	if c.Type == HTTPS {
 		name := serverName(c)

@@ -551,3 +551,36 @@ func TestQueryTypes(t *testing.T) {
 		t.Errorf("%d query types mapped, %d listed", len(queryTypes), len(QueryTypes))
 	}
 }
+
+// TestProbeTCPSocketHook: the tcp check opens its socket through
+// Env.Socket (the agent's way into another namespace), IPv4 and IPv6,
+// and reports a refused connection in words.
+func TestProbeTCPSocketHook(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "tcp6" {
+				addr = "[::1]:0"
+			}
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				t.Skipf("no %s loopback: %v", network, err)
+			}
+			target := netip.MustParseAddrPort(ln.Addr().String())
+			opened := 0
+			env := Env{Socket: func(domain, typ, proto int) (int, error) {
+				opened++
+				return syscall.Socket(domain, typ, proto)
+			}}
+			c := &Check{Type: TCP, Timeout: 5 * time.Second}
+			if r := Probe(t.Context(), env, c, target); !r.OK || opened != 1 {
+				t.Errorf("open port: %+v, %d sockets opened", r, opened)
+			}
+			ln.Close()
+			r := Probe(t.Context(), env, c, target)
+			if r.OK || r.Err == nil || r.Err.Error() != "connection refused" {
+				t.Errorf("closed port: %+v", r)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ package healthcheck
 
 import (
 	"context"
+	"net"
 	"os"
 	"syscall"
 )
@@ -13,10 +14,36 @@ const connectOnlyOK = true
 
 // connectOnly is the tcp check without net.Dialer: socket, a connect that
 // does not block a thread (the runtime's poller waits for it), SO_ERROR,
-// close. net.Dialer adds five setsockopt calls (TCP_NODELAY and
-// keep-alive) and getsockname and getpeername for a connection the check
-// closes at once: half its system calls.
+// close. net.Dialer adds TCP_NODELAY, getsockname and getpeername for a
+// connection the check closes at once (BenchmarkTCPProbe).
 func (p *prober) connectOnly() error {
+	f, err := p.connectFile(syscall.SOCK_STREAM)
+	if err != nil {
+		return p.fail(err)
+	}
+	f.Close()
+	return nil
+}
+
+// dialSocket opens a connection ("tcp" or "udp") through env.Socket: the
+// http, https, udp and dns checks of an agent probing from another
+// namespace.
+func (p *prober) dialSocket(network string) (net.Conn, error) {
+	typ := syscall.SOCK_STREAM
+	if network == "udp" {
+		typ = syscall.SOCK_DGRAM
+	}
+	f, err := p.connectFile(typ)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return net.FileConn(f)
+}
+
+// connectFile opens a socket of type typ to the target (env.Socket or
+// socket(2)) and connects it, bounded by the probe's context.
+func (p *prober) connectFile(typ int) (*os.File, error) {
 	family, sa := syscall.AF_INET, syscall.Sockaddr(nil)
 	if a := p.target.Addr(); a.Is4() {
 		sa = &syscall.SockaddrInet4{Port: int(p.target.Port()), Addr: a.As4()}
@@ -28,32 +55,35 @@ func (p *prober) connectOnly() error {
 	if socket == nil {
 		socket = syscall.Socket
 	}
-	fd, err := socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	fd, err := socket(family, typ|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return p.fail(os.NewSyscallError("socket", err))
+		return nil, os.NewSyscallError("socket", err)
 	}
 	// Registered with the poller before connect: it waits for the edge
 	// that connect's completion makes.
 	f := os.NewFile(uintptr(fd), "probe")
-	defer f.Close()
 	if dl, ok := p.ctx.Deadline(); ok {
 		f.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(p.ctx, func() { f.SetDeadline(aLongTimeAgo) })
 	defer stop()
+	fail := func(err error) (*os.File, error) {
+		f.Close()
+		return nil, err
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return p.fail(err)
+		return fail(err)
 	}
 	if cerr := rc.Control(func(fd uintptr) { err = syscall.Connect(int(fd), sa) }); cerr != nil {
-		return p.fail(cerr)
+		return fail(cerr)
 	}
 	switch err {
 	case nil:
-		return nil
+		return f, nil
 	case syscall.EINPROGRESS:
 	default:
-		return p.fail(os.NewSyscallError("connect", err))
+		return fail(os.NewSyscallError("connect", err))
 	}
 	var soErr error
 	waited := false
@@ -75,7 +105,8 @@ func (p *prober) connectOnly() error {
 		err = soErr
 	}
 	if err != nil {
-		return p.fail(err)
+		return fail(err)
 	}
-	return nil
+	f.SetDeadline(noDeadline)
+	return f, nil
 }

@@ -134,17 +134,23 @@ func bare(err error) error {
 	}
 }
 
-// dial opens a connection to the target through env.Dial or a net.Dialer.
+// dial opens a connection to the target (address is always p.target):
+// through env.Dial, else through a socket from env.Socket, else through
+// a net.Dialer.
 func (p *prober) dial(ctx context.Context, network, address string) (net.Conn, error) {
 	if p.env.Dial != nil {
 		return p.env.Dial(ctx, network, address)
+	}
+	if p.env.Socket != nil {
+		return p.dialSocket(network)
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, address)
 }
 
-// aLongTimeAgo is a deadline in the past: it ends a wait at once.
-var aLongTimeAgo = time.Unix(1, 0)
+// aLongTimeAgo is a deadline in the past: it ends a wait at once;
+// noDeadline clears one.
+var aLongTimeAgo, noDeadline = time.Unix(1, 0), time.Time{}
 
 // tcp connects and closes: through env.Dial when set (tests), else
 // without net.Dialer's extra calls (connectOnly).

@@ -584,3 +584,44 @@ func TestProbeTCPSocketHook(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeHTTPAndUDPSocketHook: http and udp checks also open their
+// socket through Env.Socket when it is set.
+func TestProbeHTTPAndUDPSocketHook(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
+	defer srv.Close()
+	uc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := uc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			uc.WriteTo(buf[:n], from)
+		}
+	}()
+	opened := 0
+	env := Env{Socket: func(domain, typ, proto int) (int, error) {
+		opened++
+		return syscall.Socket(domain, typ, proto)
+	}}
+	for _, c := range []struct {
+		check  Check
+		target string
+	}{
+		{Check{Type: HTTP, Timeout: 5 * time.Second, ExpectBody: regexp.MustCompile("ok")}, srv.Listener.Addr().String()},
+		{Check{Type: UDP, Timeout: 5 * time.Second, Send: "ping", Expect: regexp.MustCompile("ping")}, uc.LocalAddr().String()},
+	} {
+		if r := Probe(t.Context(), env, &c.check, netip.MustParseAddrPort(c.target)); !r.OK {
+			t.Errorf("%s: %v", c.check.Type, r.Err)
+		}
+	}
+	if opened != 2 {
+		t.Errorf("%d sockets through Env.Socket, want 2", opened)
+	}
+}

@@ -30,3 +30,15 @@ func Scratch(fn func(path string) error) error { return errNoNamespaces }
 
 // LoopbackUp fails: network namespaces are Linux's.
 func LoopbackUp(nameOrPath string) error { return errNoNamespaces }
+
+// Sockets opens sockets in a network namespace: Linux's.
+type Sockets struct{}
+
+// NewSockets fails: network namespaces are Linux's.
+func NewSockets(nameOrPath string) (*Sockets, error) { return nil, errNoNamespaces }
+
+// Socket fails: network namespaces are Linux's.
+func (s *Sockets) Socket(domain, typ, proto int) (int, error) { return -1, errNoNamespaces }
+
+// Close does nothing.
+func (s *Sockets) Close() {}

@@ -312,3 +312,72 @@ func TestID(t *testing.T) {
 		t.Fatalf("ID(missing) = %v", err)
 	}
 }
+
+// TestSockets: sockets from NewSockets are in the scratch namespace (a
+// listener there is reachable only from there), the caller's thread never
+// moves, and Close ends the thread.
+func TestSockets(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, err := ID("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Scratch(func(p string) error {
+		if err := LoopbackUp(p); err != nil {
+			return err
+		}
+		inside, err := ID(p)
+		if err != nil {
+			return err
+		}
+		s, err := NewSockets(p)
+		if err != nil {
+			return err
+		}
+		for range 3 {
+			fd, err := s.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			// SIOCGSKNS names the namespace of the socket.
+			nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("SIOCGSKNS: %w", err)
+			}
+			var st unix.Stat_t
+			err = unix.Fstat(nsfd, &st)
+			unix.Close(nsfd)
+			if err != nil {
+				return err
+			}
+			if st.Ino != inside {
+				return fmt.Errorf("socket in namespace %d, want %d", st.Ino, inside)
+			}
+		}
+		s.Close()
+		if _, err := s.Socket(unix.AF_INET, unix.SOCK_STREAM, 0); err == nil {
+			return errors.New("Socket after Close succeeded")
+		}
+		here, err := NewSockets("")
+		if err != nil {
+			return err
+		}
+		fd, err := here.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	if after, _ := ID(""); after != before {
+		t.Fatalf("caller's namespace changed from %d to %d", before, after)
+	}
+}

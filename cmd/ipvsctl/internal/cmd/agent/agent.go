@@ -174,7 +174,14 @@ func Run(o *Options) error {
 		totals = func() (ipvs.Stats, error) { return ipvsproc.ReadStats(popts...) }
 	}
 	m := newMetrics(b, totals)
-	mon := healthcheck.NewMonitor(healthcheck.MonitorOptions{MaxInFlight: o.MaxInFlight, Env: probeEnv(o.NetNS), OnResult: m.observe})
+	env, sockets, err := probeEnv(o.NetNS)
+	if err != nil {
+		return err
+	}
+	if sockets != nil {
+		defer sockets.Close()
+	}
+	mon := healthcheck.NewMonitor(healthcheck.MonitorOptions{MaxInFlight: o.MaxInFlight, Env: env, OnResult: m.observe})
 	a := agent.New(agent.Options{IPVS: b, Prober: mon, Scope: sc, Prune: o.Prune, DriftInterval: o.DriftInterval,
 		BatchSize: o.BatchSize, Logf: lg.Logf})
 	m.agent, m.monitor = a, mon
@@ -268,25 +275,19 @@ func signalName(s os.Signal) string {
 }
 
 // probeEnv makes probes run in the network namespace ns (none: the
-// agent's own): each connection's socket is created, and each command
-// started, on a thread inside it.
-func probeEnv(ns string) healthcheck.Env {
+// agent's own): their sockets are opened by one thread that stays in it,
+// and commands start on a thread inside it. The caller closes the
+// returned Sockets.
+func probeEnv(ns string) (healthcheck.Env, *netns.Sockets, error) {
 	if ns == "" {
-		return healthcheck.Env{}
+		return healthcheck.Env{}, nil, nil
 	}
-	var d net.Dialer
+	s, err := netns.NewSockets(ns)
+	if err != nil {
+		return healthcheck.Env{}, nil, fmt.Errorf("--netns %s: %w", ns, err)
+	}
 	return healthcheck.Env{
-		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
-			var c net.Conn
-			err := netns.Do(ns, func() error {
-				var err error
-				c, err = d.DialContext(ctx, network, address)
-				return err
-			})
-			return c, err
-		},
-		Start: func(cmd *exec.Cmd) error {
-			return netns.Do(ns, cmd.Start)
-		},
-	}
+		Socket: s.Socket,
+		Start:  func(cmd *exec.Cmd) error { return netns.Do(ns, cmd.Start) },
+	}, s, nil
 }

@@ -75,31 +75,40 @@ func (p *prober) connectFile(typ int) (*os.File, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if cerr := rc.Control(func(fd uintptr) { err = syscall.Connect(int(fd), sa) }); cerr != nil {
-		return fail(cerr)
-	}
-	switch err {
-	case nil:
-		return f, nil
-	case syscall.EINPROGRESS:
-	default:
-		return fail(os.NewSyscallError("connect", err))
-	}
+	// connect runs inside Write, after the poller was made ready to wait
+	// for writability: a completion between the two cannot be missed.
 	var soErr error
-	waited := false
+	connected := false
 	err = rc.Write(func(fd uintptr) bool {
-		if !waited { // connect is in progress: wait until writable
-			waited = true
-			return false
+		if !connected {
+			connected = true
+			switch err := syscall.Connect(int(fd), sa); err {
+			case nil:
+				return true
+			case syscall.EINPROGRESS:
+				return false // wait until writable
+			default:
+				soErr = os.NewSyscallError("connect", err)
+				return true
+			}
 		}
 		v, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-		switch {
-		case err != nil:
+		if err != nil {
 			soErr = os.NewSyscallError("getsockopt", err)
-		case v != 0:
-			soErr = os.NewSyscallError("connect", syscall.Errno(v))
+			return true
 		}
-		return true
+		switch e := syscall.Errno(v); e {
+		case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+			return false
+		case 0:
+			// The poller can wake spuriously (as net.Dialer knows): only
+			// a peer name says the connection is made.
+			_, err := syscall.Getpeername(int(fd))
+			return err == nil
+		default:
+			soErr = os.NewSyscallError("connect", e)
+			return true
+		}
 	})
 	if err == nil {
 		err = soErr

@@ -203,7 +203,8 @@ func TestJSONErrorLines(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 	for _, tt := range []struct{ doc, want string }{
-		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": \"80\"}]}", "t.json:2: services.port: cannot use JSON string as uint16"},
+		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": \"80\"}]}", "t.json:2: services.port: want a number in 0..65535, not a string"},
+		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": -1}]}", "t.json:2: services.port: want a number in 0..65535, not -1"},
 		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [\n {\"bogus\": 1}]}", `t.json:3: unknown field "bogus" (see docs/ipvsctl-json.md)`},
 		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [\n {]}", "t.json:3: invalid character ']' looking for beginning of object key string"},
 	} {
@@ -212,9 +213,19 @@ func TestJSONErrorLines(t *testing.T) {
 			t.Errorf("got %v, want %s", err, tt.want)
 		}
 	}
-	_, err = Parse("t.yaml", []byte("apiVersion: ipvsctl/v1\nservices:\n  - protocol: tcp\n    bogus: 1\n"), "")
-	if err == nil || !strings.HasPrefix(err.Error(), "t.yaml:4: field bogus not found") {
-		t.Errorf("yaml unknown field: %v", err)
+	// YAML's decoding messages, in the document's words.
+	for _, tt := range []struct{ doc, want string }{
+		{"apiVersion: ipvsctl/v1\nservices:\n  - protocol: tcp\n    bogus: 1\n", `t.yaml:4: unknown field "bogus" in a service (see docs/ipvsctl-json.md)`},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, port: -1}\n", "t.yaml:3: -1: want a number in 0..65535"},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, destinations: [{address: 192.168.0.1, weight: x}]}\n", "t.yaml:3: x: want a number in 0..4294967295"},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, onePacket: maybe}\n", "t.yaml:3: maybe: want true or false"},
+		{"apiVersion: ipvsctl/v1\nservices: 3\n", "t.yaml:2: 3: want a list"},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, healthCheck: {type: tcp, bogus: 1}}\n", `t.yaml:3: unknown field "bogus" in a healthCheck (see docs/ipvsctl-json.md)`},
+	} {
+		_, err := Parse("t.yaml", []byte(tt.doc), "")
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("got %v, want %s", err, tt.want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -89,7 +90,7 @@ func parseJSON(name string, data []byte) (*Document, error) {
 			off = se.Offset
 		case errors.As(err, &te):
 			off = te.Offset
-			msg = fmt.Sprintf("%s: cannot use JSON %s as %s", te.Field, te.Value, te.Type)
+			msg = fmt.Sprintf("%s: want %s, not %s", te.Field, goTypeWords(te.Type.String()), jsonValueWords(te.Value))
 		case errors.Is(err, io.EOF):
 			msg = "empty document"
 		}
@@ -111,6 +112,20 @@ func parseJSON(name string, data []byte) (*Document, error) {
 	}
 	d.loc = &locator{file: name, data: data}
 	return &d, nil
+}
+
+// jsonValueWords names the kind of a JSON value as encoding/json reports
+// it ("string", "number -1", "array", "object", "bool").
+func jsonValueWords(v string) string {
+	switch {
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "a mapping"
+	case strings.HasPrefix(v, "number "):
+		return strings.TrimPrefix(v, "number ")
+	}
+	return "a " + v
 }
 
 func lineAt(data []byte, off int64) int {
@@ -167,8 +182,69 @@ func yamlMsg(name, m string) *Error {
 			}
 		}
 	}
-	m = strings.Replace(m, "in type ipvsconfig.", "in ", 1)
-	return &Error{File: name, Line: line, Msg: m}
+	return &Error{File: name, Line: line, Msg: plainYAML(m)}
+}
+
+// yamlTypeRE and yamlFieldRE match the YAML library's two messages about
+// a value that does not fit: "cannot unmarshal !!int `-1` into uint16"
+// and "field bogus not found in type ipvsconfig.Service".
+var (
+	yamlTypeRE  = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	yamlFieldRE = regexp.MustCompile(`^field (\S+) not found in type ipvsconfig\.(\w+)$`)
+)
+
+// plainYAML says a YAML decoding message in the document's words.
+func plainYAML(m string) string {
+	if f := yamlTypeRE.FindStringSubmatch(m); f != nil {
+		return fmt.Sprintf("%s: want %s", f[2], goTypeWords(f[3]))
+	}
+	if f := yamlFieldRE.FindStringSubmatch(m); f != nil {
+		return fmt.Sprintf("unknown field %q in %s (see docs/ipvsctl-json.md)", f[1], objectWords(f[2]))
+	}
+	return m
+}
+
+// goTypeWords describes what a Go type of the document model accepts.
+func goTypeWords(t string) string {
+	switch strings.TrimPrefix(t, "ipvsconfig.") {
+	case "uint8":
+		return "a number in 0..255"
+	case "uint16":
+		return "a number in 0..65535"
+	case "uint32":
+		return "a number in 0..4294967295"
+	case "int":
+		return "a whole number"
+	case "bool":
+		return "true or false"
+	case "string", "Duration", "SysctlValue":
+		return "a string"
+	}
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "a mapping of names to values"
+	}
+	return "a mapping of fields (" + objectWords(strings.TrimPrefix(strings.TrimPrefix(t, "*"), "ipvsconfig.")) + ")"
+}
+
+// objectWords names an object of the document model.
+func objectWords(t string) string {
+	switch t {
+	case "Document":
+		return "the document"
+	case "HealthCheck":
+		return "a healthCheck"
+	}
+	if t == "" {
+		return "an object"
+	}
+	w := strings.ToLower(t[:1]) + t[1:]
+	if strings.ContainsRune("aeiou", rune(w[0])) {
+		return "an " + w
+	}
+	return "a " + w
 }
 
 // locator maps document paths to source lines.

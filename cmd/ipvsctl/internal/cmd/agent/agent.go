@@ -128,7 +128,7 @@ func Run(o *Options) error {
 	lg := logger{log.New(o.IO.ErrOut, "", 0)}
 	sc, _ := ipvsconfig.ParseScope(o.Scope)
 	load := func(gen int64) (*agent.Document, error) {
-		want, err := apply.LoadDesired(o.File, o.Format, nil, o.IO.ErrOut, sc)
+		want, err := apply.LoadDesired(o.File, o.Format, nil, o.IO.ErrOut, sc, "nothing was applied")
 		if err != nil {
 			return nil, err
 		}

@@ -150,7 +150,11 @@ func Run(o *Options) error {
 	verb := map[Mode]string{ModeApply: "apply", ModeRestore: "restore", ModeDiff: "diff"}[o.Mode]
 	t0 := o.Now()
 	sc, _ := ipvsconfig.ParseScope(o.Scope)
-	want, err := LoadDesired(o.File, o.Format, o.IO.In, o.IO.ErrOut, sc)
+	outcome := "nothing was applied"
+	if o.Mode == ModeDiff {
+		outcome = "nothing was compared"
+	}
+	want, err := LoadDesired(o.File, o.Format, o.IO.In, o.IO.ErrOut, sc, outcome)
 	if err != nil {
 		return err
 	}

@@ -412,3 +412,17 @@ func TestApplyFromStdinAndDaemonsTimeouts(t *testing.T) {
 		t.Errorf("writes %v", got)
 	}
 }
+
+// TestLoadErrorsSayWhatDidNotHappen: diff never applies, so a bad document
+// stops it with "nothing was compared"; a missing file is named once.
+func TestLoadErrorsSayWhatDidNotHappen(t *testing.T) {
+	e := newEnv(t, testutil.Sample(), ModeDiff, "apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, address: 10.0.0.300, port: 80}\n")
+	if err := Run(e.opts); err == nil || !strings.HasSuffix(err.Error(), "1 error; nothing was compared") {
+		t.Errorf("diff of a bad document: %v", err)
+	}
+	e.opts.File = filepath.Join(t.TempDir(), "missing.yaml")
+	err := Run(e.opts)
+	if want := "read " + e.opts.File + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("missing file: %v, want %s", err, want)
+	}
+}

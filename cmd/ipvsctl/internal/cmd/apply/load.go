@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
@@ -14,8 +15,9 @@ import (
 
 // LoadDesired reads and validates a document: FILE or "-" for standard
 // input, in format (empty: detect). Every validation problem is reported
-// (on errOut, one "FILE:LINE: message" per line) before failing.
-func LoadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *ipvsconfig.Scope) (*ipvsconfig.Desired, error) {
+// (on errOut, one "FILE:LINE: message" per line) before failing with a
+// count and outcome, what did not happen ("nothing was applied").
+func LoadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *ipvsconfig.Scope, outcome string) (*ipvsconfig.Desired, error) {
 	var data []byte
 	var err error
 	name := file
@@ -26,6 +28,10 @@ func LoadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *
 		data, err = os.ReadFile(file)
 	}
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, below
+		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	doc, err := ipvsconfig.Parse(name, data, ipvsconfig.Format(format))
@@ -43,12 +49,12 @@ func LoadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *
 		for _, e := range list {
 			fmt.Fprintln(errOut, e.Error())
 		}
-		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: %d error%s; nothing was applied", name, len(list), plural(len(list)))}
+		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: %d error%s; %s", name, len(list), plural(len(list)), outcome)}
 	}
 	var one *ipvsconfig.Error
 	if errors.As(err, &one) {
 		fmt.Fprintln(errOut, one.Error())
-		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: 1 error; nothing was applied", name)}
+		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: 1 error; %s", name, outcome)}
 	}
 	return nil, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/healthcheck"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
@@ -463,13 +464,13 @@ func (a *Agent) sync(why string) error {
 	switch {
 	case why == "start" || first:
 		a.opts.Logf("%s: %s generation %d: %d service%s, %d probe%s; %d change%s to the table",
-			why, a.doc.Source, a.doc.Generation, len(want.Services), plural(len(want.Services)),
-			len(a.users), plural(len(a.users)), len(changes), plural(len(changes)))
+			why, a.doc.Source, a.doc.Generation, len(want.Services), cmdutil.Plural(len(want.Services)),
+			len(a.users), cmdutil.Plural(len(a.users)), len(changes), cmdutil.Plural(len(changes)))
 	case len(changes) == 0:
 	case why == "drift check":
-		a.opts.Logf("%s: the table had drifted: %d change%s", why, len(changes), plural(len(changes)))
+		a.opts.Logf("%s: the table had drifted: %d change%s", why, len(changes), cmdutil.Plural(len(changes)))
 	default:
-		a.opts.Logf("%s: %d change%s", why, len(changes), plural(len(changes)))
+		a.opts.Logf("%s: %d change%s", why, len(changes), cmdutil.Plural(len(changes)))
 	}
 	if why == "drift check" {
 		a.logChanges(why+": ", changes)
@@ -683,7 +684,7 @@ func (a *Agent) reload(doc *Document) error {
 		a.failed("reload", err)
 		return err
 	}
-	a.opts.Logf("reload: %s generation %d applied: %d change%s", doc.Source, doc.Generation, len(changes), plural(len(changes)))
+	a.opts.Logf("reload: %s generation %d applied: %d change%s", doc.Source, doc.Generation, len(changes), cmdutil.Plural(len(changes)))
 	return nil
 }
 
@@ -696,7 +697,7 @@ func (a *Agent) withdraw() error {
 		}
 	}
 	a.stopped = true
-	a.opts.Logf("withdraw: deleting the document's %d service%s", len(changes), plural(len(changes)))
+	a.opts.Logf("withdraw: deleting the document's %d service%s", len(changes), cmdutil.Plural(len(changes)))
 	_, err := a.send(changes, "withdraw")
 	return err
 }
@@ -727,18 +728,11 @@ func (a *Agent) flip(t healthcheck.Transition) {
 		return
 	}
 	changes := a.appendEffective(nil, svcs)
-	a.opts.Logf("%s %s%s; %d change%s", what, t.To, reason, len(changes), plural(len(changes)))
+	a.opts.Logf("%s %s%s; %d change%s", what, t.To, reason, len(changes), cmdutil.Plural(len(changes)))
 	a.logChanges("  ", changes)
 	if _, err := a.send(changes, "health"); err != nil {
 		a.failed("health", err)
 	}
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // effective returns service i as the document and the servers' health

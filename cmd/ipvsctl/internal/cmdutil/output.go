@@ -72,3 +72,11 @@ func (tb *Table) Render() error {
 	}
 	return bw.Flush()
 }
+
+// Plural is "s" unless n is 1: fmt.Sprintf("%d change%s", n, Plural(n)).
+func Plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/ipvs-tools/ipvs/ipvsprobe"
@@ -342,7 +343,7 @@ func serviceChange(c ipvsplan.Change) Change {
 		before.Destinations = nil
 		desc := fmt.Sprintf("delete service %s", svc)
 		if n := len(c.Dests); n > 0 {
-			desc += fmt.Sprintf(" (and its %d destination%s)", n, plural(n))
+			desc += fmt.Sprintf(" (and its %d destination%s)", n, cmdutil.Plural(n))
 		}
 		return Change{Action: "delete", Object: "service", Service: svc, Before: before, Description: desc}
 	case ipvsplan.AddDest:
@@ -359,13 +360,6 @@ func serviceChange(c ipvsplan.Change) Change {
 			Description: fmt.Sprintf("delete destination %s from %s", destName(c.OldDest), svc)}
 	}
 	return Change{Action: "?", Description: c.String()}
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func destName(d ipvs.Destination) string { return d.Key().String() }

@@ -109,7 +109,7 @@ func writeStatus(w io.Writer, s *agent.Status) error {
 	fmt.Fprintf(w, "Document %s, generation %d, applied %s\n", s.Document, s.Generation, s.LoadedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "%s, %s, %d down; %s, %s sent, %d drift change%s repaired in %s\n",
 		count(s.Services, "service"), count(s.Probes, "probe"), down, count(s.Flips, "flip"), count(s.Requests, "request"),
-		s.DriftRepaired, plural(s.DriftRepaired), count(s.DriftChecks, "check"))
+		s.DriftRepaired, cmdutil.Plural(s.DriftRepaired), count(s.DriftChecks, "check"))
 	if s.LastError != "" {
 		fmt.Fprintf(w, "Last error: %s\n", s.LastError)
 	}
@@ -155,11 +155,4 @@ func unwrapURL(err error) error {
 }
 
 // count writes n and the noun, plural when n is not 1.
-func count(n int, noun string) string { return fmt.Sprintf("%d %s%s", n, noun, plural(n)) }
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
+func count(n int, noun string) string { return fmt.Sprintf("%d %s%s", n, noun, cmdutil.Plural(n)) }

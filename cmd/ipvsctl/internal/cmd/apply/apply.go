@@ -323,7 +323,7 @@ func report(o *Options, verb string, plan *reconcile.Plan, res *reconcile.Result
 		fmt.Fprintf(o.IO.ErrOut, "ipvsctl: nothing had been applied, so nothing was rolled back; the table is as before\n")
 	case len(res.RollbackFailed) == 0:
 		fmt.Fprintf(o.IO.ErrOut, "ipvsctl: rolled back the %d applied change%s (%d requests); the table is back to its state before %s\n",
-			res.Applied, plural(res.Applied), res.RollbackRequests, verb)
+			res.Applied, cmdutil.Plural(res.Applied), res.RollbackRequests, verb)
 	default:
 		var msgs []string
 		for _, f := range res.RollbackFailed {

@@ -49,7 +49,7 @@ func LoadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *
 		for _, e := range list {
 			fmt.Fprintln(errOut, e.Error())
 		}
-		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: %d error%s; %s", name, len(list), plural(len(list)), outcome)}
+		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: %d error%s; %s", name, len(list), cmdutil.Plural(len(list)), outcome)}
 	}
 	var one *ipvsconfig.Error
 	if errors.As(err, &one) {
@@ -57,13 +57,6 @@ func LoadDesired(file, format string, stdin io.Reader, errOut io.Writer, scope *
 		return nil, &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("%s: 1 error; %s", name, outcome)}
 	}
 	return nil, err
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // checkScope refuses services outside the scope, each at its line. A

@@ -134,14 +134,7 @@ func Run(o *Options) error {
 			dests += len(s.Destinations)
 		}
 		fmt.Fprintf(o.IO.ErrOut, "convert: %d service%s with %d real server%s from %s (%s); %d warning%s above\n",
-			len(doc.Services), plural(len(doc.Services)), dests, plural(dests), name, res.From, n, plural(n))
+			len(doc.Services), cmdutil.Plural(len(doc.Services)), dests, cmdutil.Plural(dests), name, res.From, n, cmdutil.Plural(n))
 	}
 	return nil
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }

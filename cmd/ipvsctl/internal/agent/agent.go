@@ -80,6 +80,8 @@ type Agent struct {
 
 	// The loop's state, owned by Run's goroutine.
 	doc *Document
+	// listed is the set of services doc lists.
+	listed map[ipvs.ServiceKey]bool
 	// applied is what the agent believes each service it read or wrote
 	// is in the kernel.
 	applied map[ipvs.ServiceKey]ipvs.VirtualServer
@@ -299,6 +301,10 @@ func (a *Agent) failed(why string, err error) {
 func (a *Agent) index(doc *Document) {
 	a.doc = doc
 	want := doc.Desired
+	a.listed = make(map[ipvs.ServiceKey]bool, len(want.Services))
+	for _, vs := range want.Services {
+		a.listed[vs.Service.Key()] = true
+	}
 	a.users = map[string][]int{}
 	a.keys = make([][]string, len(want.Services))
 	for i := range want.Services {
@@ -330,7 +336,7 @@ func (a *Agent) index(doc *Document) {
 		}
 	}
 	for k := range a.sorry {
-		if !slices.ContainsFunc(want.Services, func(vs ipvs.VirtualServer) bool { return vs.Service.Key() == k }) {
+		if !a.listed[k] {
 			delete(a.sorry, k)
 		}
 	}
@@ -422,20 +428,10 @@ func health(want *ipvsconfig.Desired, i int) *ipvsconfig.ServiceHealth {
 	return want.Health[i]
 }
 
-// listed returns the set of services the document lists.
-func (a *Agent) listed() map[ipvs.ServiceKey]bool {
-	m := make(map[ipvs.ServiceKey]bool, len(a.doc.Desired.Services))
-	for _, vs := range a.doc.Desired.Services {
-		m[vs.Service.Key()] = true
-	}
-	return m
-}
-
 // sync reads the services the agent manages, seeds new probes, logs
 // what differs from the document and health and sends the difference.
 func (a *Agent) sync(why string) error {
-	want := a.doc.Desired
-	listed := a.listed()
+	want, listed := a.doc.Desired, a.listed
 	live, err := ipvs.ReadTable(a.opts.IPVS, func(k ipvs.ServiceKey) bool {
 		return listed[k] || a.dropped[k] || (a.opts.Prune && a.opts.Scope.Match(k))
 	})
@@ -625,7 +621,7 @@ func (a *Agent) reload(doc *Document) error {
 	}
 	old := a.doc
 	a.index(doc)
-	listed := a.listed()
+	listed := a.listed
 	for _, vs := range old.Desired.Services {
 		if k := vs.Service.Key(); !listed[k] {
 			a.dropped[k] = true

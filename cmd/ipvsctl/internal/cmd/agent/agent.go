@@ -209,7 +209,6 @@ func Run(o *Options) error {
 	}()
 	go func() {
 		done <- a.Run(ctx, doc, func() {
-			m.setReady()
 			_ = sd.Notify("READY=1\nSTATUS=running " + o.File)
 		})
 	}()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/ipvs-tools/ipvs"
@@ -24,7 +23,6 @@ type metrics struct {
 	reg     *prometheus.Registry
 	agent   *agent.Agent
 	monitor *healthcheck.Monitor
-	ready   atomic.Bool
 
 	probes  *prometheus.CounterVec
 	latency *prometheus.HistogramVec
@@ -58,8 +56,6 @@ func (m *metrics) observe(s healthcheck.Status) {
 	m.probes.WithLabelValues(t, result).Inc()
 	m.latency.WithLabelValues(t).Observe(s.Last.Latency.Seconds())
 }
-
-func (m *metrics) setReady() { m.ready.Store(true) }
 
 var (
 	stateDesc = prometheus.NewDesc("ipvsctl_agent_probe_state",
@@ -127,12 +123,8 @@ func (m *metrics) handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if !m.ready.Load() {
-			http.Error(w, "starting: the first sync is not done", http.StatusServiceUnavailable)
-			return
-		}
 		if !m.agent.Synced() {
-			http.Error(w, "the agent has not been able to read the table yet: see its log", http.StatusServiceUnavailable)
+			http.Error(w, "the agent has not read the table yet (starting, or see its log)", http.StatusServiceUnavailable)
 			return
 		}
 		if err := m.agent.Ping(ctx); err != nil {

@@ -14,13 +14,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ipvs-tools/ipvs"
 	agentcmd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/agent"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest"
 	"github.com/ipvs-tools/ipvs/internal/vm/vmtest/lvslab"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
@@ -114,26 +114,9 @@ func has(s string) func(string) bool {
 // agentProc is a running ipvsctl agent.
 type agentProc struct {
 	cmd  *exec.Cmd
-	log  *lockedBuffer
+	log  *testutil.SyncBuffer
 	addr string
 	done chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 var agentPort = 9440
@@ -142,7 +125,7 @@ var agentPort = 9440
 func startAgent(t *testing.T, file string, args ...string) *agentProc {
 	t.Helper()
 	agentPort++
-	a := &agentProc{log: &lockedBuffer{}, addr: fmt.Sprintf("127.0.0.1:%d", agentPort), done: make(chan struct{})}
+	a := &agentProc{log: &testutil.SyncBuffer{}, addr: fmt.Sprintf("127.0.0.1:%d", agentPort), done: make(chan struct{})}
 	a.cmd = exec.Command(ctlPath, append([]string{"--netns", agentNS, "agent", "-f", file, "--listen", a.addr}, args...)...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {

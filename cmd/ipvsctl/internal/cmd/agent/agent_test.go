@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -24,27 +22,10 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
-
-// syncBuffer is a log the test reads while the agent writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls cond for up to 20 s (a slow machine's bound, not a
 // timing requirement).
@@ -104,7 +85,7 @@ services:
 	}
 	k := fakeipvs.New()
 	ios, _, _, _ := iostreams.Test()
-	logBuf := &syncBuffer{}
+	logBuf := &testutil.SyncBuffer{}
 	ios.ErrOut = logBuf
 	f := factory.NewTest(ios, k)
 	sigs := make(chan os.Signal, 1)
@@ -204,7 +185,7 @@ func TestAgentWithdraw(t *testing.T) {
 		t.Fatal(err)
 	}
 	ios, _, _, _ := iostreams.Test()
-	logBuf := &syncBuffer{}
+	logBuf := &testutil.SyncBuffer{}
 	ios.ErrOut = logBuf
 	var b backend.IPVS = k
 	sigs := make(chan os.Signal, 1)

@@ -93,8 +93,10 @@ type Agent struct {
 	// ("" when not checked).
 	users map[string][]int
 	keys  [][]string
-	// given are the probe keys handed to the prober (seeded once).
-	given map[string]bool
+	// given are the probe keys handed to the prober (seeded once);
+	// targetsSet says the prober has the current document's checks.
+	given      map[string]bool
+	targetsSet bool
 	// sorry records which services have their sorry server in.
 	sorry map[ipvs.ServiceKey]bool
 	// dropped are services an earlier document listed and the current
@@ -301,6 +303,7 @@ func (a *Agent) failed(why string, err error) {
 func (a *Agent) index(doc *Document) {
 	a.doc = doc
 	want := doc.Desired
+	a.targetsSet = false
 	a.listed = make(map[ipvs.ServiceKey]bool, len(want.Services))
 	for _, vs := range want.Services {
 		a.listed[vs.Service.Key()] = true
@@ -346,10 +349,14 @@ func (a *Agent) index(doc *Document) {
 	})
 }
 
-// setTargets hands the prober the document's checks. A probe it has not
-// had yet starts in the state the table shows (seed), so that a restart
-// or a reload does not flap its servers.
+// setTargets hands the prober the document's checks, once per document.
+// A probe it has not had yet starts in the state the table shows (seed),
+// so that a restart or a reload does not flap its servers.
 func (a *Agent) setTargets() {
+	if a.targetsSet {
+		return
+	}
+	a.targetsSet = true
 	want := a.doc.Desired
 	targets := make([]healthcheck.Target, 0, len(a.users))
 	seen := make(map[string]bool, len(a.users))

@@ -119,9 +119,19 @@ func TestVMRestoreScript(t *testing.T) {
 	vmtest.Require(t)
 	guestSetup(t)
 	defer reset(t)
-	differences := 0
+	// Every command here takes well under a second: one that hangs
+	// fails the test, naming itself and where it waits, within the budget.
+	vmtest.SetCommandTimeout(t, 20*time.Second)
+	var differing []string // "case (what)", for the summary: CI shows a log's tail
+	current := ""
+	defer func() {
+		if current != "" {
+			t.Logf("stopped in case %s", current)
+		}
+	}()
 	cases := restoreCases()
 	for _, c := range cases {
+		current = c.name
 		// Logged as it goes, so that a case that hangs is named.
 		t0 := time.Now()
 		setupTable(t, c.start)
@@ -132,15 +142,19 @@ func TestVMRestoreScript(t *testing.T) {
 		oursState := vmtest.RefInput(t, stateInput, "-R")
 		t.Logf("case %s: %v", c.name, time.Since(t0).Round(time.Millisecond))
 		if ref != ours {
-			differences++
+			differing = append(differing, c.name+" (output)")
 			t.Errorf("%s: ipvsadm-restore output differs (- script, + ours)\nstart:\n%s\ninput:\n%s\n%s", c.name, c.start, c.input, lineDiff(ref.String(), ours.String()))
 		}
 		if refState != oursState {
-			differences++
+			differing = append(differing, c.name+" (state)")
 			t.Errorf("%s: state after ipvsadm-restore differs (- script, + ours)\nstart:\n%s\ninput:\n%s\n%s", c.name, c.start, c.input, lineDiff(refState.String(), oursState.String()))
 		}
 	}
-	fmt.Printf("restore script: %d cases, %d differences\n", len(cases), differences)
+	current = ""
+	fmt.Printf("restore script: %d cases, %d differences\n", len(cases), len(differing))
+	if len(differing) > 0 {
+		t.Errorf("differing cases (details above): %s", strings.Join(differing, ", "))
+	}
 }
 
 // restoreCostServices is the size of TestVMRestoreScriptCost's table: the

@@ -113,3 +113,42 @@ func judgeBench(j *vm.JobResult, name string) verdict {
 	v.OK = len(v.Reasons) == 0
 	return v
 }
+
+// digestLines is how many lines of a failed job's output digest keeps.
+const digestLines = 40
+
+// digest shortens a failed job's output to what says why it failed, for
+// the end of the report (CI shows a log's tail). A goroutine dump (a test
+// that timed out or panicked) keeps only each goroutine's header and its
+// frames in _test.go files; goroutines without such frames are dropped.
+// Of the rest, the last digestLines lines are kept.
+func digest(lines []string) []string {
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "goroutine ") || !strings.HasSuffix(lines[i], ":") {
+			out = append(out, lines[i])
+			continue
+		}
+		header := lines[i]
+		var frames []string
+		// A stack is pairs of lines, the function and its file:line, up
+		// to a blank line.
+		for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
+			i++
+			if strings.Contains(lines[i], "_test.go:") && i > 0 {
+				frames = append(frames, lines[i-1], lines[i])
+			}
+		}
+		if len(frames) > 0 {
+			out = append(out, header)
+			out = append(out, frames...)
+		}
+	}
+	for len(out) > 0 && strings.TrimSpace(out[len(out)-1]) == "" {
+		out = out[:len(out)-1]
+	}
+	if len(out) > digestLines {
+		out = out[len(out)-digestLines:]
+	}
+	return out
+}

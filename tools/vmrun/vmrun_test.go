@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/ipvs-tools/ipvs/internal/vm"
 )
 
@@ -439,5 +440,73 @@ func TestRunUsage(t *testing.T) {
 	}
 	if code := run([]string{"help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "vmrun test") {
 		t.Errorf("help: %d %q", code, out.String())
+	}
+}
+
+func TestDigest(t *testing.T) {
+	timeout := `=== RUN   TestVMSlow
+    slow_vm_test.go:20: case a: 1s
+    slow_vm_test.go:20: case b: 1s
+panic: test timed out after 2m0s
+	running tests:
+		TestVMSlow (2m0s)
+
+goroutine 7 [running]:
+testing.(*M).startAlarm.func1()
+	/usr/local/go/src/testing/testing.go:2484 +0x394
+created by time.goFunc
+	/usr/local/go/src/time/sleep.go:215 +0x2d
+
+goroutine 6 [syscall]:
+os/exec.(*Cmd).Wait(0xc000)
+	/usr/local/go/src/os/exec/exec.go:900 +0x45
+example/p.run(0xc000)
+	/src/p/helpers_test.go:40 +0x10
+example/p.TestVMSlow(0xc000)
+	/src/p/slow_vm_test.go:19 +0x20
+testing.tRunner(0xc000, 0x1)
+	/usr/local/go/src/testing/testing.go:1792 +0xf4
+
+goroutine 9 [IO wait]:
+os.(*File).Read(0xc000)
+	/usr/local/go/src/os/file.go:144 +0x4f
+`
+	cases := []struct {
+		name  string
+		lines []string
+		want  []string
+	}{
+		{"timeout", strings.Split(timeout, "\n"), []string{
+			"=== RUN   TestVMSlow",
+			"    slow_vm_test.go:20: case a: 1s",
+			"    slow_vm_test.go:20: case b: 1s",
+			"panic: test timed out after 2m0s",
+			"\trunning tests:",
+			"\t\tTestVMSlow (2m0s)",
+			"",
+			"",
+			"goroutine 6 [syscall]:",
+			"example/p.run(0xc000)",
+			"\t/src/p/helpers_test.go:40 +0x10",
+			"example/p.TestVMSlow(0xc000)",
+			"\t/src/p/slow_vm_test.go:19 +0x20",
+		}},
+		{"plain failure", []string{"=== RUN   TestVMA", "    a_test.go:3: boom", "--- FAIL: TestVMA (0.00s)", "FAIL"},
+			[]string{"=== RUN   TestVMA", "    a_test.go:3: boom", "--- FAIL: TestVMA (0.00s)", "FAIL"}},
+		{"nothing", nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if diff := cmp.Diff(c.want, digest(c.lines)); diff != "" {
+				t.Errorf("digest (-want +got):\n%s", diff)
+			}
+		})
+	}
+	long := make([]string, 100)
+	for i := range long {
+		long[i] = fmt.Sprint(i)
+	}
+	if got := digest(long); len(got) != digestLines || got[0] != fmt.Sprint(100-digestLines) {
+		t.Errorf("digest of 100 lines: %d lines from %q, want the last %d", len(got), got[0], digestLines)
 	}
 }

@@ -497,6 +497,14 @@ func report(w io.Writer, jobs []*vmJob, runs []*guestRun, bench bool, total time
 		fmt.Fprintf(w, "kernel %s: %s %s (sha256 %s…), booted %s %s\n", g.kernel.Name, g.kernel.Package, g.kernel.Version,
 			g.kernel.SHA256[:12], g.res.KernelRelease, build)
 	}
+	for _, j := range failures {
+		if j.result != nil {
+			fmt.Fprintf(w, "=== %s on kernel %s failed; its last lines (goroutine stacks cut to their _test.go frames):\n", j.name(), j.kernel.Name)
+			for _, l := range digest(j.result.Lines()) {
+				fmt.Fprintln(w, l)
+			}
+		}
+	}
 	fmt.Fprintf(w, "vmtest: %d passed, %d failed in %.1fs\n", passed, failed, total.Seconds())
 	if failed > 0 {
 		return 1

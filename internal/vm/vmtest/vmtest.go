@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,15 @@ const DefaultKernel = vm.DefaultKernel
 
 // CommandTimeout bounds each command run by Run.
 var CommandTimeout = 5 * time.Minute
+
+// SetCommandTimeout makes Run's bound d until the end of test t, so that
+// a command that hangs fails the test, naming itself, well before the
+// test's budget runs out.
+func SetCommandTimeout(t testing.TB, d time.Duration) {
+	old := CommandTimeout
+	CommandTimeout = d
+	t.Cleanup(func() { CommandTimeout = old })
+}
 
 // InVM reports whether the process runs inside the test VM.
 func InVM() bool {
@@ -96,19 +106,135 @@ func Run(t testing.TB, path, argv0, stdin string, args ...string) Result {
 	var out, errb bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &errb
+	// A command that hangs says where before it goes: every thread's
+	// kernel stack, then SIGQUIT, on which a Go program prints its
+	// goroutines (anything else dies of it, or is killed after WaitDelay).
+	var where string
+	cmd.Cancel = func() error {
+		where = stuckAt(cmd.Process.Pid)
+		return cmd.Process.Signal(syscall.SIGQUIT)
+	}
+	cmd.WaitDelay = 3 * time.Second
 	err := cmd.Run()
 	r := Result{Stdout: out.String(), Stderr: errb.String()}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		t.Fatalf("%s %s: timed out after %v\n%s", path, strings.Join(args, " "), CommandTimeout, r)
+		r.Code = -1
+		r.Stderr = compactGoroutines(r.Stderr)
+		t.Fatalf("%s %s: timed out after %v\n%s\n%s", path, strings.Join(args, " "), CommandTimeout, r, where)
 	case errors.As(err, &ee):
 		r.Code = ee.ExitCode()
 	default:
 		t.Fatalf("running %s: %v", path, err)
 	}
 	return r
+}
+
+// stuckAt describes where process pid waits: each thread's state, kernel
+// wait channel and kernel stack (root can read them in the guest), threads
+// with the same stack named together.
+func stuckAt(pid int) string {
+	read := func(name string) string {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
+		if err != nil {
+			return "(" + err.Error() + ")"
+		}
+		return strings.TrimSpace(string(b))
+	}
+	tids, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return fmt.Sprintf("process %d: %v", pid, err)
+	}
+	var order []string
+	byStack := map[string][]string{}
+	for _, e := range tids {
+		task := "task/" + e.Name() + "/"
+		state := ""
+		for _, l := range strings.Split(read(task+"status"), "\n") {
+			if v, ok := strings.CutPrefix(l, "State:"); ok {
+				state = strings.TrimSpace(v)
+			}
+		}
+		key := fmt.Sprintf("state %s, waiting in %s; kernel stack:\n%s", state, read(task+"wchan"), read(task+"stack"))
+		if _, ok := byStack[key]; !ok {
+			order = append(order, key)
+		}
+		byStack[key] = append(byStack[key], e.Name())
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "process %d, %d threads:", pid, len(tids))
+	for _, key := range order {
+		fmt.Fprintf(&b, "\nthreads %s: %s", strings.Join(byStack[key], " "), key)
+	}
+	return b.String()
+}
+
+// compactGoroutines shortens the goroutine dump a Go program prints on
+// SIGQUIT: one line a frame ("function  file:line"), and goroutines that
+// run only the runtime's own code (the scheduler, the collector) and the
+// registers left out.
+// The rest of text stays as it is.
+func compactGoroutines(text string) string {
+	lines := strings.Split(text, "\n")
+	var out, block []string
+	runtimeOnly, hidden := true, 0
+	endBlock := func() {
+		if len(block) > 0 && runtimeOnly {
+			hidden++
+		} else {
+			out = append(out, block...)
+		}
+		block, runtimeOnly = nil, true
+	}
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		switch {
+		case strings.HasPrefix(l, "goroutine ") && strings.HasSuffix(l, ":"):
+			endBlock()
+			block = append(block, l)
+		case block != nil && l == "":
+			endBlock()
+			out = append(out, l)
+		case block != nil:
+			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") {
+				file := strings.TrimSpace(lines[i+1])
+				if j := strings.LastIndex(file, " +0x"); j >= 0 {
+					file = file[:j]
+				}
+				file = file[strings.LastIndex(file, "/")+1:]
+				i++
+				if j := strings.LastIndex(l, "("); j > 0 && strings.HasSuffix(l, ")") {
+					l = l[:j]
+				}
+				if !strings.HasPrefix(l, "runtime.") && !strings.HasPrefix(l, "created by runtime.") {
+					runtimeOnly = false
+				}
+				l = "  " + l + "  " + file
+			}
+			block = append(block, l)
+		default:
+			out = append(out, l)
+		}
+	}
+	endBlock()
+	// Blank lines once; the registers of the signalled thread say nothing
+	// a reader can use.
+	kept := out[:0]
+	for _, l := range out {
+		f := strings.Fields(l)
+		register := len(f) == 2 && strings.HasPrefix(f[1], "0x") && len(f[0]) <= 6 && !strings.ContainsAny(f[0], ".:()")
+		if register || l == "" && len(kept) > 0 && kept[len(kept)-1] == "" {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	out = kept
+	if hidden > 0 {
+		out = append(out, fmt.Sprintf("(%d goroutines of the runtime's own not shown)", hidden))
+	}
+	return strings.Join(out, "\n")
 }
 
 // Ref runs the reference ipvsadm with args.

@@ -1,9 +1,12 @@
 package vmtest
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVMReferenceIpvsadm checks that the guest's kernel and the reference
@@ -118,5 +121,83 @@ func TestRunArgv0(t *testing.T) {
 	r = Run(t, "/bin/sh", "named-argv0", "", "-c", `echo "$0"`)
 	if r.Stdout != "named-argv0\n" {
 		t.Fatalf("$0: got %q", r.Stdout)
+	}
+}
+
+// fatalRecorder is a testing.TB whose Fatalf records the message and
+// ends the goroutine, as testing's does.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// hangEnv makes the test binary, run again by TestRunTimeoutGoroutines,
+// a Go program that hangs.
+const hangEnv = "VMTEST_HANG"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(hangEnv) == "1" {
+		hangForever()
+	}
+	os.Exit(m.Run())
+}
+
+func hangForever() {
+	select {}
+}
+
+func TestRunTimeoutGoroutines(t *testing.T) {
+	SetCommandTimeout(t, time.Second)
+	t.Setenv(hangEnv, "1")
+	f := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Run(f, os.Args[0], "hang", "")
+	}()
+	<-done
+	for _, want := range []string{"timed out after 1s", "SIGQUIT", "vmtest.hangForever  vmtest_test.go:", "threads "} {
+		if !strings.Contains(f.msg, want) {
+			t.Errorf("message does not say %q:\n%s", want, f.msg)
+		}
+	}
+}
+
+func TestCompactGoroutines(t *testing.T) {
+	in := "Invalid operation.\nSIGQUIT: quit\nPC=0x4711 m=0 sigcode=0\n\ngoroutine 1 gp=0xc000002380 m=0 mp=0x6a [select (no cases)]:\n" +
+		"runtime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)\n\t/usr/lib/go/src/runtime/proc.go:460 +0xce fp=0xc0000 sp=0xc0000 pc=0x4\n" +
+		"main.main()\n\t/work/x/main.go:12 +0x17\n"
+	in += "\nrax    0xca\nrflags 0x286\n\ngoroutine 2 gp=0xc000002a80 m=nil [force gc (idle)]:\nruntime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)\n\t/usr/lib/go/src/runtime/proc.go:460 +0xce\n" +
+		"created by runtime.init.7 in goroutine 1\n\t/usr/lib/go/src/runtime/proc.go:363 +0x1a\n"
+	want := "Invalid operation.\nSIGQUIT: quit\nPC=0x4711 m=0 sigcode=0\n\ngoroutine 1 gp=0xc000002380 m=0 mp=0x6a [select (no cases)]:\n" +
+		"  runtime.gopark  proc.go:460\n  main.main  main.go:12\n\n(1 goroutines of the runtime's own not shown)"
+	if got := compactGoroutines(in); got != want {
+		t.Errorf("compactGoroutines:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestRunTimeoutSaysWhere(t *testing.T) {
+	SetCommandTimeout(t, 200*time.Millisecond)
+	f := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Run(f, "/bin/sleep", "sleep", "", "10")
+	}()
+	<-done
+	for _, want := range []string{"/bin/sleep 10: timed out after 200ms", "state S (sleeping)", "kernel stack:"} {
+		if !strings.Contains(f.msg, want) {
+			t.Errorf("message %q does not say %q", f.msg, want)
+		}
+	}
+	if CommandTimeout != 200*time.Millisecond {
+		t.Errorf("CommandTimeout %v inside the test", CommandTimeout)
 	}
 }

@@ -77,7 +77,13 @@ func (c *Client) Batch(ops []ipvs.Op) ([]error, error) {
 		size := 0
 		end := start
 		for end < len(ops) && end-start < c.window {
-			m := c.message(ops[end].Cmd, 0, encodeOp(ops[end]))
+			var flags netlink.HeaderFlags
+			if mayGoUnanswered(ops[end].Cmd) {
+				// Its success is answered too: no answer at all is
+				// then told apart (sendWindow).
+				flags = netlink.Acknowledge
+			}
+			m := c.message(ops[end].Cmd, flags, encodeOp(ops[end]))
 			l := 16 + len(m.Data)
 			if end > start && size+l > maxBatchBytes {
 				break
@@ -87,6 +93,10 @@ func (c *Client) Batch(ops []ipvs.Op) ([]error, error) {
 			end++
 		}
 		msgs[len(msgs)-1].Header.Flags |= netlink.Acknowledge
+		if mayGoUnanswered(ops[end-1].Cmd) {
+			// The window's last answer must come.
+			msgs = append(msgs, c.barrier())
+		}
 		if err := c.sendWindow(ops[start:end], msgs, errs[start:end]); err != nil {
 			for i := start; i < len(ops); i++ {
 				if errs[i] == nil {
@@ -101,16 +111,19 @@ func (c *Client) Batch(ops []ipvs.Op) ([]error, error) {
 	return errs, nil
 }
 
-// sendWindow sends one sendmsg worth of requests and collects their
-// answers into errs.
+// sendWindow sends one sendmsg worth of requests (msgs: one per op, and a
+// barrier after them when the last op may go unanswered) and collects
+// their answers into errs.
 func (c *Client) sendWindow(ops []ipvs.Op, msgs []netlink.Message, errs []error) error {
 	c.t.setDeadline(time.Now().Add(c.timeout))
 	if err := c.t.send(msgs); err != nil {
 		return &Error{Op: ops[0].Cmd, Err: err}
 	}
-	c.requests.Writes += int64(len(msgs))
+	c.requests.Writes += int64(len(ops))
+	c.requests.Reads += int64(len(msgs) - len(ops))
 	first := msgs[0].Header.Sequence
 	last := msgs[len(msgs)-1].Header.Sequence
+	var answered []bool // of the ops that may go unanswered
 	for {
 		dg, err := c.t.recv()
 		if err != nil {
@@ -124,15 +137,27 @@ func (c *Client) sendWindow(ops []ipvs.Op, msgs []netlink.Message, errs []error)
 			if i < 0 || i >= len(msgs) {
 				continue // left over from an earlier request
 			}
-			errno, err := errnoOf(m)
-			if err != nil {
-				return &Error{Op: ops[i].Cmd, Err: err}
-			}
-			if errno != 0 {
-				errs[i] = &Error{Op: ops[i].Cmd, Err: errno}
+			if i < len(ops) {
+				errno, err := errnoOf(m)
+				if err != nil {
+					return &Error{Op: ops[i].Cmd, Err: err}
+				}
+				if errno != 0 {
+					errs[i] = &Error{Op: ops[i].Cmd, Err: errno}
+				}
+				if answered == nil {
+					answered = make([]bool, len(ops))
+				}
+				answered[i] = true
 			}
 			if m.Header.Sequence == last {
-				return nil // the barrier's answer: every earlier one came before it
+				// The barrier's answer: every earlier one came before it.
+				for j, op := range ops {
+					if mayGoUnanswered(op.Cmd) && (answered == nil || !answered[j]) {
+						errs[j] = unanswered(op.Cmd)
+					}
+				}
+				return nil
 			}
 		}
 	}

@@ -298,6 +298,35 @@ func isKernelReply(err error) bool {
 	return ok
 }
 
+// mayGoUnanswered reports whether the kernel can leave a request for cmd
+// without any answer, acknowledgement or error. netlink_rcv_skb sends
+// none for a handler that returns EINTR, and the sync daemon commands can:
+// stopping a daemon whose threads have not run yet (it was started a
+// moment before) makes kthread_stop, and so IPVS_CMD_DEL_DAEMON, return
+// EINTR; the daemon is stopped all the same. ipvsadm waits for that
+// answer forever.
+func mayGoUnanswered(cmd ipvs.Command) bool {
+	return cmd == ipvs.CmdNewDaemon || cmd == ipvs.CmdDelDaemon
+}
+
+// barrier returns a request that is always answered, sent after one that
+// may not be (mayGoUnanswered): its answer comes after the other's, if
+// that has one.
+func (c *Client) barrier() netlink.Message {
+	return c.message(ipvs.CmdGetInfo, netlink.Acknowledge, nil)
+}
+
+// unanswered is the outcome of a request for cmd that the kernel did not
+// answer, which it does when the request's handler returns EINTR: for
+// DEL_DAEMON the daemon is stopped (its threads had not run), a success;
+// for NEW_DAEMON creating its thread was interrupted, an error.
+func unanswered(cmd ipvs.Command) error {
+	if cmd == ipvs.CmdDelDaemon {
+		return nil
+	}
+	return &Error{Op: cmd, Err: unix.EINTR}
+}
+
 // roundTrip performs one request; it reports whether a dump was
 // interrupted.
 func (c *Client) roundTrip(cmd ipvs.Command, dump bool, attrs []byte, fn replyFunc) (bool, error) {
@@ -307,12 +336,26 @@ func (c *Client) roundTrip(cmd ipvs.Command, dump bool, attrs []byte, fn replyFu
 	}
 	req := c.message(cmd, flags, attrs)
 	seq := req.Header.Sequence
+	msgs := []netlink.Message{req}
+	var barrier uint32 // the barrier's sequence number, if one is sent
+	if !dump && mayGoUnanswered(cmd) {
+		b := c.barrier()
+		barrier = b.Header.Sequence
+		msgs = append(msgs, b)
+	}
 	c.t.setDeadline(time.Now().Add(c.timeout))
-	if err := c.t.send([]netlink.Message{req}); err != nil {
+	if err := c.t.send(msgs); err != nil {
 		return false, &Error{Op: cmd, Err: err}
 	}
 	c.requests.count(cmd, 1)
-	var intr bool
+	if barrier != 0 {
+		c.requests.count(ipvs.CmdGetInfo, 1)
+	}
+	var (
+		intr     bool
+		answered bool  // the request's answer came (with a barrier)
+		result   error // and said this
+	)
 	for n := 0; ; n++ {
 		if n%256 == 255 {
 			// The deadline bounds the wait for each part of a long dump,
@@ -324,7 +367,14 @@ func (c *Client) roundTrip(cmd ipvs.Command, dump bool, attrs []byte, fn replyFu
 			return intr, &Error{Op: cmd, Err: err}
 		}
 		for _, m := range msgs {
-			if m.Header.Sequence != seq {
+			if barrier != 0 && m.Header.Sequence == barrier && m.Header.Type == netlink.Error {
+				// The barrier's answer, which comes after the request's.
+				if !answered {
+					return false, unanswered(cmd)
+				}
+				return false, result
+			}
+			if m.Header.Sequence != seq || answered {
 				continue // left over from an earlier request
 			}
 			if m.Header.Flags&netlink.DumpInterrupted != 0 {
@@ -333,16 +383,22 @@ func (c *Client) roundTrip(cmd ipvs.Command, dump bool, attrs []byte, fn replyFu
 			switch m.Header.Type {
 			case netlink.Error, netlink.Done:
 				errno, err := errnoOf(m)
-				if err != nil {
-					return intr, &Error{Op: cmd, Err: err}
+				switch {
+				case err != nil:
+					result = &Error{Op: cmd, Err: err}
+				case errno != 0:
+					result = &Error{Op: cmd, Err: errno}
+				case m.Header.Type == netlink.Done || !dump:
+					// The acknowledgement, or the end of a dump.
+				default:
+					continue
 				}
-				if errno != 0 {
-					return intr, &Error{Op: cmd, Err: errno}
+				if barrier == 0 {
+					return intr, result
 				}
-				// The acknowledgement, or the end of a dump.
-				if m.Header.Type == netlink.Done || !dump {
-					return intr, nil
-				}
+				// Read up to the barrier's answer, so that nothing of
+				// this request is left for the next one.
+				answered = true
 				continue
 			case netlink.Noop, netlink.Overrun:
 				continue

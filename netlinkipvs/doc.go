@@ -20,6 +20,14 @@
 // no call can block forever, and a Client can be bound to a network namespace
 // with WithNetNS.
 //
+// The kernel sends no answer at all when it stops a sync daemon whose
+// thread has not run yet (kthread_stop returns EINTR, which netlink treats
+// as "answer later"). The daemon is stopped all the same. So that such a
+// request cannot leave its caller waiting, NEW_DAEMON and DEL_DAEMON are
+// followed in the same sendmsg(2) by a GET_INFO barrier: when the barrier
+// is answered and the daemon request is not, DEL_DAEMON counts as done and
+// NEW_DAEMON returns an *Error with EINTR.
+//
 // The IPVS family has no notifications and no connection listing; the
 // connection table is read from /proc by package ipvsproc.
 package netlinkipvs

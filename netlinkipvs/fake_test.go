@@ -23,7 +23,8 @@ var testFamily = genetlink.Family{ID: 0x1d, Name: familyName, Version: familyVer
 // resolution works as with genltest.Dial); unlike nltest it can take many
 // messages per sendmsg and queues every reply as its own datagram, as the
 // kernel does, so acknowledgement matching is exercised realistically.
-// A handler fails a request by returning a unix.Errno.
+// A handler fails a request by returning a unix.Errno; one that returns
+// unix.EINTR gets no answer at all, as netlink_rcv_skb sends none then.
 type fakeSocket struct {
 	fn genltest.Func
 
@@ -81,6 +82,9 @@ func (s *fakeSocket) serve(req netlink.Message) {
 		var errno unix.Errno
 		if !errors.As(err, &errno) {
 			errno = unix.EIO
+		}
+		if errno == unix.EINTR {
+			return
 		}
 		s.queueError(req, errno)
 		return

@@ -421,6 +421,36 @@ func TestVMDaemons(t *testing.T) {
 	}
 }
 
+// TestVMDaemonStopRightAfterStart: a daemon stopped right after its start
+// (its thread has not run yet) is stopped, and the stop returns: the
+// kernel answers nothing then (kthread_stop's EINTR), which made
+// ipvsadm-restore wait forever. One request at a time and batched.
+func TestVMDaemonStopRightAfterStart(t *testing.T) {
+	// A hang fails the round instead of the test's budget.
+	c := vmClient(t, WithTimeout(10*time.Second))
+	vmtest.Reset(t)
+	defer vmtest.Reset(t)
+	master := ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "lo"}
+	for i := range 40 {
+		if i%2 == 0 {
+			if err := c.NewDaemon(master); err != nil {
+				t.Fatalf("round %d: start: %v", i, err)
+			}
+			if err := c.DeleteDaemon(ipvs.DaemonMaster); err != nil {
+				t.Fatalf("round %d: stop: %v", i, err)
+			}
+		} else {
+			errs, err := c.Batch([]ipvs.Op{{Cmd: ipvs.CmdNewDaemon, Daemon: master}, {Cmd: ipvs.CmdDelDaemon, Daemon: master}})
+			if err != nil || errs[0] != nil || errs[1] != nil {
+				t.Fatalf("round %d: batched start and stop: %v %v", i, errs, err)
+			}
+		}
+		if ds, err := c.Daemons(); err != nil || len(ds) != 0 {
+			t.Fatalf("round %d: daemons after the stop: %v, %v", i, ds, err)
+		}
+	}
+}
+
 func TestVMZeroAndStats(t *testing.T) {
 	c := vmClient(t)
 	vmtest.Reset(t)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,7 +49,11 @@ func restoreCases() []restoreCase {
 		{"flush-inside", base, "-A -t 10.0.0.2:80\n-C\n-A -t 10.0.0.3:80\n-D -t 10.0.0.2:80\n"},
 		{"listings-inside", base, "-A -t 10.0.0.2:80\n-Ln\n-Sn\n-C\n-Ln\n-A -t 10.0.0.1:80\n-L -t 10.0.0.1:80 -n\n-L -n --stats\n"},
 		{"zero-and-timeouts", base, "-A -t 10.0.0.2:80\n-Z -t 10.0.0.2:80\n-Z -t 10.0.0.8:80\n--set 10 20 30\n-Z\n-L --timeout\n"},
-		{"sync-daemon-mixed-af", base, "-A -t 10.0.0.2:80\n--start-daemon master --mcast-interface dummy0\n" +
+		// The master starts in the start table, not in the input: a daemon
+		// stopped right after it started can leave the kernel's answer
+		// unsent (kthread_stop's EINTR), and Debian's ipvsadm then waits
+		// forever (TestVMDaemonStopRightAfterStart in netlinkipvs).
+		{"sync-daemon-mixed-af", base + "--start-daemon master --mcast-interface dummy0\n", "-A -t 10.0.0.2:80\n" +
 			"-a -t 10.0.0.2:80 -r [2001:db8::5]:80 -i\n--stop-daemon master\n-a -t 10.0.0.2:80 -r [2001:db8::6]:80 -i\n" +
 			"--start-daemon backup --mcast-interface dummy0\n-L --daemon\n"},
 		{"abort-fail", base, "-A -t 10.0.0.2:80\n-A -t 10.0.0.3\n-A -t 10.0.0.4:80\n"},
@@ -108,6 +113,38 @@ func randomVMRestore(r *rand.Rand) string {
 func setupTable(t *testing.T, start string) {
 	t.Helper()
 	vmtest.RefInput(t, resetInput+start, "-R")
+	if strings.Contains(start, "--start-daemon") {
+		waitSyncThreads(t)
+	}
+}
+
+// waitSyncThreads waits until every sync daemon thread (ipvs-m:*, ipvs-b:*)
+// runs its loop, so that a stop that follows is answered (the kernel sends
+// no answer when it stops a thread that has not run yet).
+func waitSyncThreads(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		waiting := ""
+		procs, _ := filepath.Glob("/proc/[0-9]*/comm")
+		for _, p := range procs {
+			comm, err := os.ReadFile(p)
+			if err != nil || !strings.HasPrefix(string(comm), "ipvs-") {
+				continue
+			}
+			wchan, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "wchan"))
+			if !strings.HasPrefix(string(wchan), "sync_thread_") {
+				waiting = fmt.Sprintf("%s (wchan %q)", strings.TrimSpace(string(comm)), wchan)
+			}
+		}
+		if waiting == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sync daemon thread %s has not started its loop after 5s", waiting)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestVMRestoreScript: for every case, our ipvsadm-restore and Debian's

@@ -32,7 +32,7 @@ func TestImportDirection(t *testing.T) {
 			t.Errorf("GOOS=%s: ipvsmodel depends on %v", goos, d)
 		}
 	}
-	transports := []string{mod + "/netlinkipvs", mod + "/netns", mod + "/ipvsproc", mod + "/ipvssysctl", mod + "/ipvsprobe"}
+	transports := []string{mod + "/netlinkipvs", mod + "/netns", mod + "/ipvsproc", mod + "/ipvssysctl", mod + "/ipvsprobe", mod + "/ipvslock"}
 	for _, pkg := range []string{"./ipvsplan", "./internal/ipvsadmargs", "./internal/ipvsadmfmt", "./internal/rulesfile"} {
 		for _, d := range deps(t, "linux", pkg) {
 			for _, tr := range transports {

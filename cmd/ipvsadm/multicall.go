@@ -1,6 +1,13 @@
 package main
 
-import "path/filepath"
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipvs-tools/ipvs/ipvslock"
+)
 
 // Names the program answers to besides ipvsadm.
 const (
@@ -18,10 +25,52 @@ func (a *app) multicall(argv []string) (code int, ok bool) {
 	case saveName:
 		return a.saveScript(argv), true
 	case restoreName:
-		// The script ignores its arguments.
-		return a.restoreScript(), true
+		// The script ignores its arguments; ours takes -w (see
+		// restoreWait) and ignores the others.
+		return a.restoreScript(restoreWait(argv[1:])), true
 	}
 	return 0, false
+}
+
+// restoreWait reads ipvsadm-restore's only option, how long to wait for
+// another writer of the table (ipvslock): -w or --wait alone waits until
+// it is done; -w SECONDS, -wSECONDS, --wait SECONDS or --wait=SECONDS at
+// most that long; the default is ipvslock.DefaultWait. Other arguments
+// are ignored, as the script ignores them all.
+func restoreWait(args []string) time.Duration {
+	wait := ipvslock.DefaultWait
+	seconds := func(s string) (time.Duration, bool) {
+		n, err := strconv.ParseFloat(s, 64)
+		if err != nil || n < 0 || n > 1e6 {
+			return 0, false
+		}
+		return time.Duration(n * float64(time.Second)), true
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var v string
+		switch {
+		case a == "-w" || a == "--wait":
+			wait = ipvslock.Forever
+			if i+1 < len(args) {
+				if d, ok := seconds(args[i+1]); ok {
+					wait = d
+					i++
+				}
+			}
+			continue
+		case strings.HasPrefix(a, "--wait="):
+			v = a[len("--wait="):]
+		case strings.HasPrefix(a, "-w"):
+			v = a[2:]
+		default:
+			continue
+		}
+		if d, ok := seconds(v); ok {
+			wait = d
+		}
+	}
+	return wait
 }
 
 // saveScript is the ipvsadm-save script: -n selects numeric output, any

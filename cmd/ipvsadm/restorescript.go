@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"iter"
 	"net"
@@ -9,11 +11,13 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/internal/ipvsadmargs"
+	"github.com/ipvs-tools/ipvs/ipvslock"
 	"github.com/ipvs-tools/ipvs/ipvsmodel"
 	"github.com/ipvs-tools/ipvs/ipvsplan"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
@@ -61,9 +65,25 @@ func scriptInput(in []byte) []byte {
 	return append(out, '\n')
 }
 
-// restoreScript is ipvsadm-restore.
-func (a *app) restoreScript() int {
+// restoreScript is ipvsadm-restore, waiting at most wait for the table
+// lock. The lock is taken once the input is read, before the table is:
+// the difference is worked out against a table no other writer (ipvsctl,
+// its agent, another ipvsadm-restore) is changing.
+func (a *app) restoreScript(wait time.Duration) int {
 	data, _ := io.ReadAll(a.stdin)
+	if a.lock != nil {
+		release, err := a.lock(wait)
+		var busy *ipvslock.BusyError
+		switch {
+		case errors.As(err, &busy) || errors.Is(err, context.Canceled):
+			a.errorf(restoreName + ": " + lockMessage(err) + "\n")
+			return 1
+		case err == nil:
+			defer release()
+		}
+		// Any other failure (no /run, not root) leaves the restore
+		// unlocked, as the script is: the kernel has the last word.
+	}
 	data = scriptInput(data)
 	a.stdin = bytes.NewReader(data)
 	// "ipvsadm -C" first: its failure is only printed.

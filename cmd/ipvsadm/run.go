@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"slices"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -52,10 +53,13 @@ type app struct {
 	// probeNames tells which scheduler and PE names the kernel has
 	// (probeNamesInScratchNS); ok false: unknown.
 	probeNames func(scheds, pes []string) (schedOK, peOK map[string]bool, ok bool)
-	exec       Executor
-	info       ipvs.Info
-	lastFunc   ipvsadmargs.Func
-	status     int
+	// lock takes the IPVS table lock for ipvsadm-restore (ipvslock),
+	// waiting at most wait; nil takes none.
+	lock     func(wait time.Duration) (release func(), err error)
+	exec     Executor
+	info     ipvs.Info
+	lastFunc ipvsadmargs.Func
+	status   int
 }
 
 // outcome is how a command ended: its status, and whether the process
@@ -90,6 +94,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 		openConn:   func() (io.ReadCloser, error) { return os.Open(ipvsadmfmt.ConnFile) },
 		openProc:   func() (io.ReadCloser, error) { return ipvsproc.Open(ipvsproc.ServicesFile) },
 		probeNames: probeNamesInScratchNS,
+		lock:       lockTable,
 	}
 }
 

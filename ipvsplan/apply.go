@@ -26,6 +26,14 @@ type ApplyOptions struct {
 	// answered, in order (ipvsadm-restore prints each where ipvsadm -R
 	// would).
 	Refused func(Change, error)
+	// Stop, if set, interrupts Apply at a consistent point: once it is
+	// closed (a caller passes ctx.Done() on SIGINT), no further batch is
+	// sent; the batch in flight is answered and counted first.
+	// Result.Stopped says it happened.
+	Stop <-chan struct{}
+	// Progress, if set, is called after each answered batch with the
+	// number of changes answered so far (carried out or refused).
+	Progress func(answered int)
 }
 
 // Failure is a change the kernel refused.
@@ -42,6 +50,10 @@ type Result struct {
 	Applied []Change
 	// Failed lists the refused changes.
 	Failed []Failure
+	// Stopped is set when ApplyOptions.Stop interrupted Apply before the
+	// sequence's end: the changes after the last answered one were not
+	// sent.
+	Stopped bool
 }
 
 // OK reports whether every change was carried out.
@@ -93,9 +105,24 @@ func Apply(b ipvs.Batcher, changes iter.Seq[Change], opts ApplyOptions) *Result 
 		batch = batch[:0]
 		clear(ops)
 		ops = ops[:0]
+		if opts.Progress != nil {
+			opts.Progress(r.Done + len(r.Failed))
+		}
 		return !failed || opts.KeepGoing
 	}
+	stopped := func() bool {
+		select {
+		case <-opts.Stop:
+			r.Stopped = true
+			return true
+		default:
+			return false
+		}
+	}
 	for c := range changes {
+		if len(batch) == 0 && opts.Stop != nil && stopped() {
+			return r
+		}
 		batch = append(batch, c)
 		if len(batch) >= size && !send() {
 			return r

@@ -103,3 +103,56 @@ func TestApplyTransportFailure(t *testing.T) {
 type batcherFunc func([]ipvs.Op) ([]error, error)
 
 func (f batcherFunc) Batch(ops []ipvs.Op) ([]error, error) { return f(ops) }
+
+// TestApplyStop: a Stop closed while a batch is in flight lets that batch
+// finish and sends no other; closed before the start, nothing is sent;
+// closed after the last batch, nothing is lost. Progress sees every
+// answered batch.
+func TestApplyStop(t *testing.T) {
+	var changes []Change
+	for i := range 5 {
+		s := svc("10.0.0."+string(rune('1'+i)), 80, "rr")
+		changes = append(changes, Change{Kind: AddService, Service: s.Key(), NewService: s})
+	}
+	for _, c := range []struct {
+		name      string
+		closeAt   int // close Stop during this Batch call (1-based); 0 before Apply
+		done      int
+		stopped   bool
+		progress  []int
+		sentCalls int
+	}{
+		{"before the start", 0, 0, true, nil, 0},
+		{"during the first batch", 1, 2, true, []int{2}, 1},
+		{"during the second batch", 2, 4, true, []int{2, 4}, 2},
+		{"during the last batch", 3, 5, false, []int{2, 4, 5}, 3},
+		{"never", 99, 5, false, []int{2, 4, 5}, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newModel(t)
+			stop := make(chan struct{})
+			if c.closeAt == 0 {
+				close(stop)
+			}
+			b := batcherFunc(func(ops []ipvs.Op) ([]error, error) {
+				m.calls++
+				if m.calls == c.closeAt {
+					close(stop)
+				}
+				return m.m.Batch(ops)
+			})
+			var progress []int
+			r := Apply(b, Plan{Changes: changes}.All(), ApplyOptions{BatchSize: 2, Stop: stop,
+				Progress: func(n int) { progress = append(progress, n) }})
+			if r.Done != c.done || r.Stopped != c.stopped || m.calls != c.sentCalls {
+				t.Errorf("done %d, stopped %v, %d batches; want %d, %v, %d", r.Done, r.Stopped, m.calls, c.done, c.stopped, c.sentCalls)
+			}
+			if got := len(m.m.Table()); got != c.done {
+				t.Errorf("the table has %d services, want %d", got, c.done)
+			}
+			if diff := cmp.Diff(c.progress, progress); diff != "" {
+				t.Errorf("progress (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

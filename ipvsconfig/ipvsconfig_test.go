@@ -203,8 +203,13 @@ func TestJSONErrorLines(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 	for _, tt := range []struct{ doc, want string }{
-		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": \"80\"}]}", "t.json:2: services.port: want a number in 0..65535, not a string"},
-		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": -1}]}", "t.json:2: services.port: want a number in 0..65535, not -1"},
+		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": \"80\"}]}", "t.json:2: services[0].port: want a number in 0..65535, not a string"},
+		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [{\"protocol\": \"tcp\", \"port\": -1}]}", "t.json:2: services[0].port: want a number in 0..65535, not -1"},
+		{`{"apiVersion": "ipvsctl/v1", "services": [{"port": 80, "destinations": [{"weight": 1}]}, {"port": 81, "destinations": [{"weight": 1}, {"port": 8080, "weight": "2"}]}]}`,
+			"t.json:1: services[1].destinations[1].weight: want a number in 0..4294967295, not a string"},
+		{`{"apiVersion": "ipvsctl/v1", "services": [{"port": 80}, {"port": {"x": [1]}}]}`, "t.json:1: services[1].port: want a number in 0..65535, not a mapping"},
+		{`{"apiVersion": 1}`, "t.json:1: apiVersion: want a string, not a number"},
+		{`{"apiVersion": "ipvsctl/v1", "services": {"port": 80}}`, "t.json:1: services: want a list, not a mapping"},
 		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [\n {\"bogus\": 1}]}", `t.json:3: unknown field "bogus" (see docs/ipvsctl-json.md)`},
 		{"{\"apiVersion\": \"ipvsctl/v1\",\n \"services\": [\n {]}", "t.json:3: invalid character ']' looking for beginning of object key string"},
 	} {
@@ -216,10 +221,12 @@ func TestJSONErrorLines(t *testing.T) {
 	// YAML's decoding messages, in the document's words.
 	for _, tt := range []struct{ doc, want string }{
 		{"apiVersion: ipvsctl/v1\nservices:\n  - protocol: tcp\n    bogus: 1\n", `t.yaml:4: unknown field "bogus" in a service (see docs/ipvsctl-json.md)`},
-		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, port: -1}\n", "t.yaml:3: -1: want a number in 0..65535"},
-		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, destinations: [{address: 192.168.0.1, weight: x}]}\n", "t.yaml:3: x: want a number in 0..4294967295"},
-		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, onePacket: maybe}\n", "t.yaml:3: maybe: want true or false"},
-		{"apiVersion: ipvsctl/v1\nservices: 3\n", "t.yaml:2: 3: want a list"},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, port: -1}\n", "t.yaml:3: services[0].port: want a number in 0..65535, not -1"},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, destinations: [{address: 192.168.0.1, weight: x}]}\n", "t.yaml:3: services[0].destinations[0].weight: want a number in 0..4294967295, not x"},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, onePacket: maybe}\n", "t.yaml:3: services[0].onePacket: want true or false, not maybe"},
+		{"apiVersion: ipvsctl/v1\nservices: 3\n", "t.yaml:2: services: want a list, not 3"},
+		{"apiVersion: ipvsctl/v1\nservices:\n  - {port: -1, persistence: {timeout: -1}}\n  - port: 80\n  - port: -1\n",
+			"t.yaml:3: services[0].port: want a number in 0..65535, not -1\nt.yaml:3: services[0].persistence.timeout: want a number in 0..4294967295, not -1\nt.yaml:5: services[2].port: want a number in 0..65535, not -1"},
 		{"apiVersion: ipvsctl/v1\nservices:\n  - {protocol: tcp, healthCheck: {type: tcp, bogus: 1}}\n", `t.yaml:3: unknown field "bogus" in a healthCheck (see docs/ipvsctl-json.md)`},
 	} {
 		_, err := Parse("t.yaml", []byte(tt.doc), "")

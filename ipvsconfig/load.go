@@ -90,7 +90,11 @@ func parseJSON(name string, data []byte) (*Document, error) {
 			off = se.Offset
 		case errors.As(err, &te):
 			off = te.Offset
-			msg = fmt.Sprintf("%s: want %s, not %s", te.Field, goTypeWords(te.Type.String()), jsonValueWords(te.Value))
+			field := te.Field
+			if p := jsonPath(data, te.Offset); p != nil && withoutIndexes(p) == te.Field {
+				field = p.String()
+			}
+			msg = fmt.Sprintf("%s: want %s, not %s", field, goTypeWords(te.Type.String()), jsonValueWords(te.Value))
 		case errors.Is(err, io.EOF):
 			msg = "empty document"
 		}
@@ -112,6 +116,76 @@ func parseJSON(name string, data []byte) (*Document, error) {
 	}
 	d.loc = &locator{file: name, data: data}
 	return &d, nil
+}
+
+// jsonPath is the path of the value that ends at off in a JSON text
+// (where encoding/json's UnmarshalTypeError puts its Offset), with the
+// indexes of lists that encoding/json leaves out of its Field
+// ("services[0].port", not "services.port"); nil if the text cannot be
+// read that far.
+func jsonPath(data []byte, off int64) Path {
+	type frame struct {
+		list    bool
+		index   int    // of the list's current value; -1 before the first
+		key     string // of the object's current value
+		wantKey bool   // the object's next string is a key
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for dec.InputOffset() < off {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if s, ok := tok.(string); ok && top != nil && !top.list && top.wantKey {
+			top.key, top.wantKey = s, false
+			continue
+		}
+		d, isDelim := tok.(json.Delim)
+		if isDelim && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && !stack[len(stack)-1].list {
+				stack[len(stack)-1].wantKey = true
+			}
+			continue
+		}
+		// A value begins: in a list, the next one.
+		if top != nil && top.list {
+			top.index++
+		}
+		switch {
+		case isDelim:
+			stack = append(stack, &frame{list: d == '[', index: -1, wantKey: d == '{'})
+		case top != nil && !top.list:
+			top.wantKey = true
+		}
+	}
+	var p Path
+	for _, f := range stack {
+		switch {
+		case f.list && f.index >= 0:
+			p = append(p, f.index)
+		case !f.list && f.key != "":
+			p = append(p, f.key)
+		}
+	}
+	return p
+}
+
+// withoutIndexes is p as encoding/json names a field: "services.port".
+func withoutIndexes(p Path) string {
+	var keys []string
+	for _, e := range p {
+		if k, ok := e.(string); ok {
+			keys = append(keys, k)
+		}
+	}
+	return strings.Join(keys, ".")
 }
 
 // jsonValueWords names the kind of a JSON value as encoding/json reports
@@ -139,32 +213,41 @@ func lineAt(data []byte, off int64) int {
 }
 
 func parseYAML(name string, data []byte) (*Document, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
-	}
-	if len(root.Content) == 0 {
-		return nil, &Error{File: name, Msg: "empty document"}
-	}
 	var d Document
-	// Decode strictly (unknown fields are errors) from the text; the node
-	// tree is kept for line numbers.
+	// Decode strictly (unknown fields are errors). The node tree that
+	// gives line numbers is built only if a position is asked for (an
+	// error): parsing it costs as much as the decoding.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil {
-		return nil, yamlError(name, err)
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: name, Msg: "empty document"}
+		}
+		return nil, yamlError(name, data, err)
 	}
-	d.loc = &locator{file: name, root: &root}
+	d.loc = &locator{file: name, data: data}
 	return &d, nil
 }
 
 // yamlError turns "yaml: line N: msg" (or a TypeError list) into *Error
 // values.
-func yamlError(name string, err error) error {
+func yamlError(name string, data []byte, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		var l ErrorList
+		var root yaml.Node
+		if yaml.Unmarshal(data, &root) != nil {
+			root = yaml.Node{}
+		}
+		used := map[*yaml.Node]bool{}
 		for _, m := range te.Errors {
+			line, tail := yamlLine(m)
+			if f := yamlTypeRE.FindStringSubmatch(tail); f != nil {
+				if p := yamlPath(&root, line, f[2], used); p != nil {
+					l = append(l, &Error{File: name, Line: line, Msg: fmt.Sprintf("%s: want %s, not %s", p, goTypeWords(f[3]), f[2])})
+					continue
+				}
+			}
 			l = append(l, yamlMsg(name, m))
 		}
 		return l
@@ -172,7 +255,48 @@ func yamlError(name string, err error) error {
 	return yamlMsg(name, err.Error())
 }
 
+// yamlPath is the path of the first value not in used that is the scalar
+// value at line in the node tree of a YAML text ("services[0].port" for
+// "-1" at "port: -1"), which it adds to used: the YAML library's type
+// errors give only the line and the value. nil if there is none.
+func yamlPath(root *yaml.Node, line int, value string, used map[*yaml.Node]bool) Path {
+	if line == 0 || len(root.Content) == 0 {
+		return nil
+	}
+	var walk func(n *yaml.Node, p Path) Path
+	walk = func(n *yaml.Node, p Path) Path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if found := walk(n.Content[i+1], p.with(n.Content[i].Value)); found != nil {
+					return found
+				}
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				if found := walk(c, p.with(i)); found != nil {
+					return found
+				}
+			}
+		case yaml.ScalarNode:
+			if n.Line == line && n.Value == value && len(p) > 0 && !used[n] {
+				used[n] = true
+				return p
+			}
+		}
+		return nil
+	}
+	return walk(root.Content[0], nil)
+}
+
 func yamlMsg(name, m string) *Error {
+	line, m := yamlLine(m)
+	return &Error{File: name, Line: line, Msg: plainYAML(m)}
+}
+
+// yamlLine splits "yaml: line N: msg" into N and msg (0 if there is no
+// line).
+func yamlLine(m string) (int, string) {
 	m = strings.TrimPrefix(m, "yaml: ")
 	var line int
 	if rest, ok := strings.CutPrefix(m, "line "); ok {
@@ -182,7 +306,7 @@ func yamlMsg(name, m string) *Error {
 			}
 		}
 	}
-	return &Error{File: name, Line: line, Msg: plainYAML(m)}
+	return line, m
 }
 
 // yamlTypeRE and yamlFieldRE match the YAML library's two messages about
@@ -250,7 +374,7 @@ func objectWords(t string) string {
 // locator maps document paths to source lines.
 type locator struct {
 	file string
-	data []byte // JSON text, parsed into root on first use
+	data []byte // the text, parsed into root on first use
 	once sync.Once
 	root *yaml.Node
 }

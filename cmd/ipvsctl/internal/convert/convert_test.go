@@ -466,6 +466,18 @@ func TestKeepalivedIncludes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "nested includes") {
 		t.Errorf("include loop: %v", err)
 	}
+
+	// A file that cannot be read is named once, without Go's "open".
+	if err := os.MkdirAll(filepath.Join(dir, "adir.conf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bad := write("bad.conf", "include adir.conf\n")
+	if _, err = Convert(bad, []byte("include adir.conf\n"), Keepalived); err == nil {
+		t.Fatal("an include that cannot be read converted")
+	}
+	if d := cmp.Diff(bad+":1: include "+filepath.Join(dir, "adir.conf")+": is a directory", err.Error()); d != "" {
+		t.Errorf("unreadable include (-want +got):\n%s", d)
+	}
 }
 
 func TestSyntaxErrors(t *testing.T) {

@@ -1,7 +1,9 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,7 +176,11 @@ func (p *kaParser) include(at pos, pattern string, depth int) error {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return &Error{File: at.file, Line: at.line, Msg: fmt.Sprintf("include: %v", err)}
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is said once ("open" is Go's)
+			}
+			return &Error{File: at.file, Line: at.line, Msg: fmt.Sprintf("include %s: %v", f, err)}
 		}
 		if err := p.file(f, data, depth+1); err != nil {
 			return err

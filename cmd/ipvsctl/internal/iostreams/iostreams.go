@@ -1,6 +1,9 @@
 // Package iostreams holds the standard streams of ipvsctl and knows
 // whether they are terminals, so commands can show progress and refresh
-// screens on a terminal and stay quiet and plain otherwise.
+// screens on a terminal and stay quiet and plain otherwise. It also
+// holds the policies that go with a terminal: colour (ColorScheme,
+// NO_COLOR, --color), ASCII in a locale that is not UTF-8 (Text) and a
+// progress line on standard error (Progress).
 package iostreams
 
 import (
@@ -18,6 +21,9 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	outTTY, errTTY bool
+	// color: table output may carry ANSI colour; ascii: the locale is
+	// not UTF-8.
+	color, ascii bool
 	// Width is the terminal width (0 if unknown).
 	Width int
 }
@@ -27,6 +33,8 @@ func System() *IOStreams {
 	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	s.outTTY = isTerminal(os.Stdout.Fd())
 	s.errTTY = isTerminal(os.Stderr.Fd())
+	s.color = systemColor(s.outTTY)
+	s.ascii = !systemLocale()
 	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil {
 		s.Width = int(ws.Col)
 	}
@@ -38,7 +46,8 @@ func isTerminal(fd uintptr) bool {
 	return err == nil
 }
 
-// Test returns streams backed by buffers: in, out and errOut.
+// Test returns streams backed by buffers: in, out and errOut. They are
+// no terminals, have no colour and a UTF-8 locale.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
 	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut

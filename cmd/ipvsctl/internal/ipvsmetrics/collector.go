@@ -7,17 +7,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Collector is a prometheus.Collector of the IPVS table under
-// node_exporter's names. Each Collect reads the table once; concurrent
-// scrapes call the read function concurrently.
+// Collector is a prometheus.Collector of the IPVS table, under
+// node_exporter's names unless WithNames chooses others. Each Collect
+// reads the table once; concurrent scrapes call the read function
+// concurrently.
 type Collector struct {
 	read    func() ([]ipvs.VirtualServer, error)
 	totals  func() (ipvs.Stats, error)
 	onError func(error)
+	names   Names
 
-	totalDescs   [len(TotalFamilies)]typedDesc
-	backendDescs [len(BackendFamilies)]typedDesc
-	successDesc  typedDesc
+	descs       []typedDesc // of Families(names), in its order
+	successDesc typedDesc
 }
 
 // typedDesc is a Family's Desc and value type.
@@ -37,7 +38,8 @@ type Option func(*Collector)
 
 // WithTotals takes the totals from totals, read before the table, instead
 // of summing the services' counters (SumStats). ipvsproc.ReadStats gives
-// the kernel's totals, which node_exporter exports:
+// the kernel's totals, which node_exporter exports. Only NodeExporter's
+// naming has totals; under IPVSCtl's, totals is not called.
 //
 //	WithTotals(func() (ipvs.Stats, error) { return ipvsproc.ReadStats() })
 func WithTotals(totals func() (ipvs.Stats, error)) Option {
@@ -50,20 +52,22 @@ func WithErrorFunc(f func(error)) Option {
 	return func(c *Collector) { c.onError = f }
 }
 
+// WithNames chooses the naming of the metrics (NodeExporter by default).
+func WithNames(n Names) Option {
+	return func(c *Collector) { c.names = n }
+}
+
 // NewCollector returns a Collector that reads the table with read, for
 // example ipvs.ReadTable over the backend.
 func NewCollector(read func() ([]ipvs.VirtualServer, error), opts ...Option) *Collector {
-	c := &Collector{read: read}
+	c := &Collector{read: read, names: NodeExporter}
 	for _, o := range opts {
 		o(c)
 	}
-	for i, f := range TotalFamilies {
-		c.totalDescs[i] = f.desc()
+	for _, f := range Families(c.names) {
+		c.descs = append(c.descs, f.desc())
 	}
-	for i, f := range BackendFamilies {
-		c.backendDescs[i] = f.desc()
-	}
-	c.successDesc = ScrapeSuccess.desc()
+	c.successDesc = ScrapeSuccessFamily(c.names).desc()
 	return c
 }
 
@@ -77,19 +81,16 @@ func (f Family) desc() typedDesc {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range c.totalDescs {
-		ch <- d.desc
-	}
-	for _, d := range c.backendDescs {
+	for _, d := range c.descs {
 		ch <- d.desc
 	}
 	ch <- c.successDesc.desc
 }
 
-// Collect implements prometheus.Collector: the totals, the backends and
-// ScrapeSuccess. After an error it sends what it had sent before, as
-// node_exporter does (the totals of WithTotals when the table fails),
-// and ScrapeSuccess 0.
+// Collect implements prometheus.Collector: the families of the naming
+// (Table) and its success gauge (ScrapeSuccessFamily). After an error it
+// sends what it had read before, as node_exporter does (the totals of
+// WithTotals when the table fails), and the success gauge 0.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	success := uint64(1)
 	if err := c.collect(ch); err != nil {
@@ -98,34 +99,37 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			c.onError(err)
 		}
 	}
-	ch <- c.successDesc.metric(success, ScrapeCollector)
+	if c.names == NodeExporter {
+		ch <- c.successDesc.metric(success, ScrapeCollector)
+	} else {
+		ch <- c.successDesc.metric(success)
+	}
 }
 
 func (c *Collector) collect(ch chan<- prometheus.Metric) error {
-	if c.totals != nil {
+	var totals *ipvs.Stats
+	if c.totals != nil && c.names == NodeExporter {
 		st, err := c.totals()
 		if err != nil {
 			return fmt.Errorf("reading the IPVS totals: %w", err)
 		}
-		c.sendTotals(ch, st)
+		totals = &st
 	}
 	vss, err := c.read()
 	if err != nil {
+		if totals != nil {
+			c.send(ch, Table(c.names, nil, totals))
+		}
 		return fmt.Errorf("reading the IPVS table: %w", err)
 	}
-	if c.totals == nil {
-		c.sendTotals(ch, SumStats(vss))
-	}
-	for _, b := range Backends(vss) {
-		for i, v := range b.Values() {
-			ch <- c.backendDescs[i].metric(v, b.Labels[:]...)
-		}
-	}
+	c.send(ch, Table(c.names, vss, totals))
 	return nil
 }
 
-func (c *Collector) sendTotals(ch chan<- prometheus.Metric, st ipvs.Stats) {
-	for i, v := range TotalValues(st) {
-		ch <- c.totalDescs[i].metric(v)
+func (c *Collector) send(ch chan<- prometheus.Metric, ms []Metrics) {
+	for i, m := range ms {
+		for _, s := range m.Samples {
+			ch <- c.descs[i].metric(s.Value, s.Labels...)
+		}
 	}
 }

@@ -20,7 +20,8 @@
 // The parts:
 //
 //   - Real servers: NewNetns, LinkRoot and IPBatch build namespaces
-//     joined to the root one (the director) by veth pairs; ServeHTTP runs
+//     joined to the root one (the director) by veth pairs (Link joins
+//     two namespaces, Veth without a default route); ServeHTTP runs
 //     a busybox httpd on one address that Stop and Start take down and
 //     bring back; Netns.TCPCounters counts the connections that reached a
 //     namespace (PassiveOpens: one per TCP_CHECK or HTTP_GET).
@@ -33,6 +34,10 @@
 //   - IPVS as the reference ipvsadm -Ln shows it: ListIPVS,
 //     ListIPVSService, ParseIpvsadmList, and WaitDest and WaitIPVS, which
 //     poll until a condition holds and say how long that took.
+//   - etcd: StartEtcd runs tools/etcdserver in a namespace on a data
+//     directory; EtcdProc stops it and starts it again on the same data
+//     (Stop, Start), gives its endpoint URL and a Client that dials from
+//     its namespace, and its log.
 //   - Processes: ReadUsage, TreeUsage and Sum read CPU ticks and VmRSS
 //     from /proc; Descendants, Children and MappedFiles (what a process
 //     loaded, dlopen() included).
@@ -57,4 +62,7 @@ const (
 	Busybox = vm.GuestBusybox
 	// IPFull is iproute2's ip.
 	IPFull = vm.GuestIPFull
+	// EtcdServer is tools/etcdserver, a single-member etcd built from
+	// the etcd module (vmrun installs every tool in /usr/local/sbin).
+	EtcdServer = vm.GuestLocalSbin + "/etcdserver"
 )

@@ -94,6 +94,23 @@ func Link(t testing.TB, a, b *Netns, ifA, ifB string, addrA netip.Prefix, addrs 
 	IPBatch(t, b, batch...)
 }
 
+// Veth joins namespace a (the root namespace if nil) to namespace b with
+// a veth pair: ifA in a with addrA, ifB in b with addrB (CIDR form), both
+// up, and no route but the connected ones (unlike Link): for labs whose
+// namespaces route between several links. Deleting either namespace
+// deletes the pair.
+func Veth(t testing.TB, a, b *Netns, ifA, ifB string, addrA, addrB netip.Prefix) {
+	t.Helper()
+	IPBatch(t, a,
+		fmt.Sprintf("link add %s type veth peer name %s", ifA, ifB),
+		fmt.Sprintf("link set %s netns %s", ifB, b.Name),
+		fmt.Sprintf("addr add %s dev %s", addrA, ifA),
+		fmt.Sprintf("link set %s up", ifA))
+	IPBatch(t, b,
+		fmt.Sprintf("addr add %s dev %s", addrB, ifB),
+		fmt.Sprintf("link set %s up", ifB))
+}
+
 // Forwarding turns on IPv4 forwarding in the namespace (a NAT director
 // forwards its real servers' replies).
 func (n *Netns) Forwarding(t testing.TB) {

@@ -1,6 +1,7 @@
 package lvslab
 
 import (
+	"context"
 	"net/netip"
 	"path"
 	"slices"
@@ -150,5 +151,42 @@ func TestVMKeepalivedScaleConfig(t *testing.T) {
 		if r.Code != 0 || strings.TrimSpace(r.Stdout+r.Stderr) != "" {
 			t.Errorf("%s: keepalived --config-test:\n%s", kind, r)
 		}
+	}
+}
+
+// TestVMEtcd runs tools/etcdserver in a namespace: a key put through
+// Client is there after Stop and Start on the same data directory, at the
+// same revision, and the server ends cleanly on SIGTERM.
+//
+//vmtest:budget 1m
+func TestVMEtcd(t *testing.T) {
+	vmtest.Require(t)
+	ns := NewNetns(t, "lvsetcd")
+	IPBatch(t, ns, "addr add 10.77.0.1/24 dev lo")
+	e := StartEtcd(t, ns, netip.MustParseAddrPort("10.77.0.1:2379"), path.Join(t.TempDir(), "etcd"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := e.Client(t)
+	put, err := c.Put(ctx, "/lab/key", "value")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	e.Stop(t)
+	if e.Running() {
+		t.Fatal("running after Stop")
+	}
+	t1 := time.Now()
+	e.Start(t)
+	t.Logf("stop %v, start %v", t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+	got, err := c.Get(ctx, "/lab/key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Kvs) != 1 || string(got.Kvs[0].Value) != "value" || got.Kvs[0].ModRevision != put.Header.Revision {
+		t.Errorf("after the restart: %+v, want value at revision %d", got.Kvs, put.Header.Revision)
+	}
+	if n := strings.Count(e.Log(), "etcdserver: serving on "+e.URL); n != 2 {
+		t.Errorf("%d serving lines in the log:\n%s", n, e.Log())
 	}
 }

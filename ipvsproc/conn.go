@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/ipvs-tools/ipvs/internal/intern"
@@ -282,6 +283,11 @@ var knownStates = []string{
 }
 
 var stateIndex = intern.New(knownStates...)
+
+// States returns the connection state names of ip_vs_proto_*.c (6.1) as
+// /proc/net/ip_vs_conn spells them: TCP's, then UDP's and templates',
+// SCTP's, and the rest ("ERR", "OTHER", "?").
+func States() []string { return slices.Clone(knownStates) }
 
 // readError wraps an error of the underlying reader.
 type readError struct {

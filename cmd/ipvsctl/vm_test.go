@@ -8,6 +8,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/ipvs-tools/ipvs/netns"
 )
 
 const ctlPath = "/usr/local/sbin/ipvsctl"
@@ -468,7 +470,11 @@ func TestVMSync(t *testing.T) {
 	if !strings.Contains(ref, "master sync daemon (mcast=lo, syncid=7") || !strings.Contains(ref, "backup sync daemon (mcast=lo, syncid=8") {
 		t.Errorf("ipvsadm -L --daemon: %s", ref)
 	}
-	r := mustCtl(t, "sync", "status", "-o", "json")
+	// The syncid mismatch is a problem: exit status 1, the status printed.
+	r := ctl(t, "sync", "status", "-o", "json")
+	if r.Code != 1 {
+		t.Errorf("sync status with a syncid mismatch: exit %d, want 1", r.Code)
+	}
 	var st struct {
 		Daemons []struct {
 			State       string
@@ -489,7 +495,7 @@ func TestVMSync(t *testing.T) {
 	if !strings.Contains(r.Stdout, "syncid mismatch") {
 		t.Errorf("sync status should name the syncid mismatch: %s", r.Stdout)
 	}
-	t.Logf("sync status:\n%s", mustCtl(t, "sync", "status").Stdout)
+	t.Logf("sync status:\n%s", ctl(t, "sync", "status").Stdout)
 	// Starting the same role again explains itself.
 	if r := ctl(t, "sync", "start", "master", "--interface", "lo"); r.Code != 1 || !strings.Contains(r.Stderr, "already running") {
 		t.Errorf("second master: %s", r)
@@ -643,11 +649,38 @@ func TestVMDrainWithTraffic(t *testing.T) {
 	ns.mustCtl("dest", "add", "tcp:10.99.0.1:80", "127.0.0.1:80", "--forward", "local")
 	ns.connect(8)
 	r = ns.ctl("dest", "drain", "tcp:10.99.0.1:80", "127.0.0.1:80", "--interval", "200ms", "--timeout", "2s", "--no-delete")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "1 active connections left after 2s") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "1 active connection left after 2s") {
 		t.Errorf("drain timeout: %s", r)
 	}
 	if got := ns.ref("-Sn"); got != "-A -t 10.99.0.1:80 -s rr\n-a -t 10.99.0.1:80 -r 127.0.0.1:80 -g -w 0\n" {
 		t.Errorf("after drain --no-delete: %q", got)
+	}
+
+	// UDP: an entry is never active, it expires after the udp timeout;
+	// drain waits for it instead of deleting the server at once.
+	ns.mustCtl("timeout", "set", "--udp", "30")
+	ns.mustCtl("service", "add", "udp:10.99.0.1:53", "-s", "rr")
+	ns.mustCtl("dest", "add", "udp:10.99.0.1:53", "127.0.0.1:53", "--forward", "local")
+	if err := netns.Do(ns.name, func() error {
+		c, err := net.Dial("udp", "10.99.0.1:53")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte("hi"))
+		return err
+	}); err != nil {
+		t.Fatalf("send a UDP datagram: %v", err)
+	}
+	if out := ns.ref("-Ln"); !regexp.MustCompile(`127\.0\.0\.1:53 +Local +1 +0 +1`).MatchString(out) {
+		t.Fatalf("no UDP entry through IPVS:\n%s\n%s", out, ns.sh("cat /proc/net/ip_vs_conn"))
+	}
+	r = ns.ctl("dest", "drain", "udp:10.99.0.1:53", "127.0.0.1:53", "--interval", "200ms", "--timeout", "1s", "--no-delete")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "drain 127.0.0.1:53 of udp:10.99.0.1:53: 1 UDP entry left after 1s (udp timeout 30s)") {
+		t.Errorf("UDP drain: %s", r)
+	}
+	if got := ns.ref("-Sn"); !strings.Contains(got, "-a -u 10.99.0.1:53 -r 127.0.0.1:53 -g -w 0\n") {
+		t.Errorf("after the UDP drain timed out: %q", got)
 	}
 }
 

@@ -60,6 +60,11 @@ type Options struct {
 	// a refused write (default 1s); it doubles at each failure up to the
 	// drift interval (1 minute without drift checks).
 	RetryMin time.Duration
+	// Lock, if set, takes the table lock (ipvslock) for as long as the
+	// agent reads and writes the table for one event (a sync, a reload,
+	// a health flip, the withdrawal), waiting for other writers; it
+	// fails only when ctx ends.
+	Lock func(ctx context.Context) (release func(), err error)
 }
 
 // maxLogged bounds the changes listed in the log for one event.
@@ -70,6 +75,7 @@ const maxLogged = 20
 // other goroutines.
 type Agent struct {
 	opts Options
+	ctx  context.Context // Run's
 
 	events chan event
 	// mu guards status.
@@ -212,10 +218,13 @@ func (a *Agent) Synced() bool { return a.synced.Load() }
 // when ctx is cancelled; the table is left as it is: no event queued
 // after the cancellation is handled.
 func (a *Agent) Run(ctx context.Context, doc *Document, ready func()) error {
+	a.ctx = ctx
 	a.index(doc)
-	if err := a.sync("start"); err != nil {
-		a.failed("start", err)
-	}
+	_ = a.locked(func() {
+		if err := a.sync("start"); err != nil {
+			a.failed("start", err)
+		}
+	})
 	if ready != nil {
 		ready()
 	}
@@ -255,9 +264,13 @@ func (a *Agent) Run(ctx context.Context, doc *Document, ready func()) error {
 func (a *Agent) handle(ev event) {
 	switch {
 	case ev.reload != nil:
-		ev.done <- a.reload(ev.reload)
+		var err error
+		if lerr := a.locked(func() { err = a.reload(ev.reload) }); lerr != nil {
+			err = lerr
+		}
+		ev.done <- err
 	case ev.flip != nil:
-		a.flip(*ev.flip)
+		_ = a.locked(func() { a.flip(*ev.flip) })
 	case ev.query != nil:
 		if ev.ctx == nil || ev.ctx.Err() == nil {
 			ev.query <- a.snapshot()
@@ -265,8 +278,33 @@ func (a *Agent) handle(ev event) {
 	case ev.ping != nil:
 		ev.ping <- struct{}{}
 	case ev.withdraw:
-		ev.done <- a.withdraw()
+		var err error
+		if lerr := a.locked(func() { err = a.withdraw() }); lerr != nil {
+			err = lerr
+		}
+		ev.done <- err
 	}
+}
+
+// locked runs fn holding the table lock (Options.Lock), so that no other
+// writer changes the table between the agent's read and its writes. It
+// returns the lock's error (the agent is stopping) without running fn.
+func (a *Agent) locked(fn func()) error {
+	if a.opts.Lock == nil {
+		fn()
+		return nil
+	}
+	ctx := a.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	release, err := a.opts.Lock(ctx)
+	if err != nil {
+		return fmt.Errorf("waiting for the IPVS table lock: %w", err)
+	}
+	defer release()
+	fn()
+	return nil
 }
 
 // check runs a drift check or a repair.
@@ -274,11 +312,13 @@ func (a *Agent) check(why string) {
 	if a.stopped {
 		return
 	}
-	if err := a.sync(why); err != nil {
-		a.failed(why, err)
-		return
-	}
-	a.wait = a.opts.RetryMin
+	_ = a.locked(func() {
+		if err := a.sync(why); err != nil {
+			a.failed(why, err)
+			return
+		}
+		a.wait = a.opts.RetryMin
+	})
 }
 
 // failed schedules a repair, waiting twice as long as the last time up

@@ -15,6 +15,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/healthcheck"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
+	"golang.org/x/sys/unix"
 )
 
 // fakeProber records the targets it was given; the test sends the
@@ -125,21 +126,11 @@ func (h *harness) flip(addr string, to healthcheck.State, weight int) {
 // weights returns "service dest=weight ..." for the whole table.
 func weights(t *testing.T, k *fakeipvs.Fake) string {
 	t.Helper()
-	tab, err := k.Table()
+	w, err := k.Weights()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	for _, vs := range tab {
-		var ds []string
-		for _, d := range vs.Destinations {
-			ds = append(ds, fmt.Sprintf("%s=%d", d.Key(), d.Weight))
-		}
-		slices.Sort(ds)
-		lines = append(lines, vs.Service.Key().String()+" "+strings.Join(ds, " "))
-	}
-	slices.Sort(lines)
-	return strings.Join(lines, "\n")
+	return w
 }
 
 const example = `apiVersion: ipvsctl/v1
@@ -371,5 +362,81 @@ func TestWithdraw(t *testing.T) {
 	}
 	if got := weights(t, k); got != "" {
 		t.Errorf("table after withdraw:\n%s", got)
+	}
+}
+
+// TestAgentTakesTheLock: every request the agent sends or reads goes out
+// while it holds the table lock; while another writer holds it, a flip
+// waits and is applied once the lock is free.
+func TestAgentTakesTheLock(t *testing.T) {
+	k := fakeipvs.New()
+	var (
+		mu     sync.Mutex // the lock itself
+		heldMu sync.Mutex
+		held   bool // by the agent
+		peek   bool // the test reads the table
+		takes  int
+	)
+	outside := 0
+	k.OnRead = func(*fakeipvs.Fake) {
+		heldMu.Lock()
+		defer heldMu.Unlock()
+		if !held && !peek {
+			outside++
+		}
+	}
+	k.Fail = func(ipvs.Op) unix.Errno {
+		heldMu.Lock()
+		defer heldMu.Unlock()
+		if !held {
+			outside++
+		}
+		return 0
+	}
+	lock := func(ctx context.Context) (func(), error) {
+		mu.Lock()
+		heldMu.Lock()
+		held, takes = true, takes+1
+		heldMu.Unlock()
+		return func() {
+			heldMu.Lock()
+			held = false
+			heldMu.Unlock()
+			mu.Unlock()
+		}, nil
+	}
+	table := func() string {
+		heldMu.Lock()
+		peek = true
+		heldMu.Unlock()
+		defer func() {
+			heldMu.Lock()
+			peek = false
+			heldMu.Unlock()
+		}()
+		return weights(t, k)
+	}
+	h := start(t, k, parse(t, example, 1), Options{Lock: lock})
+	if takes != 1 {
+		t.Errorf("the first sync took the lock %d times", takes)
+	}
+	// Another writer holds the table: the flip waits for it.
+	mu.Lock()
+	tg := h.p.key(t, "192.168.0.1:80")
+	h.a.Transition(h.ctx, healthcheck.Transition{Key: tg.Key(), Target: tg, To: healthcheck.Up, Weight: -1})
+	if got := table(); !strings.HasPrefix(got, "TCP 10.0.0.1:80 192.168.0.1:80=0 ") {
+		t.Errorf("the flip was applied while another writer held the lock:\n%s", got)
+	}
+	mu.Unlock()
+	h.settle()
+	if got := table(); !strings.HasPrefix(got, "TCP 10.0.0.1:80 192.168.0.1:80=1 ") {
+		t.Errorf("the flip was not applied once the lock was free:\n%s", got)
+	}
+	if err := h.a.Reload(h.ctx, parse(t, strings.Replace(example, "weight: 5", "weight: 6", 1), 2)); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if takes != 3 || outside != 0 {
+		t.Errorf("lock taken %d times (want 3: start, flip, reload); %d requests outside it", takes, outside)
 	}
 }

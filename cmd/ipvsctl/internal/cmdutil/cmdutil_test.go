@@ -50,6 +50,12 @@ func TestExplainHints(t *testing.T) {
 	if Explain(Context{}, nil) != nil {
 		t.Error("nil error explained")
 	}
+	// An ENOENT that is no kernel reply (a namespace file) gets no hint
+	// of a request: the zero request is the family lookup's.
+	nsErr := fmt.Errorf("network namespace %q: %w", "typo", &os.PathError{Op: "open", Path: "/run/netns/typo", Err: unix.ENOENT})
+	if got := Explain(Context{Op: "connect to IPVS"}, nsErr).Error(); strings.Contains(got, "ip_vs kernel module") {
+		t.Errorf("a namespace's ENOENT explained as the module's: %q", got)
+	}
 	// Explaining twice keeps the first context; errors.Is still works.
 	e := Explain(Context{Op: "a"}, kerr(ipvs.CmdDelService, unix.ESRCH))
 	if Explain(Context{Op: "b"}, e) != e || !errors.Is(e, os.ErrNotExist) {

@@ -5,10 +5,13 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/netlinkipvs"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -146,9 +149,12 @@ func Explain(ctx Context, err error) error {
 		return err
 	}
 	e := &OpError{Op: ctx.Op, Object: ctx.Object, Err: err}
+	// Only a kernel reply names a request: an errno from elsewhere (a
+	// namespace file) must not get the hint of the zero request.
 	var cmd ipvs.Command
 	var ne *netlinkipvs.Error
-	if errors.As(err, &ne) {
+	fromKernel := errors.As(err, &ne)
+	if fromKernel {
 		cmd = ne.Op
 	}
 	errno, _ := netlinkipvs.Errno(err)
@@ -166,7 +172,7 @@ func Explain(ctx Context, err error) error {
 		e.Hint = fmt.Sprintf("interface %q does not exist in this network namespace (ip link)", ctx.Interface)
 	default:
 		var ok bool
-		if e.Hint, ok = requestHints[errno][cmd]; !ok {
+		if e.Hint, ok = requestHints[errno][cmd]; !ok || !fromKernel {
 			e.Hint = errnoHints[errno]
 		}
 	}
@@ -194,4 +200,58 @@ func FieldErrors(what string, err error) error {
 		msgs[i] = m
 	}
 	return &FlagError{Err: fmt.Errorf("%s: %s", what, strings.Join(msgs, "; "))}
+}
+
+// usageRange finds "A..B" in a flag's help ("WEIGHT 0..2147483647").
+var usageRange = regexp.MustCompile(`(?:^|[^0-9./])([0-9]+)\.\.([0-9]+)(?:$|[^0-9.])`)
+
+// FlagValue words pflag's error for a value a flag cannot take, which is
+// Go's ("invalid argument "-1" for "-w, --weight" flag: strconv.ParseUint:
+// parsing "-1": invalid syntax"), in the user's: the flag, the value and
+// what it takes ("--weight -1: want a whole number 0..2147483647", the
+// range from the flag's help or else its type's). Other errors are
+// returned unchanged.
+func FlagValue(err error) error {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return err
+	}
+	fl, v := ive.GetFlag(), ive.GetValue()
+	given := fmt.Sprintf("--%s %s", fl.Name, v)
+	if v == "" {
+		given = fmt.Sprintf("--%s ''", fl.Name)
+	}
+	var want string
+	switch t := fl.Value.Type(); t {
+	case "uint", "uint8", "uint16", "uint32", "uint64":
+		bits, _ := strconv.Atoi(strings.TrimPrefix(t, "uint"))
+		if bits == 0 {
+			bits = strconv.IntSize
+		}
+		lo, hi := "0", strconv.FormatUint(1<<bits-1, 10)
+		if m := usageRange.FindStringSubmatch(fl.Usage); m != nil {
+			lo, hi = m[1], m[2]
+		}
+		want = fmt.Sprintf("want a whole number %s..%s", lo, hi)
+	case "int", "int8", "int16", "int32", "int64":
+		want = "want a whole number"
+		if m := usageRange.FindStringSubmatch(fl.Usage); m != nil {
+			want += fmt.Sprintf(" %s..%s", m[1], m[2])
+		}
+	case "float32", "float64":
+		want = "want a number"
+	case "duration":
+		want = "want a duration with its unit, such as 500ms, 10s, 5m or 1h30m"
+	case "bool":
+		given = fmt.Sprintf("--%s=%s", fl.Name, v)
+		want = fmt.Sprintf("want true or false (--%s alone is true)", fl.Name)
+	default:
+		var ne *strconv.NumError
+		if errors.As(err, &ne) {
+			want = "not a valid number"
+		} else {
+			want = errors.Unwrap(err).Error()
+		}
+	}
+	return fmt.Errorf("%s: %s", given, want)
 }

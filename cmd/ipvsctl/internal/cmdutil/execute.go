@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -18,6 +19,7 @@ func Execute(root *cobra.Command, args []string, out, errOut io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	err = optionBeforeCommand(root, cmd, args, err)
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
@@ -33,6 +35,22 @@ func Execute(root *cobra.Command, args []string, out, errOut io.Writer) int {
 		}
 	}
 	return 1
+}
+
+// optionBeforeCommand returns the error of the first option root does not
+// know in a line that starts with options, where cobra names a command:
+// in "ipvsctl -A -t 10.0.0.1:80" cobra takes -t for -A's value and
+// complains of the command "10.0.0.1:80", but -A is what is wrong (and
+// root's flag error function may know what it means). Otherwise it
+// returns err.
+func optionBeforeCommand(root, cmd *cobra.Command, args []string, err error) error {
+	if cmd != root || len(args) == 0 || !strings.HasPrefix(args[0], "-") || !strings.HasPrefix(err.Error(), "unknown command ") {
+		return err
+	}
+	if ferr := root.ParseFlags(args); ferr != nil {
+		return root.FlagErrorFunc()(root, ferr)
+	}
+	return err
 }
 
 func isCobraUsage(err error) bool {

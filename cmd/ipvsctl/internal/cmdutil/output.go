@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
@@ -18,6 +19,9 @@ type Table struct {
 	t    *tablewriter.Table
 	buf  bytes.Buffer
 	rows int
+	// cs colours the header and the dim rows (by index) once laid out.
+	cs  *iostreams.ColorScheme
+	dim map[int]bool
 }
 
 // NewTable starts a table with the given column headers.
@@ -48,6 +52,20 @@ func NewTable(w io.Writer, header ...string) *Table {
 	return tb
 }
 
+// Accent makes the header bold and DimRow's rows dim when cs is enabled;
+// the colour goes around laid-out lines, so the columns stay aligned.
+func (tb *Table) Accent(cs *iostreams.ColorScheme) { tb.cs = cs }
+
+// DimRow adds a row that matters less, such as a destination that takes
+// no new connections: dim if Accent gave a scheme that colours.
+func (tb *Table) DimRow(cells ...string) {
+	if tb.dim == nil {
+		tb.dim = map[int]bool{}
+	}
+	tb.dim[tb.rows] = true
+	tb.Row(cells...)
+}
+
 // Row adds a row.
 func (tb *Table) Row(cells ...string) {
 	r := make([]any, len(cells))
@@ -66,8 +84,16 @@ func (tb *Table) Render() error {
 	sc := bufio.NewScanner(&tb.buf)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	bw := bufio.NewWriter(tb.w)
-	for sc.Scan() {
-		bw.WriteString(strings.TrimRight(sc.Text(), " "))
+	// Line 0 is the header, line i+1 row i.
+	for line := 0; sc.Scan(); line++ {
+		text := strings.TrimRight(sc.Text(), " ")
+		switch {
+		case line == 0:
+			text = tb.cs.Bold(text)
+		case tb.dim[line-1]:
+			text = tb.cs.Dim(text)
+		}
+		bw.WriteString(text)
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()

@@ -4,6 +4,9 @@
 package fakeipvs
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ipvs-tools/ipvs"
@@ -99,6 +102,27 @@ func (f *Fake) Destinations(k ipvs.ServiceKey) ([]ipvs.Destination, error) {
 
 // Table implements backend.IPVS.
 func (f *Fake) Table() ([]ipvs.VirtualServer, error) { return ipvs.ReadTable(f, nil) }
+
+// Weights describes the table for a test's comparison: one line per
+// service, "TCP 10.0.0.1:80 192.168.0.1:80=1 192.168.0.2:80=3", services
+// and servers sorted.
+func (f *Fake) Weights() (string, error) {
+	tab, err := f.Table()
+	if err != nil {
+		return "", err
+	}
+	lines := make([]string, 0, len(tab))
+	for _, vs := range tab {
+		ds := make([]string, 0, len(vs.Destinations))
+		for _, d := range vs.Destinations {
+			ds = append(ds, fmt.Sprintf("%s=%d", d.Key(), d.Weight))
+		}
+		slices.Sort(ds)
+		lines = append(lines, vs.Service.Key().String()+" "+strings.Join(ds, " "))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n"), nil
+}
 
 func (f *Fake) do(op ipvs.Op) error {
 	f.Writes = append(f.Writes, op)

@@ -29,10 +29,16 @@ type Result struct {
 	RolledBack       bool
 	RollbackRequests int
 	RollbackFailed   []Failure
+	// Interrupted is set when Options.Stop ended Apply before the plan's
+	// end; Unsent counts the changes it did not send.
+	Interrupted bool
+	Unsent      int
+	// Done lists the changes carried out, in order.
+	Done []Change
 }
 
 // OK reports whether everything was applied.
-func (r *Result) OK() bool { return len(r.Failed) == 0 }
+func (r *Result) OK() bool { return len(r.Failed) == 0 && !r.Interrupted }
 
 // unit is a group of applied changes and how to undo them.
 type unit struct {
@@ -53,10 +59,15 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 	next := func() int { c := ci; ci++; return c }
 	// single runs one non-batched change; it reports whether to stop.
 	single := func(i int, do func() error, undo func() error) bool {
+		if stopped(opts.Stop) {
+			r.Interrupted = true
+			return true
+		}
 		if err := do(); err != nil {
 			r.Failed = append(r.Failed, Failure{Change: p.Change(i), Err: err})
 			return !opts.NoRollback
 		}
+		r.Done = append(r.Done, p.Change(i))
 		done = append(done, unit{n: 1, undo: func(r *Result) {
 			r.RollbackRequests++
 			if err := undo(); err != nil {
@@ -76,6 +87,7 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 		ci = len(p.DaemonStops) + len(p.Services.Changes)
 		stop = applyServices(b, p.Services, opts, r, &done)
 	}
+
 	if !stop && p.NewTimeouts != nil {
 		nt, ot := *p.NewTimeouts, *p.OldTimeouts
 		stop = single(next(), func() error { return b.SetTimeouts(nt) }, func() error { return b.SetTimeouts(ot) })
@@ -109,7 +121,11 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 	for _, u := range done {
 		r.Applied += u.n
 	}
-	if len(r.Failed) > 0 && !opts.NoRollback && len(done) > 0 {
+	if r.Interrupted {
+		r.Unsent = p.Len() - len(r.Done) - len(r.Failed)
+	}
+	rollback := len(r.Failed) > 0 && !opts.NoRollback || r.Interrupted && opts.RollbackOnStop
+	if rollback && len(done) > 0 {
 		r.RolledBack = true
 		for i := len(done) - 1; i >= 0; i-- {
 			done[i].undo(r)
@@ -122,10 +138,15 @@ func Apply(b backend.IPVS, sys func() (backend.Sysctls, error), p *Plan, opts Op
 // reports whether to stop.
 func applyServices(b backend.IPVS, plan ipvsplan.Plan, opts Options, r *Result, done *[]unit) bool {
 	res := ipvsplan.Apply(b, plan.All(), ipvsplan.ApplyOptions{
-		BatchSize: opts.BatchSize, KeepGoing: opts.NoRollback, Record: !opts.NoRollback})
+		BatchSize: opts.BatchSize, KeepGoing: opts.NoRollback, Record: true,
+		Stop: opts.Stop, Progress: opts.Progress})
 	for _, f := range res.Failed {
 		r.Failed = append(r.Failed, Failure{Change: serviceChange(f.Change), Err: f.Err})
 	}
+	for _, c := range res.Applied {
+		r.Done = append(r.Done, serviceChange(c))
+	}
+	r.Interrupted = res.Stopped
 	if res.Done > 0 {
 		*done = append(*done, unit{n: res.Done, undo: func(r *Result) {
 			n, failed := ipvsplan.Revert(b, res.Applied, opts.BatchSize)
@@ -135,5 +156,15 @@ func applyServices(b backend.IPVS, plan ipvsplan.Plan, opts Options, r *Result, 
 			}
 		}})
 	}
-	return !res.OK() && !opts.NoRollback
+	return res.Stopped || !res.OK() && !opts.NoRollback
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }

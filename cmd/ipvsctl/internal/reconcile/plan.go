@@ -89,6 +89,14 @@ type Options struct {
 	// NoRollback keeps going past kernel errors instead of stopping and
 	// rolling back.
 	NoRollback bool
+	// Stop, once closed (an interrupt), makes Apply send no further
+	// request after the batch in flight (Result.Interrupted);
+	// RollbackOnStop then undoes what was applied, as after a refusal.
+	Stop           <-chan struct{}
+	RollbackOnStop bool
+	// Progress, if set, is called after each batch of service changes
+	// with the number answered so far.
+	Progress func(answered int)
 }
 
 // SysctlChange is a sysctl to set.

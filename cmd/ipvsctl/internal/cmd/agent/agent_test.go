@@ -214,6 +214,13 @@ func TestAgentFlagErrors(t *testing.T) {
 		{[]string{"-f", "x.yaml", "--drift-interval", "-1s"}, "--drift-interval must not be negative"},
 		{[]string{"-f", "x.yaml", "--max-in-flight", "0"}, "--max-in-flight must be at least 1"},
 		{[]string{"-f", "x.yaml", "--batch-size", "-1"}, "--batch-size must not be negative"},
+		{[]string{"-f", "x.yaml", "--etcd", "http://127.0.0.1:2379"}, "-f and --etcd exclude each other"},
+		{[]string{"--etcd", "http://127.0.0.1:2379", "--name", "a/b"}, `--name: director name "a/b": use letters, digits and . _ -`},
+		{[]string{"--etcd", "http://127.0.0.1:2379", "--name", "a", "--labels", "site"}, `--labels: label "site": want KEY=VALUE`},
+		{[]string{"--etcd", "http://127.0.0.1:2379", "--name", "a", "--lease-ttl", "2s"}, "--lease-ttl must be at least 5s"},
+		{[]string{"--etcd", "http://127.0.0.1:2379", "--name", "a", "--report-interval", "1ms"}, "--report-interval must be at least 100ms"},
+		{[]string{"-f", "x.yaml", "--cache", "c.json"}, "--cache keeps the document from etcd: it needs --etcd"},
+		{[]string{"-f", "x.yaml", "--metric-names", "node_exporter"}, "--metric-names node_exporter: want node-exporter or ipvsctl"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
@@ -230,7 +237,7 @@ func TestAgentFlagErrors(t *testing.T) {
 }
 
 func TestStatusUnreachable(t *testing.T) {
-	ios, out, _, _ := iostreams.Test()
+	ios, _, out, _ := iostreams.Test()
 	err := RunStatus(&StatusOptions{IO: ios, Listen: "127.0.0.1:1", Timeout: 5 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "no agent answers on 127.0.0.1:1: connection refused") {
 		t.Errorf("got %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/agent"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fleet"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/ipvsmetrics"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/healthcheck"
@@ -17,22 +18,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics is the agent's HTTP side: the IPVS table under node_exporter's
-// names, the checks' state, flips and latencies, /healthz and /status.
+// metrics is the agent's HTTP side: the IPVS table (under node_exporter's
+// names unless the agent's --metric-names chooses ipvsctl's), the checks' state, flips and latencies, /healthz and /status.
 type metrics struct {
 	reg     *prometheus.Registry
 	agent   *agent.Agent
 	monitor *healthcheck.Monitor
+	// member and running are set for the agent on etcd: /status adds the
+	// director's report, and works before the first document.
+	member  *fleet.Member
+	running func() bool
 
 	probes  *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 }
 
-func newMetrics(b backend.IPVS, totals func() (ipvs.Stats, error)) *metrics {
+// newMetrics returns the agent's metrics over b: the table under the
+// naming names (the zero value: node_exporter's), its totals (under
+// node_exporter's names) from totals.
+func newMetrics(b backend.IPVS, totals func() (ipvs.Stats, error), names ipvsmetrics.Names) *metrics {
+	if names == "" {
+		names = ipvsmetrics.NodeExporter
+	}
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(ipvsmetrics.NewCollector(
 		func() ([]ipvs.VirtualServer, error) { return ipvs.ReadTable(b, nil) },
-		ipvsmetrics.WithTotals(totals)))
+		ipvsmetrics.WithTotals(totals), ipvsmetrics.WithNames(names)))
 	m.probes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ipvsctl_agent_probes_total",
 		Help: "Probes run by the agent, by check type and result (ok or fail).",
@@ -136,13 +147,24 @@ func (m *metrics) handler() http.Handler {
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		st, err := m.agent.Status(ctx)
-		if err != nil {
-			http.Error(w, "the agent's loop does not answer", http.StatusServiceUnavailable)
-			return
+		out := &StatusOutput{}
+		if m.running == nil || m.running() {
+			st, err := m.agent.Status(ctx)
+			if err != nil {
+				http.Error(w, "the agent's loop does not answer", http.StatusServiceUnavailable)
+				return
+			}
+			out.Status = *st
+		} else {
+			out.Status.Document = "(none yet: waiting for a document from etcd)"
+			out.Status.Servers = []agent.ServerStatus{}
+		}
+		if m.member != nil {
+			f := m.member.Status()
+			out.Fleet = &f
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = printers.JSON.Print(w, &StatusOutput{Status: *st}, nil)
+		_ = printers.JSON.Print(w, out, nil)
 	})
 	return mux
 }

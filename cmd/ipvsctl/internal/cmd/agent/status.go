@@ -16,6 +16,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/agent"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fleet"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/spf13/cobra"
@@ -26,6 +27,8 @@ import (
 type StatusOutput struct {
 	printers.TypeMeta `json:",inline" yaml:",inline"`
 	agent.Status      `json:",inline" yaml:",inline"`
+	// Fleet is the director's report to etcd (agent --etcd only).
+	Fleet *fleet.DirectorStatus `json:"fleet,omitempty" yaml:"fleet,omitempty"`
 }
 
 var _ = printers.Register[StatusOutput]("AgentStatus")
@@ -95,7 +98,39 @@ func RunStatus(o *StatusOptions) error {
 	if st.Kind != "AgentStatus" {
 		return fmt.Errorf("%s: not an agent status (kind %q)", addr, st.Kind)
 	}
-	return o.Output.Print(o.IO.Out, &st, func(w io.Writer) error { return writeStatus(w, &st.Status) })
+	return o.Output.Print(o.IO.Out, &st, func(w io.Writer) error {
+		if st.Fleet != nil {
+			writeFleet(w, st.Fleet)
+		}
+		return writeStatus(w, &st.Status)
+	})
+}
+
+// writeFleet prints the director's place in the fleet.
+func writeFleet(w io.Writer, f *fleet.DirectorStatus) {
+	fmt.Fprintf(w, "Fleet member %s", f.Name)
+	if len(f.Labels) > 0 {
+		fmt.Fprintf(w, " (%s)", fleet.FormatLabels(f.Labels))
+	}
+	fmt.Fprintf(w, ": %s", f.State)
+	if f.Document != "" {
+		fmt.Fprintf(w, ", %s revision %d", f.Document, f.Revision)
+	}
+	if f.WantRevision != 0 && (f.WantRevision != f.Revision || f.WantDocument != f.Document) {
+		fmt.Fprintf(w, " (wants %s revision %d)", f.WantDocument, f.WantRevision)
+	}
+	fmt.Fprintf(w, ", last report %s\n", f.ReportedAt.Format(time.RFC3339))
+	if f.Rejected != nil {
+		fmt.Fprintf(w, "Refused %s revision %d:\n  %s\n", f.Rejected.Document, f.Rejected.Revision,
+			strings.ReplaceAll(f.Rejected.Error, "\n", "\n  "))
+	}
+	if f.Problem != "" {
+		fmt.Fprintf(w, "Problem: %s\n", f.Problem)
+	}
+	if f.LastOutage != nil {
+		fmt.Fprintf(w, "etcd lost %d time%s, last for %.1fs until %s\n", f.Reconnects, cmdutil.Plural(f.Reconnects),
+			f.LastOutage.Seconds, f.LastOutage.To.Format(time.RFC3339))
+	}
 }
 
 // writeStatus prints the status for people.

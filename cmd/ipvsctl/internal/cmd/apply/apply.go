@@ -1,8 +1,10 @@
 package apply
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -29,6 +31,8 @@ type Options struct {
 	factory.Common
 	Probe cmdutil.ProbeFunc
 	Now   func() time.Time
+	// Interrupts starts the handling of SIGINT, SIGTERM and SIGHUP.
+	Interrupts func() *cmdutil.Interrupt
 
 	Mode       Mode
 	File       string
@@ -40,6 +44,16 @@ type Options struct {
 	NoRollback bool
 	BatchSize  int
 	Verbose    bool
+
+	intr *cmdutil.Interrupt
+}
+
+// interruptSignal is the signal that interrupted the run, if any.
+func (o *Options) interruptSignal() os.Signal {
+	if o.intr == nil {
+		return nil
+	}
+	return o.intr.Signal()
 }
 
 // NewCmdApply returns apply.
@@ -58,7 +72,7 @@ func NewCmdDiff(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 }
 
 func newCmd(f *factory.Factory, runF func(*Options) error, mode Mode) *cobra.Command {
-	opts := &Options{Common: f.Common(), Probe: f.Probe, Now: f.Now, Mode: mode}
+	opts := &Options{Common: f.Common(), Probe: f.Probe, Now: f.Now, Mode: mode, Interrupts: f.Interrupts}
 	var noPrune bool
 	cmd := &cobra.Command{Args: cobra.NoArgs}
 	switch mode {
@@ -74,6 +88,12 @@ had applied, from the table it read before starting (best effort; it says
 whether the rollback succeeded). --no-rollback keeps going instead and
 reports every failure.
 
+Interrupted (SIGINT, SIGTERM, SIGHUP), apply finishes the batch in flight,
+stops, and reports exactly what it applied (exit status 128+signal); a
+second signal aborts at once. Another writer of the table (ipvsctl,
+ipvsadm-restore, the agent) is waited for first (--wait); the plan is made
+once the table is apply's alone.
+
 The document is JSON or YAML (schema ipvsctl/v1, docs/ipvsctl-json.md),
 told apart by extension or content; "-" reads standard input.`
 		cmd.Example = `  ipvsctl apply -f lb.yaml --dry-run
@@ -87,6 +107,9 @@ file first (syntax, address families, tunnel options, duplicates, ranges;
 every problem reported as FILE:LINE) and apply nothing if anything is
 wrong; then apply only the difference against the live table in batches,
 without ever emptying it; on a kernel error, roll back what was applied.
+Interrupted (SIGINT, SIGTERM, SIGHUP), restore finishes the batch in
+flight and rolls back what it applied; a second signal aborts at once.
+Another writer of the table is waited for first (--wait).
 
 Unlike apply, restore removes services the file does not list (within
 --scope); --no-prune keeps them. Timeouts, sync daemons and sysctls are
@@ -140,6 +163,7 @@ as a machine-readable object.`
 		fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and the number of requests, change nothing")
 		fs.BoolVar(&opts.NoRollback, "no-rollback", false, "on a kernel error, keep going instead of rolling back (exit 1 if anything failed)")
 		fs.IntVar(&opts.BatchSize, "batch-size", reconcile.DefaultBatchSize, "requests per batch (apply stops after the batch with the first error)")
+		cmdutil.AddWaitFlag(cmd, &opts.Wait, true)
 	}
 	_ = cmd.MarkFlagFilename("filename", "json", "yaml", "yml", "rules")
 	return cmd
@@ -154,6 +178,19 @@ func Run(o *Options) error {
 	if o.Mode == ModeDiff {
 		outcome = "nothing was compared"
 	}
+	// A run that changes the table takes signals from the start: one
+	// before the plan is applied stops it with nothing applied, one
+	// during it at a consistent point (see below).
+	writes := o.Mode != ModeDiff && !o.DryRun
+	ctx := context.Background()
+	var intr *cmdutil.Interrupt
+	if writes {
+		intr = o.Interrupts()
+		defer intr.Stop()
+		o.intr = intr
+		ctx = intr.Context()
+		intr.Say("stopping before the first change is sent", "aborting at once; nothing was applied")
+	}
 	want, err := LoadDesired(o.File, o.Format, o.IO.In, o.IO.ErrOut, sc, outcome)
 	if err != nil {
 		return err
@@ -161,6 +198,15 @@ func Run(o *Options) error {
 	b, err := o.IPVS()
 	if err != nil {
 		return err
+	}
+	// The lock (for a change) is taken before the table is read, so that
+	// the plan is made against a table no other writer is changing.
+	if writes {
+		release, err := o.LockTable(ctx)
+		if err != nil {
+			return interrupted(intr, err, verb+": "+err.Error())
+		}
+		defer release()
 	}
 	t1 := o.Now()
 	ropts := reconcile.Options{Prune: o.Prune, Scope: sc, BatchSize: o.BatchSize, NoRollback: o.NoRollback}
@@ -199,7 +245,24 @@ func Run(o *Options) error {
 		}
 		return nil
 	}
+	if ctx.Err() != nil {
+		return interrupted(intr, nil, verb+": nothing was applied")
+	}
+	ropts.Stop = ctx.Done()
+	ropts.RollbackOnStop = o.Mode == ModeRestore && !o.NoRollback
+	if ropts.RollbackOnStop {
+		intr.Say("finishing the batch in flight, then rolling back what "+verb+" applied",
+			"aborting at once: the table holds part of the plan (see ipvsctl diff -f "+o.File+")")
+	} else {
+		intr.Say("finishing the batch in flight, then stopping (what was applied stays)",
+			"aborting at once: the table holds part of the plan (see ipvsctl diff -f "+o.File+")")
+	}
+	// A long apply shows its progress on a terminal's stderr.
+	progress := o.IO.NewProgress(map[Mode]string{ModeApply: "applying", ModeRestore: "restoring"}[o.Mode], plan.Len(), o.Now)
+	answered := 0
+	ropts.Progress = func(n int) { progress.Add(n - answered); answered = n }
 	res := reconcile.Apply(b, o.Sysctls, plan, ropts)
+	progress.Done()
 	t4 := o.Now()
 	if o.Verbose {
 		fmt.Fprintf(o.IO.ErrOut, "%s: applied in %s; %d requests sent\n", verb, t4.Sub(t3).Round(time.Microsecond), b.Requests().Writes)
@@ -233,9 +296,10 @@ func printPlan(o *Options, plan *reconcile.Plan) error {
 			fmt.Fprintln(w, "No changes: the live table matches the document.")
 			return nil
 		}
+		cs := o.IO.ColorScheme()
 		for _, c := range changes {
 			mark := map[string]string{"add": "+", "update": "~", "delete": "-"}[c.Action]
-			fmt.Fprintf(w, "%s %s\n", mark, c.Description)
+			fmt.Fprintln(w, cs.Change(c.Action, mark+" "+o.IO.Text(c.Description)))
 		}
 		writeSummary(w, plan, o.Mode)
 		return nil
@@ -257,9 +321,14 @@ type ResultOutput struct {
 	Applied           int                `json:"applied" yaml:"applied"`
 	Changes           []reconcile.Change `json:"changes" yaml:"changes"`
 	Failed            []FailureOutput    `json:"failed,omitempty" yaml:"failed,omitempty"`
-	RolledBack        bool               `json:"rolledBack" yaml:"rolledBack"`
-	RollbackRequests  int                `json:"rollbackRequests,omitempty" yaml:"rollbackRequests,omitempty"`
-	RollbackFailed    []FailureOutput    `json:"rollbackFailed,omitempty" yaml:"rollbackFailed,omitempty"`
+	// Interrupted is set when a signal stopped the run; Unsent counts
+	// the changes it did not send, and Changes are then the ones it
+	// carried out.
+	Interrupted      bool            `json:"interrupted,omitempty" yaml:"interrupted,omitempty"`
+	Unsent           int             `json:"unsent,omitempty" yaml:"unsent,omitempty"`
+	RolledBack       bool            `json:"rolledBack" yaml:"rolledBack"`
+	RollbackRequests int             `json:"rollbackRequests,omitempty" yaml:"rollbackRequests,omitempty"`
+	RollbackFailed   []FailureOutput `json:"rollbackFailed,omitempty" yaml:"rollbackFailed,omitempty"`
 }
 
 var (
@@ -286,6 +355,9 @@ func report(o *Options, verb string, plan *reconcile.Plan, res *reconcile.Result
 	}
 	out := ResultOutput{Applied: res.Applied, Changes: plan.Changes(),
 		RolledBack: res.RolledBack, RollbackRequests: res.RollbackRequests}
+	if res.Interrupted {
+		out.Interrupted, out.Unsent, out.Changes = true, res.Unsent, res.Done
+	}
 	if out.Changes == nil {
 		out.Changes = []reconcile.Change{}
 	}
@@ -314,6 +386,9 @@ func report(o *Options, verb string, plan *reconcile.Plan, res *reconcile.Result
 	}
 	for _, f := range res.Failed {
 		fmt.Fprintf(o.IO.ErrOut, "ipvsctl: %s failed: %v\n", verb, explain(f))
+	}
+	if res.Interrupted {
+		return reportInterrupt(o, verb, plan, res, explain)
 	}
 	switch {
 	case o.NoRollback:
@@ -344,4 +419,48 @@ func object(c reconcile.Change) string {
 		return c.Service
 	}
 	return c.Name
+}
+
+// interrupted ends a run that a signal stopped before anything was
+// applied (or whose lock wait failed): with the signal's exit status and
+// "VERB: nothing was applied", or with err when no signal came.
+func interrupted(intr *cmdutil.Interrupt, err error, msg string) error {
+	s := intr.Signal()
+	if s == nil {
+		return err
+	}
+	return &cmdutil.ExitError{Code: cmdutil.ExitCodeOf(s), Err: fmt.Errorf("interrupted by %s; %s", cmdutil.SignalName(s), msg)}
+}
+
+// reportInterrupt says what an interrupted apply or restore did: the
+// changes it carried out (kept, or rolled back) and those it never sent.
+func reportInterrupt(o *Options, verb string, plan *reconcile.Plan, res *reconcile.Result, explain func(reconcile.Failure) error) error {
+	name := "a signal"
+	code := 1
+	if s := o.interruptSignal(); s != nil {
+		name, code = cmdutil.SignalName(s), cmdutil.ExitCodeOf(s)
+	}
+	total := plan.Len()
+	w := o.IO.ErrOut
+	switch {
+	case !res.RolledBack && len(res.Done) == 0:
+		fmt.Fprintf(w, "ipvsctl: %s interrupted by %s before its first change; nothing was applied (%d changes not sent)\n", verb, name, res.Unsent)
+	case !res.RolledBack:
+		fmt.Fprintf(w, "ipvsctl: %s interrupted by %s: applied %d of %d changes, the plan's first ones in its order (-o json lists them); the other %d were not sent\n",
+			verb, name, len(res.Done), total, res.Unsent)
+		fmt.Fprintf(w, "ipvsctl: the table is part-way to %s: run ipvsctl %s -f %s again to finish, or ipvsctl diff -f %s to see what is left\n",
+			o.File, verb, o.File, o.File)
+	case len(res.RollbackFailed) == 0:
+		fmt.Fprintf(w, "ipvsctl: %s interrupted by %s: rolled back the %d applied change%s (%d requests); the table is back to its state before %s\n",
+			verb, name, res.Applied, cmdutil.Plural(res.Applied), res.RollbackRequests, verb)
+	default:
+		var msgs []string
+		for _, f := range res.RollbackFailed {
+			msgs = append(msgs, "  "+explain(f).Error())
+		}
+		fmt.Fprintf(w, "ipvsctl: %s interrupted by %s: ROLLBACK INCOMPLETE: %d of %d undo requests failed; the table differs from before %s:\n%s\n",
+			verb, name, len(res.RollbackFailed), res.RollbackRequests, verb, strings.Join(msgs, "\n"))
+		fmt.Fprintf(w, "ipvsctl: check with ipvsctl diff -f %s\n", o.File)
+	}
+	return &cmdutil.ExitError{Code: code}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
@@ -18,6 +19,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/ipvs-tools/ipvs/ipvslock"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,11 +28,17 @@ func TestParseFlags(t *testing.T) {
 		mk      func(*factory.Factory, func(*Options) error) interface{ Execute() error }
 		args    []string
 		want    Options
+		wait    time.Duration // 0: the default
 		wantErr string
 	}{
 		{args: []string{"-f", "x.yaml"}, want: Options{Mode: ModeApply, File: "x.yaml", Output: "table", BatchSize: 2000}},
 		{args: []string{"-f", "-", "--prune", "--scope", "vip=10.0.0.0/8", "--dry-run", "--no-rollback", "--batch-size", "10", "--format", "json"},
 			want: Options{Mode: ModeApply, File: "-", Prune: true, Scope: "vip=10.0.0.0/8", DryRun: true, NoRollback: true, BatchSize: 10, Format: "json", Output: "table"}},
+		{args: []string{"-f", "x.yaml", "-w"}, want: Options{Mode: ModeApply, File: "x.yaml", Output: "table", BatchSize: 2000}, wait: ipvslock.Forever},
+		{args: []string{"-f", "x.yaml", "--wait=30"}, want: Options{Mode: ModeApply, File: "x.yaml", Output: "table", BatchSize: 2000}, wait: 30 * time.Second},
+		{args: []string{"-f", "x.yaml", "-w=1.5"}, want: Options{Mode: ModeApply, File: "x.yaml", Output: "table", BatchSize: 2000}, wait: 1500 * time.Millisecond},
+		{args: []string{"-f", "x.yaml", "--wait=2m"}, want: Options{Mode: ModeApply, File: "x.yaml", Output: "table", BatchSize: 2000}, wait: 2 * time.Minute},
+		{args: []string{"-f", "x.yaml", "--wait=-1"}, wantErr: `invalid argument "-1" for "-w, --wait" flag: "-1" is not a number of seconds (or a duration such as 2m)`},
 		{args: []string{}, wantErr: "give the document with -f FILE"},
 		{args: []string{"-f", "x", "--scope", "colour=red"}, wantErr: "unknown key"},
 		{args: []string{"-f", "x", "--format", "xml"}, wantErr: "unknown --format"},
@@ -40,8 +48,15 @@ func TestParseFlags(t *testing.T) {
 		if testutil.WantErr(t, tt.args, err, tt.wantErr) {
 			continue
 		}
-		got.Common, got.Probe, got.Now = factory.Common{}, nil, nil
-		if d := cmp.Diff(tt.want, *got); d != "" {
+		wantWait := tt.wait
+		if wantWait == 0 {
+			wantWait = ipvslock.DefaultWait
+		}
+		if got.Wait != wantWait {
+			t.Errorf("%v: wait %v, want %v", tt.args, got.Wait, wantWait)
+		}
+		got.Common, got.Probe, got.Now, got.Interrupts = factory.Common{}, nil, nil, nil
+		if d := cmp.Diff(tt.want, *got, cmpopts.IgnoreUnexported(Options{})); d != "" {
 			t.Errorf("%v (-want +got):\n%s", tt.args, d)
 		}
 	}
@@ -58,6 +73,7 @@ func TestParseFlags(t *testing.T) {
 }
 
 type env struct {
+	f             *factory.Factory
 	fake          *fakeipvs.Fake
 	out, err, inb *bytes.Buffer
 	opts          *Options
@@ -71,7 +87,7 @@ func newEnv(t *testing.T, fake *fakeipvs.Fake, mode Mode, doc string) *env {
 	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &env{fake: fake, out: out, err: errb, inb: in, opts: &Options{Common: f.Common(),
+	return &env{f: f, fake: fake, out: out, err: errb, inb: in, opts: &Options{Common: f.Common(), Interrupts: f.Interrupts,
 		Now: time.Now, Mode: mode, File: file, Output: "table", BatchSize: 2000}}
 }
 

@@ -126,8 +126,13 @@ func (ff *filterFlags) build() (*Filter, error) {
 	}
 	if len(ff.states) > 0 {
 		f.States = map[string]bool{}
+		known := ipvsproc.States()
 		for _, s := range ff.states {
-			f.States[strings.ToUpper(s)] = true
+			u := strings.ToUpper(s)
+			if !slices.Contains(known, u) {
+				return nil, cmdutil.FlagErrorf("--state %q: no connection is ever in that state; the states are %s", s, strings.Join(known, ", "))
+			}
+			f.States[u] = true
 		}
 	}
 	if len(ff.protos) > 0 {

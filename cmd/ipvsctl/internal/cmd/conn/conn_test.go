@@ -55,6 +55,10 @@ func TestListGoldenAndFilters(t *testing.T) {
 	if !strings.HasSuffix(strings.TrimSpace(out.String()), "SYNC") {
 		t.Errorf("sync origin missing:\n%s", out)
 	}
+	err := testutil.Execute(NewCmdList(f, nil), "--state", "established,ESTABLISH")
+	if err == nil || !strings.HasPrefix(err.Error(), `--state "ESTABLISH": no connection is ever in that state; the states are NONE, ESTABLISHED, `) {
+		t.Errorf("a misspelt state: %v", err)
+	}
 	for _, bad := range [][]string{{"--vip", "host"}, {"--proto", "gre"}, {"--templates", "--no-templates"}} {
 		if err := testutil.Execute(NewCmdList(f, nil), bad...); err == nil {
 			t.Errorf("%v accepted", bad)

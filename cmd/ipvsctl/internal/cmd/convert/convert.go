@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -85,6 +86,10 @@ func Run(o *Options) error {
 		data, err = os.ReadFile(name)
 	}
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, below ("open" is Go's)
+		}
 		return fmt.Errorf("read %s: %w", name, err)
 	}
 	res, err := conv.Convert(name, data, o.From)

@@ -149,8 +149,9 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, errOut, code := convert(t, "", filepath.Join(dir, "missing.conf")); code != 1 || !strings.Contains(errOut, "no such file") {
-		t.Errorf("missing file: exit %d, %s", code, errOut)
+	missing := filepath.Join(dir, "missing.conf")
+	if _, errOut, code := convert(t, "", missing); code != 1 || errOut != "ipvsctl: read "+missing+": no such file or directory\n" {
+		t.Errorf("missing file: exit %d, %q", code, errOut)
 	}
 }
 

@@ -161,6 +161,7 @@ ipvsadm's: direct routing, weight 1, no thresholds.`,
 	fs.BoolVar(&nocsum, "tun-nocsum", false, "no tunnel checksums")
 	tf.register(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("forward", cobra.FixedCompletions([]string{"route", "masq", "tunnel", "local"}, cobra.ShellCompDirectiveNoFileComp))
+	opts.Common = f.Writer(cmd, false)
 	return cmd
 }
 
@@ -304,6 +305,7 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 		},
 	}
 	tf.register(cmd)
+	opts.Common = f.Writer(cmd, false)
 	return cmd
 }
 

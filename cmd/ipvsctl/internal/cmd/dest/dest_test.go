@@ -125,7 +125,7 @@ func TestDrain(t *testing.T) {
 	if len(cmds) != 2 || cmds[0] != ipvs.CmdSetDest || cmds[1] != ipvs.CmdDelDest {
 		t.Errorf("writes %v, want set-dest then del-dest", cmds)
 	}
-	if !strings.Contains(errOut.String(), "draining 192.168.0.1:80 of tcp:10.0.0.1:80: 3 active") || !strings.Contains(errOut.String(), "drained and deleted") {
+	if !strings.Contains(errOut.String(), "draining 192.168.0.1:80 of tcp:10.0.0.1:80: 0s of 5m0s, waiting for 3 active connections to end") || !strings.Contains(errOut.String(), "drained and deleted") {
 		t.Errorf("progress: %q", errOut)
 	}
 

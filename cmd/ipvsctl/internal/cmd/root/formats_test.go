@@ -20,6 +20,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/ipvs-tools/ipvs/internal/etcdtest"
 	"github.com/ipvs-tools/ipvs/ipvsproc"
 	"github.com/ipvs-tools/ipvs/ipvssysctl"
 	"github.com/spf13/cobra"
@@ -95,6 +96,8 @@ func TestOutputFormats(t *testing.T) {
 	}))
 	defer agentSrv.Close()
 	agentAddr := strings.TrimPrefix(agentSrv.URL, "http://")
+	// A real etcd for ipvsctl fleet (an empty fleet).
+	etcd := etcdtest.Start(t).Endpoint()
 	cases := []struct {
 		args []string
 		kind string
@@ -105,11 +108,13 @@ func TestOutputFormats(t *testing.T) {
 		{args: []string{"get", "tcp:10.0.0.1:80"}, kind: printers.DocumentKind},
 		{args: []string{"stats"}, kind: printers.DocumentKind},
 		{args: []string{"save"}, kind: printers.DocumentKind},
-		{args: []string{"top", "-n", "2"}, kind: "RateSample", ndj: true},
+		{args: []string{"top", "-c", "2"}, kind: "RateSample", ndj: true},
 		{args: []string{"conn", "list"}, kind: "Connection", ndj: true},
 		{args: []string{"conn", "summary"}, kind: "ConnSummary"},
 		{args: []string{"timeout", "get"}, kind: "Timeouts"},
-		{args: []string{"sync", "status"}, kind: "SyncStatus"},
+		{args: []string{"sync", "status"}, kind: "SyncStatus", code: 1}, // no daemon runs: a problem
+		{args: []string{"doctor"}, kind: "DoctorReport"},                // the test factory's host reads nothing: warnings only
+		{args: []string{"version"}, kind: "Version"},
 		{args: []string{"sysctl", "list"}, kind: "SysctlList"},
 		{args: []string{"sysctl", "get", "drop_entry", "sync_threshold"}, kind: "SysctlValues"},
 		{args: []string{"dos"}, kind: "DosStatus"},
@@ -121,6 +126,7 @@ func TestOutputFormats(t *testing.T) {
 		{args: []string{"restore", "-f", e.doc, "--dry-run"}, kind: "Plan"},
 		{args: []string{"restore", "-f", e.doc}, kind: "ApplyResult"},
 		{args: []string{"agent", "status", "--listen", agentAddr}, kind: "AgentStatus"},
+		{args: []string{"fleet", "--etcd", etcd, "status"}, kind: "FleetStatus"},
 		{args: []string{"convert", e.kconf}, kind: printers.DocumentKind},
 	}
 	f, _, _ := e.factory()
@@ -142,7 +148,7 @@ func TestOutputFormats(t *testing.T) {
 			want.Kind = ""
 		}
 		for _, format := range formats {
-			name := strings.NewReplacer(e.doc, "FILE", e.kconf, "FILE", agentAddr, "ADDR").Replace(strings.Join(tc.args, "_"))
+			name := strings.NewReplacer(e.doc, "FILE", e.kconf, "FILE", agentAddr, "ADDR", etcd, "ETCD").Replace(strings.Join(tc.args, "_"))
 			t.Run(name+"/"+string(format), func(t *testing.T) {
 				e := &formatEnv{t: t, doc: e.doc, kconf: e.kconf}
 				out := e.run(tc.code, append(slices.Clone(tc.args), "-o", string(format))...)

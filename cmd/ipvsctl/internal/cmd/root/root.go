@@ -2,6 +2,7 @@
 package root
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/conn"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/convert"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/dest"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/doctor"
+	fleetcmd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/fleet"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/service"
 	syncd "github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sync"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/sysctl"
@@ -18,9 +21,9 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/timeout"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmd/version"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/complete"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
-	"github.com/ipvs-tools/ipvs/netns"
 	"github.com/spf13/cobra"
 )
 
@@ -44,31 +47,47 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 	cmd.SetVersionTemplate("ipvsctl {{.Version}}\n")
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.Options.NetNS, "netns", "", "work in network namespace `NAME` (under /run/netns), PATH (/proc/PID/ns/net) or pid:PID: netlink, /proc and sysctls")
-	pf.BoolVar(&f.Options.Numeric, "numeric", false, "table output: print addresses and ports as numbers")
+	pf.BoolVarP(&f.Options.Numeric, "numeric", "n", false, "table output: print addresses and ports as numbers")
 	pf.BoolVarP(&f.Options.Verbose, "verbose", "v", false, "report timings and the number of kernel requests sent on stderr")
 	pf.DurationVar(&f.Options.Timeout, "request-timeout", 0, "bound each kernel request (default 30s)")
+	pf.StringVar(&f.Options.Color, "color", "auto", "colour tables and fleet diff: `WHEN` auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always or never")
 	// -o belongs to each command that prints data (printers.AddFlags);
 	// this hidden one only lets it stand before the command's name
 	// ("ipvsctl -o json list"), where the command's own flag takes it.
 	var output string
 	pf.StringVarP(&output, "output", "o", "", "")
 	_ = pf.MarkHidden("output")
+	// The shell completes it with every format before a command's name
+	// and with none after a command that prints no data; a command with
+	// formats completes its own -o (printers.AddFlags).
+	_ = cmd.RegisterFlagCompletionFunc("output", func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if c != cmd {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return allFormats(cmd), cobra.ShellCompDirectiveNoFileComp
+	})
 
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
 		if fl := c.Flags().Lookup("output"); fl != nil && fl.Changed && printers.Formats(c) == nil {
 			return cmdutil.FlagErrorf("-o %s: %s prints no data to format", fl.Value, c.CommandPath())
 		}
-		if pid, ok := strings.CutPrefix(f.Options.NetNS, "pid:"); ok {
-			n, err := strconv.Atoi(pid)
-			if err != nil || n <= 0 {
-				return cmdutil.FlagErrorf("--netns pid:%s: want a process ID", pid)
-			}
-			f.Options.NetNS = netns.PIDPath(n)
+		if err := f.IOStreams.SetColorMode(f.Options.Color); err != nil {
+			return &cmdutil.FlagError{Err: err}
 		}
-		return nil
+		return f.Options.ResolveNetNS()
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &cmdutil.FlagError{Err: err}
+		// "ipvsctl -Ln": ipvsadm's commands are options, ipvsctl's are words.
+		if c == c.Root() {
+			if hint := ipvsadmHint(err); hint != "" {
+				return cmdutil.FlagErrorf("%s", hint)
+			}
+		}
+		// "timeout set -1 2 3": pflag takes -1 for an option.
+		if arg, ok := negativeNumber(err); ok {
+			return cmdutil.FlagErrorf("%s is not an option, and no value ipvsctl takes is negative", arg)
+		}
+		return &cmdutil.FlagError{Err: cmdutil.FlagValue(err)}
 	})
 
 	cmd.AddGroup(&cobra.Group{ID: "read", Title: "Inspect:"},
@@ -100,12 +119,50 @@ Exit status: 0 success, 1 error, 2 drift found (diff).`,
 			sysctl.NewCmdList(f, nil), sysctl.NewCmdGet(f, nil), sysctl.NewCmdSet(f, nil), sysctl.NewCmdDescribe(f, nil)),
 		sysctl.NewCmdDos(f, nil))
 	add("decl", apply.NewCmdDiff(f, nil), apply.NewCmdApply(f, nil), table.NewCmdSave(f, nil), apply.NewCmdRestore(f, nil),
-		agent.NewCmdAgent(f, nil), convert.NewCmdConvert(f, nil))
+		agent.NewCmdAgent(f, nil), fleetcmd.NewCmdFleet(f), convert.NewCmdConvert(f, nil))
 	add("other", version.NewCmdVersion(f, nil), completion.NewCmdCompletion(f, nil))
+	add("read", doctor.NewCmdDoctor(f, nil))
 	cmd.AddCommand(scopeHelp())
 	cmd.SetHelpCommandGroupID("other")
 	cmd.SetCompletionCommandGroupID("other")
+	complete.Register(f, cmd)
 	return cmd
+}
+
+// allFormats returns the formats of every command under root, each once,
+// in the order they are first met.
+func allFormats(root *cobra.Command) []string {
+	var out []string
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, f := range printers.Formats(c) {
+			if !slices.Contains(out, string(f)) {
+				out = append(out, string(f))
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return out
+}
+
+// negativeNumber returns the argument of pflag's error for an unknown
+// shorthand when that argument is a negative number ("-1").
+func negativeNumber(err error) (string, bool) {
+	rest, ok := strings.CutPrefix(err.Error(), "unknown shorthand flag: '")
+	if !ok {
+		return "", false
+	}
+	_, arg, ok := strings.Cut(rest, "' in ")
+	if !ok {
+		return "", false
+	}
+	if _, perr := strconv.ParseFloat(arg, 64); perr != nil || len(arg) < 2 || arg[1] < '0' || arg[1] > '9' {
+		return "", false
+	}
+	return arg, true
 }
 
 const sysctlLong = `The IPVS sysctls are per network namespace (--netns) and differ between

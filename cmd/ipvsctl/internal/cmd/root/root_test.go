@@ -152,3 +152,32 @@ func TestNetnsPID(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// TestColorFlag checks --color: always colours a table that is no
+// terminal, never and auto (on test streams, no terminal) do not, and a
+// bad value is a usage error that names the choices.
+func TestColorFlag(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		code     int
+		colour   bool
+		errorHas string
+	}{
+		{"always", []string{"--color=always", "list"}, 0, true, ""},
+		{"never", []string{"--color", "never", "list"}, 0, false, ""},
+		{"auto off a terminal", []string{"list"}, 0, false, ""},
+		{"always leaves JSON alone", []string{"--color=always", "list", "-o", "json"}, 0, false, ""},
+		{"bad value", []string{"--color=sometimes", "list"}, 1, false, "--color sometimes: want auto, always or never\nUsage:"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, testutil.Sample(), "", tt.args...)
+			if r.code != tt.code || !strings.Contains(r.err, tt.errorHas) {
+				t.Fatalf("exit %d, want %d; stderr %q, want it to hold %q", r.code, tt.code, r.err, tt.errorHas)
+			}
+			if got := strings.Contains(r.out, "\x1b["); got != tt.colour {
+				t.Errorf("colour = %v, want %v:\n%s", got, tt.colour, r.out)
+			}
+		})
+	}
+}

@@ -78,12 +78,16 @@ which resets everything not given). --persistent 0 turns persistence off.`
 	fs.StringVarP(&opts.Scheduler, "scheduler", "s", "", "scheduler `NAME` (rr, wrr, lc, wlc, sh, mh, ...; default wlc)")
 	fs.StringSliceVarP(&opts.SchedFlags, "sched-flags", "b", nil, "scheduler `FLAGS`: flag-1,flag-2,flag-3, sh-fallback, sh-port, mh-fallback, mh-port")
 	fs.Uint32VarP(&opts.Persistent, "persistent", "p", 0, "make the service persistent for `SECONDS` (0: not persistent)")
-	fs.IntVar(&opts.PrefixLength, "prefix", -1, "persistence granularity as a prefix `LENGTH` (/0../32 IPv4, /1../128 IPv6)")
+	fs.IntVar(&opts.PrefixLength, "prefix", -1, "persistence granularity as a prefix `LENGTH` (/0../32 IPv4, /1../128 IPv6; default: the whole address)")
+	// -1 only tells "not given" (Options.Set has it too), not a default to
+	// show: help hides a DefValue of "0" (and nothing else reads it).
+	fs.Lookup("prefix").DefValue = "0"
 	fs.StringVarP(&opts.Netmask, "netmask", "M", "", "persistence granularity as an IPv4 `NETMASK` (ipvsadm -M)")
 	fs.BoolVarP(&opts.OnePacket, "one-packet", "O", false, "one-packet scheduling (UDP)")
 	fs.StringVar(&opts.PE, "pe", "", "persistence engine `NAME` (sip)")
 	sel.Register(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("scheduler", cobra.FixedCompletions(ipvs.Schedulers(), cobra.ShellCompDirectiveNoFileComp))
+	opts.Common = f.Writer(cmd, true)
 	return cmd
 }
 
@@ -207,6 +211,7 @@ func NewCmdDelete(f *factory.Factory, runF func(*DeleteOptions) error) *cobra.Co
 		},
 	}
 	sel.Register(cmd)
+	opts.Common = f.Writer(cmd, true)
 	return cmd
 }
 

@@ -76,6 +76,7 @@ the same segment (or a TTL large enough to reach it).`,
 	fs.StringVar(&opts.group, "group", "", "multicast `GROUP` (default 224.0.0.81)")
 	fs.Uint16Var(&opts.Daemon.Port, "port", 0, "UDP `PORT` (default 8848)")
 	fs.Uint8Var(&opts.Daemon.TTL, "ttl", 0, "multicast `TTL` (default 1)")
+	opts.Common = f.Writer(cmd, true)
 	return cmd
 }
 
@@ -98,7 +99,7 @@ type StopOptions struct {
 // NewCmdStop returns sync stop.
 func NewCmdStop(f *factory.Factory, runF func(*StopOptions) error) *cobra.Command {
 	opts := &StopOptions{Common: f.Common()}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:       "stop master|backup|all",
 		Short:     "Stop a sync daemon",
 		Args:      cobra.ExactArgs(1),
@@ -117,6 +118,8 @@ func NewCmdStop(f *factory.Factory, runF func(*StopOptions) error) *cobra.Comman
 			return cmdutil.Run(opts, runF, RunStop)
 		},
 	}
+	opts.Common = f.Writer(cmd, true)
+	return cmd
 }
 
 // RunStop stops daemons; with "all", roles that do not run are skipped.
@@ -175,7 +178,10 @@ whether synchronisation works, the number of connections learned from a
 master, and warnings for the usual mistakes: no daemon, interface missing
 or down, a backup that has received nothing, mismatched sync IDs,
 mixed-family (tunnel) real servers that keep the kernel from starting a
-daemon.`,
+daemon. Notes explain settings that are not mistakes.
+
+Exit status: 0 when no problem is found (notes do not count), 1 when one
+is, so a monitoring check can run it.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return cmdutil.Run(opts, runF, RunStatus)
@@ -199,6 +205,9 @@ type Status struct {
 	// service.
 	MixedFamilyDests int      `json:"mixedFamilyDests" yaml:"mixedFamilyDests"`
 	Problems         []string `json:"problems" yaml:"problems"`
+	// Notes explain settings that are not mistakes (they do not make the
+	// exit status 1).
+	Notes []string `json:"notes" yaml:"notes"`
 }
 
 // DaemonStatus is one daemon with its interface state.
@@ -217,8 +226,9 @@ func RunStatus(o *StatusOptions) error {
 	if err != nil {
 		return cmdutil.Explain(cmdutil.Context{Op: "list sync daemons"}, err)
 	}
-	st := Status{Daemons: []DaemonStatus{}, Problems: []string{}}
+	st := Status{Daemons: []DaemonStatus{}, Problems: []string{}, Notes: []string{}}
 	problem := func(format string, args ...any) { st.Problems = append(st.Problems, fmt.Sprintf(format, args...)) }
+	note := func(format string, args ...any) { st.Notes = append(st.Notes, fmt.Sprintf(format, args...)) }
 	for i, d := range ds {
 		dm := (*ipvsconfig.FromKernelDaemons(ds))[i]
 		s := DaemonStatus{Daemon: dm}
@@ -275,10 +285,10 @@ func RunStatus(o *StatusOptions) error {
 			}
 		}
 		if master != nil && st.Sysctls["sync_persist_mode"] == "1" {
-			problem("sync_persist_mode=1: only persistence templates are synced; connections of non-persistent services are not")
+			note("sync_persist_mode=1: only persistence templates are synced; connections of non-persistent services are not")
 		}
 		if backup != nil && st.Sysctls["backup_only"] != "1" {
-			problem("note: backup_only=0, so this host also acts as a director while the backup daemon runs (set backup_only=1 on a pure backup with DR/TUN to avoid loops)")
+			note("backup_only=0, so this host also acts as a director while the backup daemon runs (set backup_only=1 on a pure backup with DR/TUN to avoid loops)")
 		}
 	}
 	if rc, err := o.ProcFile(ipvsproc.ConnSyncFile); err == nil {
@@ -307,7 +317,13 @@ func RunStatus(o *StatusOptions) error {
 			problem("%d real servers have another address family than their service (mixed-AF tunnels): the kernel refuses to start a sync daemon while they exist (EINVAL) and to add them while one runs", st.MixedFamilyDests)
 		}
 	}
-	return o.Output.Print(o.IO.Out, &st, func(w io.Writer) error { return writeStatus(w, &st) })
+	if err := o.Output.Print(o.IO.Out, &st, func(w io.Writer) error { return writeStatus(w, &st) }); err != nil {
+		return err
+	}
+	if len(st.Problems) > 0 {
+		return &cmdutil.ExitError{Code: 1} // the problems are printed
+	}
+	return nil
 }
 
 var _ = printers.Register[Status]("SyncStatus")
@@ -343,6 +359,12 @@ func writeStatus(w io.Writer, st *Status) error {
 	if len(st.Problems) > 0 {
 		fmt.Fprintln(w, "\nProblems:")
 		for _, p := range st.Problems {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+	}
+	if len(st.Notes) > 0 {
+		fmt.Fprintln(w, "\nNotes:")
+		for _, p := range st.Notes {
 			fmt.Fprintf(w, "  - %s\n", p)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
@@ -67,8 +68,10 @@ func TestStatusDiagnoses(t *testing.T) {
 			}
 			return nil, errors.New("no such interface")
 		}}
-	if err := RunStatus(opts); err != nil {
-		t.Fatal(err)
+	// Problems found: printed, and exit status 1.
+	var ee *cmdutil.ExitError
+	if err := RunStatus(opts); !errors.As(err, &ee) || ee.Code != 1 || ee.Err != nil {
+		t.Fatalf("RunStatus with problems: %v, want a silent exit status 1", err)
 	}
 	testutil.Golden(t, "sync-status.txt", out.Bytes())
 	for _, want := range []string{"interface eth0 is down", "interface eth9 does not exist", "syncid mismatch: master sends 1, backup accepts only 2",
@@ -84,8 +87,8 @@ func TestStatusDiagnoses(t *testing.T) {
 	out.Reset()
 	f2 := factory.NewTest(f.IOStreams, fake2)
 	opts = &StatusOptions{Common: f2.Common(), ProcFile: f2.ProcFile, Output: "json"}
-	if err := RunStatus(opts); err != nil {
-		t.Fatal(err)
+	if err := RunStatus(opts); !errors.As(err, &ee) || ee.Code != 1 {
+		t.Fatalf("RunStatus with problems (json): %v, want exit status 1", err)
 	}
 	for _, want := range []string{`"mixedFamilyDests": 1`, "no sync daemon runs", "refuses to start a sync daemon", `"sysctlError"`} {
 		if !strings.Contains(out.String(), want) {
@@ -109,5 +112,29 @@ func TestStopAll(t *testing.T) {
 	cmd = NewCmdStop(f, nil)
 	if err := testutil.Execute(cmd, "master"); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Errorf("stop master: %v", err)
+	}
+}
+
+// TestStatusHealthy: a master on an interface that is up, with only a
+// note to make: exit status 0, the note printed.
+func TestStatusHealthy(t *testing.T) {
+	fake := testutil.Sample()
+	fake.NewDaemon(ipvs.Daemon{State: ipvs.DaemonMaster, Interface: "eth0", SyncID: 1})
+	f, out := testutil.NewFactory(fake)
+	f.Sysctls = func() (backend.Sysctls, error) {
+		return sysctls{"sync_threshold": "3\t50", "sync_persist_mode": "1"}, nil
+	}
+	f.ProcFile = func(name string) (factory.ReadCloser, error) {
+		return file{strings.NewReader("Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires\n")}, nil
+	}
+	opts := &StatusOptions{Common: f.Common(), ProcFile: f.ProcFile, Output: "table",
+		Interface: func(name string) (*net.Interface, error) {
+			return &net.Interface{Name: name, Flags: net.FlagUp | net.FlagMulticast}, nil
+		}}
+	if err := RunStatus(opts); err != nil {
+		t.Fatalf("RunStatus of a healthy master: %v, want exit status 0", err)
+	}
+	if s := out.String(); strings.Contains(s, "Problems:") || !strings.Contains(s, "Notes:\n  - sync_persist_mode=1: only persistence templates are synced") {
+		t.Errorf("status:\n%s", s)
 	}
 }

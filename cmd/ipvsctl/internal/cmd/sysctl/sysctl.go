@@ -310,7 +310,7 @@ func RunSet(o *SetOptions) error {
 			return explain("set sysctl", err)
 		}
 		now, _ := s.Get(n)
-		fmt.Fprintf(o.IO.Out, "%s: %s → %s\n", n, norm(old), norm(now))
+		fmt.Fprint(o.IO.Out, o.IO.Text(fmt.Sprintf("%s: %s → %s\n", n, norm(old), norm(now))))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sysctl
 
 import (
 	"bytes"
+	"github.com/google/go-cmp/cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,29 @@ func TestDos(t *testing.T) {
 		if err := testutil.Execute(NewCmdDos(f, nil), bad...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// TestSetLocale checks the arrow of sysctl set: → in a UTF-8 locale, ->
+// in any other (LANG=C).
+func TestSetLocale(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		utf8 bool
+		want string
+	}{
+		{"UTF-8", true, "conntrack: 0 → 1\n"},
+		{"C locale", false, "conntrack: 0 -> 1\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, out, _ := newFactory(t)
+			f.IOStreams.SetUTF8(tt.utf8)
+			if err := testutil.Execute(NewCmdSet(f, nil), "conntrack=1"); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, out.String()); d != "" {
+				t.Errorf("set (-want +got):\n%s", d)
+			}
+		})
 	}
 }

@@ -17,18 +17,21 @@ type FlushOptions struct {
 	factory.Common
 	Scope  string
 	DryRun bool
+	// Interrupts starts the handling of SIGINT, SIGTERM and SIGHUP.
+	Interrupts func() *cmdutil.Interrupt
 }
 
 // NewCmdFlush returns flush.
 func NewCmdFlush(f *factory.Factory, runF func(*FlushOptions) error) *cobra.Command {
-	opts := &FlushOptions{Common: f.Common()}
+	opts := &FlushOptions{Common: f.Common(), Interrupts: f.Interrupts}
 	cmd := &cobra.Command{
 		Use:   "flush",
 		Short: "Delete all services, or only those in --scope",
 		Long: `Delete every virtual service with its real servers (one FLUSH request),
-or, with --scope, only the services in scope, in one batch of deletions;
+or, with --scope, only the services in scope, in batches of deletions;
 services outside the scope (kube-proxy's, keepalived's, Docker's) are left
-alone. See ipvsctl help scope.`,
+alone. See ipvsctl help scope. Interrupted (SIGINT, SIGTERM, SIGHUP), a
+flush --scope finishes the batch in flight and says what it deleted.`,
 		Example: `  ipvsctl flush --scope vip=192.0.2.0/24,fwmark=100-199
   ipvsctl flush --scope port=8080 --dry-run`,
 		Args: cobra.NoArgs,
@@ -41,6 +44,7 @@ alone. See ipvsctl help scope.`,
 	}
 	cmd.Flags().StringVar(&opts.Scope, "scope", "", "delete only services in `SCOPE` (vip=CIDR,port=N,fwmark=A-B)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be deleted")
+	opts.Common = f.Writer(cmd, true)
 	return cmd
 }
 
@@ -73,17 +77,30 @@ func RunFlush(o *FlushOptions) error {
 		fmt.Fprintf(o.IO.Out, "%d of %d services in scope %s would be deleted.\n", len(plan.Changes), len(svcs), sc)
 		return nil
 	}
-	// One batch of deletions; every refusal is reported, the first as
-	// the error.
+	// Batches of deletions; every refusal is reported, the first as the
+	// error. A signal stops it after the batch in flight.
+	intr := o.Interrupts()
+	defer intr.Stop()
+	intr.Say("finishing the batch of deletions in flight, then stopping", "aborting at once")
 	var first error
-	ipvsplan.Apply(b, plan.All(), ipvsplan.ApplyOptions{KeepGoing: true, Refused: func(c ipvsplan.Change, err error) {
-		err = cmdutil.Explain(cmdutil.Context{Op: "delete service", Object: ipvsconfig.FormatServiceKey(c.Service)}, err)
-		if first == nil {
-			first = err
-		} else {
-			fmt.Fprintf(o.IO.ErrOut, "ipvsctl: %v\n", err)
+	res := ipvsplan.Apply(b, plan.All(), ipvsplan.ApplyOptions{KeepGoing: true, Stop: intr.Context().Done(),
+		Refused: func(c ipvsplan.Change, err error) {
+			err = cmdutil.Explain(cmdutil.Context{Op: "delete service", Object: ipvsconfig.FormatServiceKey(c.Service)}, err)
+			if first == nil {
+				first = err
+			} else {
+				fmt.Fprintf(o.IO.ErrOut, "ipvsctl: %v\n", err)
+			}
+		}})
+	if res.Stopped {
+		if first != nil {
+			fmt.Fprintf(o.IO.ErrOut, "ipvsctl: %v\n", first)
 		}
-	}})
+		s := intr.Signal()
+		return &cmdutil.ExitError{Code: cmdutil.ExitCodeOf(s), Err: fmt.Errorf(
+			"flush interrupted by %s: deleted %d of the %d services in scope %s; the other %d are still there (run the same flush again to finish)",
+			cmdutil.SignalName(s), res.Done, len(plan.Changes), sc, len(plan.Changes)-res.Done-len(res.Failed))}
+	}
 	return first
 }
 
@@ -116,6 +133,7 @@ func NewCmdZero(f *factory.Factory, runF func(*ZeroOptions) error) *cobra.Comman
 		},
 	}
 	sel.Register(cmd)
+	opts.Common = f.Writer(cmd, true)
 	return cmd
 }
 

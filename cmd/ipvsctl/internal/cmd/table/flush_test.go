@@ -1,11 +1,18 @@
 package table
 
 import (
+	"bytes"
+	"errors"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ipvs-tools/ipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 func TestFlush(t *testing.T) {
@@ -70,5 +77,45 @@ func TestZero(t *testing.T) {
 	s, _ := fake.Service(testutil.Key(ipvs.AFInet, ipvs.ProtoTCP, "10.0.0.1", 80))
 	if s.Stats.Conns != 0 {
 		t.Error("not zeroed")
+	}
+}
+
+// TestFlushInterrupted: a signal during a scoped flush of 2,500 services
+// lets the first batch (2,000 deletions) finish, sends no other, and says
+// what is left.
+func TestFlushInterrupted(t *testing.T) {
+	fake := fakeipvs.New()
+	for i := 1; i <= 2500; i++ {
+		if err := fake.NewService(ipvs.Service{Family: ipvs.AFInet, FWMark: uint32(i), Scheduler: "rr", Netmask: 0xffffffff}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake.ResetWrites()
+	f, _ := testutil.NewFactory(fake)
+	sigs := make(chan os.Signal, 1)
+	var intr *cmdutil.Interrupt
+	var errOut bytes.Buffer
+	opts := &FlushOptions{Common: f.Common(), Scope: "fwmark=1-9999", Interrupts: func() *cmdutil.Interrupt {
+		intr = cmdutil.NewInterrupt(&errOut, sigs, func(int) { t.Error("exited") })
+		return intr
+	}}
+	fake.Fail = func(ipvs.Op) unix.Errno {
+		if len(fake.Writes) == 10 {
+			sigs <- syscall.SIGTERM
+			<-intr.Context().Done()
+		}
+		return 0
+	}
+	err := RunFlush(opts)
+	var ee *cmdutil.ExitError
+	if !errors.As(err, &ee) || ee.Code != 143 {
+		t.Fatalf("got %v, want exit status 143", err)
+	}
+	want := "flush interrupted by SIGTERM: deleted 2000 of the 2500 services in scope fwmark=1-9999; the other 500 are still there (run the same flush again to finish)"
+	if err.Error() != want {
+		t.Errorf("error\n got %s\nwant %s", err, want)
+	}
+	if svcs, _ := fake.Services(); len(svcs) != 500 {
+		t.Errorf("%d services left, want 500", len(svcs))
 	}
 }

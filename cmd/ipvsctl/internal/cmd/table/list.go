@@ -10,6 +10,7 @@ import (
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/backend"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
@@ -131,7 +132,7 @@ func RunList(o *ListOptions) error {
 	case o.Rate:
 		mode = ModeRate
 	}
-	return PrintTable(o.IO.Out, o.Output, o.Names, vss, mode)
+	return PrintTable(o.IO.Out, o.IO.ColorScheme(), o.Output, o.Names, vss, mode)
 }
 
 // readTable reads the services in scope with their destinations; op
@@ -160,13 +161,13 @@ func fetch(b backend.IPVS, scope string) ([]ipvs.VirtualServer, error) {
 
 // PrintTable prints a table read from the kernel: as an ipvsctl/v1
 // document with counters, rates and connection counts for JSON and YAML,
-// else with RenderTable.
-func PrintTable(w io.Writer, format printers.Format, names *cmdutil.Names, vss []ipvs.VirtualServer, mode Mode) error {
+// else with RenderTable, accented by cs.
+func PrintTable(w io.Writer, cs *iostreams.ColorScheme, format printers.Format, names *cmdutil.Names, vss []ipvs.VirtualServer, mode Mode) error {
 	var doc *ipvsconfig.Document
 	if format.Structured() {
 		doc = &ipvsconfig.Document{Services: ipvsconfig.FromKernel(vss, ipvsconfig.FromOptions{Stats: true})}
 	}
-	return format.Print(w, doc, func(w io.Writer) error { return RenderTable(w, names, vss, mode) })
+	return format.Print(w, doc, func(w io.Writer) error { return RenderTable(w, cs, names, vss, mode) })
 }
 
 // Mode selects the columns of RenderTable.
@@ -179,8 +180,10 @@ const (
 	ModeRate
 )
 
-// RenderTable writes services and their destinations as a table.
-func RenderTable(w io.Writer, names *cmdutil.Names, vss []ipvs.VirtualServer, mode Mode) error {
+// RenderTable writes services and their destinations as a table; with a
+// scheme that colours (cs), its header is bold and the destinations of
+// weight 0, which take no new connections, are dim.
+func RenderTable(w io.Writer, cs *iostreams.ColorScheme, names *cmdutil.Names, vss []ipvs.VirtualServer, mode Mode) error {
 	var t *cmdutil.Table
 	switch mode {
 	case ModeStats:
@@ -190,6 +193,7 @@ func RenderTable(w io.Writer, names *cmdutil.Names, vss []ipvs.VirtualServer, mo
 	default:
 		t = cmdutil.NewTable(w, "SERVICE", "SCHED/FORWARD", "WEIGHT", "ACTIVE", "INACTIVE", "PERSIST", "OPTIONS")
 	}
+	t.Accent(cs)
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	// In the stats and rate modes a service's row and a destination's are
 	// their counters.
@@ -216,10 +220,14 @@ func RenderTable(w io.Writer, names *cmdutil.Names, vss []ipvs.VirtualServer, mo
 		}
 		for _, d := range vs.Destinations {
 			dn := "  -> " + names.AddrPort(d.Address, d.Port, s.Protocol)
+			row := t.Row
+			if d.Weight == 0 {
+				row = t.DimRow
+			}
 			if counted {
-				t.Row(counters(dn, d.Stats)...)
+				row(counters(dn, d.Stats)...)
 			} else {
-				t.Row(dn, ipvsconfig.ForwardName(d.ForwardMethod), u(uint64(d.Weight)), u(uint64(d.ActiveConns)),
+				row(dn, ipvsconfig.ForwardName(d.ForwardMethod), u(uint64(d.Weight)), u(uint64(d.ActiveConns)),
 					u(uint64(d.InactiveConns)), u(uint64(d.PersistConns)), DestOptions(d))
 			}
 		}

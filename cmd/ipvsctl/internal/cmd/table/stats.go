@@ -12,6 +12,7 @@ import (
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/ipvsmetrics"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/ipvs-tools/ipvs/ipvsconfig"
 	"github.com/spf13/cobra"
@@ -23,14 +24,17 @@ type StatsOptions struct {
 	Names    *cmdutil.Names
 	Output   printers.Format
 	Textfile string
-	Scope    string
-	Top      *TopOptions // --watch
+	// MetricNames is the naming of -o prometheus and --textfile.
+	MetricNames ipvsmetrics.Names
+	Scope       string
+	Top         *TopOptions // --watch
 }
 
 // NewCmdStats returns stats.
 func NewCmdStats(f *factory.Factory, runF func(*StatsOptions) error, topRunF func(*TopOptions) error) *cobra.Command {
 	opts := &StatsOptions{Common: f.Common()}
 	var watch bool
+	var metricNames string
 	top := newTopOptions(f)
 	cmd := &cobra.Command{
 		Use:   "stats",
@@ -40,13 +44,34 @@ packets, bytes), as a table, JSON/YAML (ipvsctl/v1) or, with -o prometheus,
 in the Prometheus text format for node_exporter's textfile collector,
 including per-real-server packets and bytes. --textfile PATH writes the
 Prometheus file atomically (temporary file and rename). --watch is
-ipvsctl top.`,
+ipvsctl top.
+
+--metric-names chooses the Prometheus names. ipvsctl (the default, what
+stats has always written): ipvs_service_* and ipvs_destination_*, one
+series per service and per real server, labelled service="tcp:10.0.0.1:80",
+server="192.168.0.1:8080", forward="masq" and the parts of each.
+node-exporter: node_exporter's own node_ipvs_* families and labels (totals
+summed over the services, per-backend connections and weight), for
+dashboards built on its ipvs collector, where node_exporter cannot see
+the table itself (another network namespace); turn its ipvs collector off
+(--no-collector.ipvs), or the two collide. The default stays ipvsctl so
+that existing textfiles keep their names; ipvsctl agent serves
+node-exporter names by default, as it always has.`,
 		Example: `  ipvsctl stats --numeric
   ipvsctl stats -o prometheus --textfile /var/lib/node_exporter/ipvs.prom
+  ipvsctl stats --netns lb --textfile /var/lib/node_exporter/ipvs.prom --metric-names node-exporter
   ipvsctl stats --watch --sort bps`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			n, err := ipvsmetrics.ParseNames(metricNames)
+			if err != nil {
+				return cmdutil.FlagErrorf("--metric-names %s: want ipvsctl or node-exporter", metricNames)
+			}
+			opts.MetricNames = n
 			if watch {
+				if c.Flags().Changed("metric-names") {
+					return cmdutil.FlagErrorf("--metric-names names the metrics of -o prometheus and --textfile, not of --watch")
+				}
 				if err := printers.Check(opts.Output, "--watch", topFormats...); err != nil {
 					return err
 				}
@@ -62,6 +87,9 @@ ipvsctl top.`,
 				}
 				opts.Output = printers.Prometheus
 			}
+			if c.Flags().Changed("metric-names") && opts.Output != printers.Prometheus {
+				return cmdutil.FlagErrorf("--metric-names names the metrics of -o prometheus and --textfile, not of -o %s", opts.Output)
+			}
 			if _, err := cmdutil.ParseScope(opts.Scope); err != nil {
 				return err
 			}
@@ -71,6 +99,8 @@ ipvsctl top.`,
 	}
 	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML, printers.Prometheus)
 	cmd.Flags().StringVar(&opts.Textfile, "textfile", "", "write the Prometheus format to `PATH` atomically")
+	cmd.Flags().StringVar(&metricNames, "metric-names", string(ipvsmetrics.IPVSCtl), "metric names and labels of `NAMING`: ipvsctl (ipvs_*) or node-exporter (node_exporter's node_ipvs_*)")
+	_ = cmd.RegisterFlagCompletionFunc("metric-names", cobra.FixedCompletions([]string{string(ipvsmetrics.IPVSCtl), string(ipvsmetrics.NodeExporter)}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVar(&opts.Scope, "scope", "", "only services in `SCOPE`")
 	cmd.Flags().BoolVar(&watch, "watch", false, "live rates, as ipvsctl top")
 	top.register(cmd, false)
@@ -89,14 +119,14 @@ func RunStats(o *StatsOptions) error {
 	}
 	if o.Output == printers.Prometheus {
 		if o.Textfile != "" {
-			if err := WriteFileAtomic(o.Textfile, func(w io.Writer) error { return WritePrometheus(w, vss) }); err != nil {
+			if err := WriteFileAtomic(o.Textfile, func(w io.Writer) error { return WritePrometheus(w, o.MetricNames, vss) }); err != nil {
 				return fmt.Errorf("write textfile %s: %w", o.Textfile, err)
 			}
 			return nil
 		}
-		return WritePrometheus(o.IO.Out, vss)
+		return WritePrometheus(o.IO.Out, o.MetricNames, vss)
 	}
-	return PrintTable(o.IO.Out, o.Output, o.Names, vss, ModeStats)
+	return PrintTable(o.IO.Out, o.IO.ColorScheme(), o.Output, o.Names, vss, ModeStats)
 }
 
 // TopOptions of top.
@@ -124,7 +154,7 @@ func (o *TopOptions) register(cmd *cobra.Command, own bool) {
 	fs.StringVar(&o.Sort, "sort", "cps", "sort by `KEY`: cps, pps, bps or conns (active connections)")
 	if own {
 		fs.BoolVar(&o.Once, "once", false, "print one sample (after one interval) and exit")
-		fs.IntVarP(&o.Count, "iterations", "n", 0, "exit after `N` samples (0: run until interrupted)")
+		fs.IntVarP(&o.Count, "iterations", "c", 0, "exit after `N` samples (0: run until interrupted); -n is --numeric, as everywhere")
 		fs.StringVar(&o.Scope, "scope", "", "only services in `SCOPE`")
 	}
 	fs.IntVar(&o.Limit, "limit", 0, "show at most `N` services (0: all)")
@@ -141,7 +171,7 @@ func (o *TopOptions) finish(f *factory.Factory) error {
 		return cmdutil.FlagErrorf("--interval must be positive")
 	}
 	if o.Count < 0 {
-		return cmdutil.FlagErrorf("-n must not be negative")
+		return cmdutil.FlagErrorf("--iterations %d: the number of samples must not be negative", o.Count)
 	}
 	if o.Once {
 		o.Count = 1
@@ -164,16 +194,17 @@ from their differences, independent of the kernel's rate estimates:
 connections, incoming/outgoing
 packets and bytes per second, per service and per real server, sorted by
 --sort. On a terminal the screen refreshes; otherwise each sample is
-printed in turn. --once or -n N end after one or N samples; -o json
-prints one JSON object per sample (NDJSON).
+printed in turn. --once or -c N (--iterations N) end after one or N
+samples; -n is --numeric, as in every ipvsctl command. -o json prints one
+JSON object per sample (NDJSON).
 
 Note: on 6.1 kernels the counters are themselves summed by the rate
 estimator every 2 seconds, so intervals shorter than that are lumpy, and
 with run_estimation=0 the counters stop moving (top warns).`,
 		Example: `  ipvsctl top --sort bps
   ipvsctl top --once -o json
-  ipvsctl top -n 10 -d 1s --numeric`,
-		Args: cobra.NoArgs,
+  ipvsctl top -c 10 -d 1s -n`,
+		Args: topArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := opts.finish(f); err != nil {
 				return err
@@ -184,6 +215,17 @@ with run_estimation=0 the counters stop moving (top warns).`,
 	printers.AddFlags(cmd, &opts.Output, topFormats...)
 	opts.register(cmd, true)
 	return cmd
+}
+
+// topArgs refuses arguments; "top -n 10", top(1)'s count of samples,
+// is answered with the flag that counts them here.
+func topArgs(c *cobra.Command, args []string) error {
+	if len(args) == 1 && c.Flags().Changed("numeric") {
+		if n, err := strconv.Atoi(args[0]); err == nil && n >= 0 {
+			return cmdutil.FlagErrorf("-n is --numeric in ipvsctl; for %d samples, use -c %d (--iterations %d)", n, n, n)
+		}
+	}
+	return cobra.NoArgs(c, args)
 }
 
 // topFormats are the formats of top (and stats --watch); JSON is NDJSON,

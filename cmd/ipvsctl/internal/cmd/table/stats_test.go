@@ -2,10 +2,12 @@ package table
 
 import (
 	"bytes"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,10 @@ import (
 	"github.com/ipvs-tools/ipvs"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/fakeipvs"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/ipvsmetrics"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/testutil"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 func TestPrometheusGoldenAndTextfile(t *testing.T) {
@@ -22,10 +27,23 @@ func TestPrometheusGoldenAndTextfile(t *testing.T) {
 	vss, _ := fake.Table()
 	cmdutil.SortTable(vss)
 	var buf bytes.Buffer
-	if err := WritePrometheus(&buf, vss); err != nil {
+	if err := WritePrometheus(&buf, ipvsmetrics.IPVSCtl, vss); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "stats.prom", buf.Bytes())
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("stats.prom does not parse: %v", err)
+	}
+	var want []string
+	for _, fam := range ipvsmetrics.Families(ipvsmetrics.IPVSCtl) {
+		want = append(want, fam.Name)
+	}
+	slices.Sort(want)
+	if d := cmp.Diff(want, slices.Sorted(maps.Keys(mfs))); d != "" {
+		t.Errorf("families of stats.prom (-want +got):\n%s", d)
+	}
 
 	f, out := testutil.NewFactory(fake)
 	path := filepath.Join(t.TempDir(), "ipvs.prom")
@@ -78,6 +96,83 @@ func TestStatsParse(t *testing.T) {
 	}
 }
 
+// TestStatsMetricNames: --metric-names chooses the naming of -o
+// prometheus and --textfile (ipvsctl unless given), and is refused where
+// nothing is written in Prometheus's format.
+func TestStatsMetricNames(t *testing.T) {
+	f, _ := testutil.NewFactory(fakeipvs.New())
+	for _, tt := range []struct {
+		name string
+		args []string
+		want ipvsmetrics.Names
+		err  string
+	}{
+		{"default", []string{"-o", "prometheus"}, ipvsmetrics.IPVSCtl, ""},
+		{"ipvsctl", []string{"-o", "prometheus", "--metric-names", "ipvsctl"}, ipvsmetrics.IPVSCtl, ""},
+		{"node-exporter", []string{"-o", "prometheus", "--metric-names", "node-exporter"}, ipvsmetrics.NodeExporter, ""},
+		{"textfile", []string{"--textfile", "/x", "--metric-names=node-exporter"}, ipvsmetrics.NodeExporter, ""},
+		{"unknown", []string{"-o", "prometheus", "--metric-names", "node_exporter"}, "",
+			"--metric-names node_exporter: want ipvsctl or node-exporter"},
+		{"table", []string{"--metric-names", "node-exporter"}, "",
+			"--metric-names names the metrics of -o prometheus and --textfile, not of -o table"},
+		{"json", []string{"-o", "json", "--metric-names", "ipvsctl"}, "",
+			"--metric-names names the metrics of -o prometheus and --textfile, not of -o json"},
+		{"watch", []string{"--watch", "--metric-names", "ipvsctl"}, "",
+			"--metric-names names the metrics of -o prometheus and --textfile, not of --watch"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *StatsOptions
+			cmd := NewCmdStats(f, func(o *StatsOptions) error { got = o; return nil }, func(*TopOptions) error { return nil })
+			err := testutil.Execute(cmd, tt.args...)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Errorf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, got.MetricNames); d != "" {
+				t.Errorf("MetricNames (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestStatsTextfileNodeExporter: the textfile under node_exporter's names
+// parses with expfmt and holds node_exporter's families only.
+func TestStatsTextfileNodeExporter(t *testing.T) {
+	f, out := testutil.NewFactory(testutil.Sample())
+	path := filepath.Join(t.TempDir(), "ipvs.prom")
+	if err := testutil.Execute(NewCmdStats(f, nil, nil), "--textfile", path, "--metric-names", "node-exporter"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("the textfile does not parse: %v\n%s", err, b)
+	}
+	var want []string
+	for _, fam := range ipvsmetrics.Families(ipvsmetrics.NodeExporter) {
+		want = append(want, fam.Name)
+	}
+	slices.Sort(want)
+	if d := cmp.Diff(want, slices.Sorted(maps.Keys(mfs))); d != "" {
+		t.Errorf("families (-want +got):\n%s", d)
+	}
+	if got := mfs["node_ipvs_connections_total"].GetMetric()[0].GetCounter().GetValue(); got != 1234 {
+		t.Errorf("node_ipvs_connections_total %v, want 1234 (the sum of the services)", got)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout used: %q", out)
+	}
+}
+
 func TestTopParse(t *testing.T) {
 	for _, tt := range []struct {
 		args    []string
@@ -87,7 +182,7 @@ func TestTopParse(t *testing.T) {
 	}{
 		{[]string{}, 0, "cps", false},
 		{[]string{"--once"}, 1, "cps", false},
-		{[]string{"-n", "5", "--sort", "conns"}, 5, "conns", false},
+		{[]string{"-c", "5", "--sort", "conns"}, 5, "conns", false},
 		{[]string{"--sort", "nope"}, 0, "", true},
 		{[]string{"-d", "0s"}, 0, "", true},
 	} {
@@ -129,7 +224,7 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	}
 	// JSON: one object per sample.
 	out.Reset()
-	if err := testutil.Execute(NewCmdTop(f, nil), "-n", "2", "--sort", "conns", "-o", "json"); err != nil {
+	if err := testutil.Execute(NewCmdTop(f, nil), "-c", "2", "--sort", "conns", "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "\n"); n != 2 {

@@ -110,6 +110,7 @@ func NewCmdSet(f *factory.Factory, runF func(*SetOptions) error) *cobra.Command 
 	cmd.Flags().Uint32Var(&opts.Timeouts.TCP, "tcp", 0, "TCP ESTABLISHED timeout in `SECONDS`")
 	cmd.Flags().Uint32Var(&opts.Timeouts.TCPFin, "tcp-fin", 0, "TCP FIN_WAIT timeout in `SECONDS`")
 	cmd.Flags().Uint32Var(&opts.Timeouts.UDP, "udp", 0, "UDP timeout in `SECONDS`")
+	opts.Common = f.Writer(cmd, true)
 	return cmd
 }
 

@@ -3,12 +3,14 @@ package version
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/cmdutil"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/factory"
 	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/iostreams"
+	"github.com/ipvs-tools/ipvs/cmd/ipvsctl/internal/printers"
 	"github.com/spf13/cobra"
 )
 
@@ -17,9 +19,33 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Version string
 	Kernel  bool
+	Output  printers.Format
 	// Info fetches the kernel's IPVS version (only with --kernel).
 	Info func() (string, error)
+	// Build reads the build information (default debug.ReadBuildInfo).
+	Build func() (*debug.BuildInfo, bool)
 }
+
+// Output is ipvsctl version -o json: the program's version, the build's
+// source revision, and with --kernel the kernel's IPVS.
+type Output struct {
+	printers.TypeMeta `json:",inline" yaml:",inline"`
+	// Version is the release ("1.5.0") or the module version; "dev" for
+	// a build from a work tree.
+	Version   string `json:"version" yaml:"version"`
+	GoVersion string `json:"goVersion" yaml:"goVersion"`
+	Platform  string `json:"platform" yaml:"platform"`
+	// Revision, Time and Modified are the VCS commit built, its time and
+	// whether the work tree had changes (empty when the build has no VCS
+	// information, as with go install of a module).
+	Revision string `json:"revision,omitempty" yaml:"revision,omitempty"`
+	Time     string `json:"time,omitempty" yaml:"time,omitempty"`
+	Modified bool   `json:"modified,omitempty" yaml:"modified,omitempty"`
+	// Kernel is the kernel's IPVS version (--kernel).
+	Kernel string `json:"kernel,omitempty" yaml:"kernel,omitempty"`
+}
+
+var _ = printers.Register[Output]("Version")
 
 // NewCmdVersion returns the version command. It prints the program's
 // version without touching the kernel, so it works without root and
@@ -28,7 +54,7 @@ func NewCmdVersion(f *factory.Factory, runF func(*Options) error) *cobra.Command
 	opts := &Options{IO: f.IOStreams, Version: f.Version}
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version (no root or ip_vs module needed)",
+		Short: "Print the version and the source revision built (no root or ip_vs module needed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Info = func() (string, error) {
@@ -46,26 +72,57 @@ func NewCmdVersion(f *factory.Factory, runF func(*Options) error) *cobra.Command
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Kernel, "kernel", false, "also ask the kernel for its IPVS version (needs root)")
+	printers.AddFlags(cmd, &opts.Output, printers.Table, printers.JSON, printers.YAML)
 	return cmd
 }
 
 // Run prints the version.
 func Run(o *Options) error {
-	v := o.Version
-	if v == "" || v == "dev" {
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
-		} else if v == "" {
-			v = "dev"
+	read := o.Build
+	if read == nil {
+		read = debug.ReadBuildInfo
+	}
+	out := Output{Version: o.Version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	out.APIVersion, out.Kind = printers.APIVersion, "Version"
+	bi, ok := read()
+	if out.Version == "" || out.Version == "dev" {
+		if ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			out.Version = bi.Main.Version
+		} else if out.Version == "" {
+			out.Version = "dev"
 		}
 	}
-	fmt.Fprintf(o.IO.Out, "ipvsctl %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				out.Revision = s.Value
+			case "vcs.time":
+				out.Time = s.Value
+			case "vcs.modified":
+				out.Modified = s.Value == "true"
+			}
+		}
+	}
 	if o.Kernel {
 		s, err := o.Info()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(o.IO.Out, s)
+		out.Kernel = s
 	}
-	return nil
+	return o.Output.Print(o.IO.Out, &out, func(w io.Writer) error {
+		fmt.Fprintf(w, "ipvsctl %s (%s, %s)\n", out.Version, out.GoVersion, out.Platform)
+		if out.Revision != "" {
+			mod := ""
+			if out.Modified {
+				mod = ", with uncommitted changes"
+			}
+			fmt.Fprintf(w, "built from revision %s of %s%s\n", out.Revision, out.Time, mod)
+		}
+		if out.Kernel != "" {
+			fmt.Fprintln(w, out.Kernel)
+		}
+		return nil
+	})
 }

@@ -15,7 +15,7 @@ import (
 
 const helperPath = "/usr/libexec/ipvs-tools/ipvsadm-service"
 
-var units = []string{"ipvsadm.service", "ipvsadm-sync.service", "ipvsctl-agent.service"}
+var units = []string{"ipvsadm.service", "ipvsadm-sync.service", "ipvsctl-agent.service", "ipvsctl-fleet-agent.service"}
 
 // TestUnitsVerify runs systemd-analyze verify on the units, with the
 // helper's installed path pointing at the helper in this directory; any
@@ -36,7 +36,7 @@ func TestUnitsVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(b, []byte(helperPath)) && u != "ipvsctl-agent.service" {
+		if !bytes.Contains(b, []byte(helperPath)) && !strings.HasPrefix(u, "ipvsctl-") {
 			t.Errorf("%s does not run %s", u, helperPath)
 		}
 		p := filepath.Join(dir, u)
@@ -75,6 +75,12 @@ func TestUnitsShape(t *testing.T) {
 			"Type=notify", "WatchdogSec=30s", "ExecReload=/bin/kill -HUP $MAINPID",
 			"ExecStart=/usr/sbin/ipvsctl agent -f /etc/ipvs/agent.yaml --listen 127.0.0.1:9444",
 			"After=network-online.target ipvsadm.service", "WantedBy=multi-user.target",
+		},
+		"ipvsctl-fleet-agent.service": {
+			"Type=notify", "WatchdogSec=30s", "EnvironmentFile=/etc/ipvs/fleet.env",
+			"ExecStart=/usr/sbin/ipvsctl agent $FLEET_ARGS --cache /var/lib/ipvsctl/fleet-cache.json --listen 127.0.0.1:9444",
+			"StateDirectory=ipvsctl",
+			"Conflicts=ipvsctl-agent.service", "After=network-online.target ipvsadm.service", "WantedBy=multi-user.target",
 		},
 	}
 	for u, lines := range want {

@@ -72,6 +72,7 @@ func tryPut(o ClientOptions) error {
 }
 
 func TestConnectWithClientCertificates(t *testing.T) {
+	t.Parallel() // waits for etcd to go and come back: overlap the waits
 	dir := t.TempDir()
 	ca, sc, sk, cc, ck := pki(t, dir)
 	srv := etcdtest.New(t)

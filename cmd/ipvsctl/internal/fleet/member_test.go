@@ -316,6 +316,7 @@ func TestMemberRefusesABadDocument(t *testing.T) {
 // and still acts on its checks; when it is back, the outage is reported
 // and a document pushed since is applied.
 func TestMemberWithoutEtcd(t *testing.T) {
+	t.Parallel() // waits for etcd to go and come back: overlap the waits
 	srv := etcdtest.Start(t)
 	c := srv.Client(t)
 	s1, s2 := server(t), server(t)
@@ -479,6 +480,7 @@ func TestMemberBusyAgent(t *testing.T) {
 // applied, from its cache file, checks included; when etcd answers with
 // the same revision, nothing is applied again.
 func TestMemberStartsFromCache(t *testing.T) {
+	t.Parallel() // waits for etcd to go and come back: overlap the waits
 	srv := etcdtest.Start(t)
 	c := srv.Client(t)
 	s := server(t)
@@ -510,6 +512,7 @@ func TestMemberStartsFromCache(t *testing.T) {
 // TestMemberBadCache: a cache that is not one is reported, and the table
 // is left alone.
 func TestMemberBadCache(t *testing.T) {
+	t.Parallel() // waits for etcd to go and come back: overlap the waits
 	srv := etcdtest.New(t) // never started: etcd is down
 	cache := filepath.Join(t.TempDir(), "fleet-cache.json")
 	os.WriteFile(cache, []byte(`{"kind": "Something"}`), 0o644)

@@ -10,6 +10,7 @@
 //	vmrun shell [flags]                  interactive playground shell
 //	vmrun exec [flags] -- CMD...         run one shell command line in the guest
 //	vmrun kernels [-cache DIR]           the pinned kernels and what Debian offers now
+//	vmrun kernels -fetch [-cache DIR]    download and extract every pinned kernel now
 //
 // Every subcommand builds the module's ./cmd/... programs (and the guest
 // tools under ./tools, such as ipvsbench) statically and installs them in
@@ -70,7 +71,7 @@ const usage = `usage:
   vmrun bench [flags] SCRIPT.sh
   vmrun shell [flags]
   vmrun exec [flags] -- CMD [ARGS...]
-  vmrun kernels [-cache DIR]
+  vmrun kernels [-fetch] [-cache DIR]
 flags: -kernel K[,K]|all -timeout D -mem MB -smp N -keep -v -kvm -ftp -sip -cache DIR
 `
 
@@ -89,6 +90,7 @@ type options struct {
 	cache    string
 	run      string
 	testArgs stringList // extra arguments for every test binary (-testarg)
+	fetch    bool       // kernels: prepare the pinned kernels in the cache
 }
 
 // stringList is a repeatable string flag.
@@ -100,6 +102,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func (o *options) register(fs *flag.FlagSet, sub string) {
 	fs.StringVar(&o.cache, "cache", "", "kernel download cache directory")
 	if sub == "kernels" {
+		fs.BoolVar(&o.fetch, "fetch", false, "download and extract every pinned kernel into the cache (what test does on first use), and ask Debian nothing else")
 		return
 	}
 	fs.StringVar(&o.kernels, "kernel", "", "kernels to boot: "+strings.Join(vm.KernelNames(), ", ")+" or all, comma-separated")
@@ -418,6 +421,15 @@ func cmdBenchScript(ctx context.Context, o *options, script string, stdout, stde
 // cmdKernels prints the pinned kernels and what Debian's archive offers now
 // for each suite, as lines for internal/vm/kernels.txt.
 func cmdKernels(ctx context.Context, o *options, stdout, stderr io.Writer) (int, error) {
+	if o.fetch {
+		for _, k := range vm.Kernels() {
+			if _, err := vm.PrepareAssets(ctx, vm.AssetOptions{Kernel: k, CacheDir: o.cache, Log: stderr}); err != nil {
+				return 1, err
+			}
+		}
+		fmt.Fprintf(stdout, "vmrun: %d pinned kernels in the cache\n", len(vm.Kernels()))
+		return 0, nil
+	}
 	fmt.Fprintln(stdout, "pinned (internal/vm/kernels.txt):")
 	for _, k := range vm.Kernels() {
 		fmt.Fprintln(stdout, "  "+vm.FormatKernelLine(k))

@@ -154,13 +154,17 @@ func Acquire(ctx context.Context, o Options) (*Lock, error) {
 		if ok {
 			break
 		}
+		// A holder writes its line just after it takes the lock: until
+		// then (briefly) the file names nobody.
 		if !told && o.Waiting != nil && o.Wait != 0 {
-			told = true
-			o.Waiting(readHolder(path))
+			if h := readHolder(path); h.PID != 0 || time.Since(start) >= holderGrace {
+				told = true
+				o.Waiting(h)
+			}
 		}
 		if o.Wait == 0 {
 			f.Close()
-			return nil, &BusyError{Path: path, Holder: readHolder(path)}
+			return nil, &BusyError{Path: path, Holder: holderSoon(ctx, path)}
 		}
 		select {
 		case <-ctx.Done():
@@ -194,6 +198,23 @@ func (l *Lock) Release() error {
 	}
 	l.f = nil
 	return err
+}
+
+// holderGrace is how long a waiter gives a holder that has just taken
+// the lock to write its line, before saying "another process".
+const holderGrace = 500 * time.Millisecond
+
+// holderSoon reads who holds the lock at path, reading again for up to
+// holderGrace while the file names nobody yet.
+func holderSoon(ctx context.Context, path string) Holder {
+	deadline := time.Now().Add(holderGrace)
+	for {
+		h := readHolder(path)
+		if h.PID != 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return h
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // readHolder reads who holds the lock at path: "PID SINCE OWNER".

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +139,50 @@ func TestReleasedWhenHolderDies(t *testing.T) {
 	cmd.Wait()
 	l := acquire(t, Options{Dir: dir})
 	l.Release()
+}
+
+// TestWaiterNamesAHolderThatJustTookIt: a holder writes its line just
+// after its flock; a waiter that comes in between names it all the same,
+// not "another process" (seen in the VM with two applies started at once).
+func TestWaiterNamesAHolderThatJustTookIt(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		wait time.Duration
+	}{{"waiting", 300 * time.Millisecond}, {"not waiting", 0}} {
+		t.Run(tt.name, func(t *testing.T) {
+			path, err := Path(t.TempDir(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if ok, err := tryLock(f); !ok || err != nil {
+				t.Fatalf("tryLock: %v %v", ok, err)
+			}
+			// The holder's line comes 100ms after its lock.
+			written := make(chan struct{})
+			go func() {
+				defer close(written)
+				time.Sleep(100 * time.Millisecond)
+				f.WriteAt([]byte("4242 2026-12-04T12:00:00Z ipvsctl apply -f lb.yaml\n"), 0)
+			}()
+			defer func() { <-written }()
+			var told []Holder
+			_, err = Acquire(context.Background(), Options{Dir: filepath.Dir(path), Wait: tt.wait, Poll: 10 * time.Millisecond,
+				Waiting: func(h Holder) { told = append(told, h) }})
+			var be *BusyError
+			if !errors.As(err, &be) {
+				t.Fatalf("got %v, want a *BusyError", err)
+			}
+			if be.Holder.PID != 4242 {
+				t.Errorf("BusyError names %v, want pid 4242", be.Holder)
+			}
+			if tt.wait > 0 && (len(told) != 1 || told[0].PID != 4242) {
+				t.Errorf("Waiting was called with %+v, want once with pid 4242", told)
+			}
+		})
+	}
 }

@@ -512,7 +512,7 @@ func TestMemberStartsFromCache(t *testing.T) {
 // TestMemberBadCache: a cache that is not one is reported, and the table
 // is left alone.
 func TestMemberBadCache(t *testing.T) {
-	t.Parallel() // waits for etcd to go and come back: overlap the waits
+	t.Parallel()           // waits for etcd to go and come back: overlap the waits
 	srv := etcdtest.New(t) // never started: etcd is down
 	cache := filepath.Join(t.TempDir(), "fleet-cache.json")
 	os.WriteFile(cache, []byte(`{"kind": "Something"}`), 0o644)

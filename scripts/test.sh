@@ -24,6 +24,11 @@ export PATH="/usr/local/go/bin:$PATH"
 # go and the VM cache both need a home directory.
 export HOME="${HOME:-/root}"
 
+# The programs are static, built without cgo (tools/pkg, vmrun); the host
+# checks are too, so that the VM's test binaries and guest commands reuse
+# their compiled packages instead of compiling everything again.
+export CGO_ENABLED=0
+
 started=$(date +%s)
 section() {
 	printf '\n==== %s (%ss)\n' "$*" "$(($(date +%s) - started))"

@@ -365,8 +365,12 @@ func buildCmds(ctx context.Context, m *module, outDir string) ([]builtCmd, error
 	}
 	// One go build for all (it builds them in parallel), without symbol
 	// tables: every guest's initramfs carries them, and a smaller one
-	// boots faster. Stack traces keep their function names.
-	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", outDir + string(filepath.Separator)}
+	// boots faster. Stack traces keep their function names. The
+	// packages are compiled as the test binaries' are (CGO_ENABLED=0, no
+	// -trimpath), so that each is compiled once for both, and once more
+	// only if the host's go test runs with cgo (scripts/test.sh does
+	// not).
+	args := []string{"build", "-ldflags=-s -w", "-o", outDir + string(filepath.Separator)}
 	for _, c := range cmds {
 		args = append(args, c.ImportPath)
 	}

@@ -103,13 +103,6 @@ func signalled(t *testing.T, args []string, delay time.Duration, sigs ...syscall
 	return code, out.String(), errb.String()
 }
 
-// sorted returns a sorted copy of lines.
-func sorted(lines []string) []string {
-	s := slices.Clone(lines)
-	slices.Sort(s)
-	return s
-}
-
 // prefixOf checks that table (sorted) is the first len(table) lines of
 // the rules, in any order: what a run stopped anywhere leaves, since the
 // kernel carries out requests in order.
@@ -118,8 +111,7 @@ func prefixOf(t *testing.T, what string, table, lines []string) {
 	if len(table) > len(lines) {
 		t.Fatalf("%s: %d lines in the table, more than the file's %d", what, len(table), len(lines))
 	}
-	want := slices.Clone(lines[:len(table)])
-	slices.Sort(want)
+	want := slices.Sorted(slices.Values(lines[:len(table)]))
 	if !slices.Equal(table, want) {
 		for i := range want {
 			if table[i] != want[i] {
@@ -153,7 +145,7 @@ func TestVMInterruptedApply(t *testing.T) {
 	t0 := time.Now()
 	mustCtl(t, "--netns", "intr0", "apply", "-f", file)
 	full := time.Since(t0)
-	if got, want := nsTableRef(t, "intr0"), sorted(lines); !slices.Equal(got, want) {
+	if got, want := nsTableRef(t, "intr0"), slices.Sorted(slices.Values(lines)); !slices.Equal(got, want) {
 		t.Fatalf("whole apply: Debian's ipvsadm -Sn lists %d lines, not the file's %d (or other lines)", len(got), len(want))
 	}
 	t.Logf("a whole apply of %d lines: %v", len(lines), full.Round(time.Millisecond))
@@ -293,9 +285,7 @@ func TestVMConcurrentWriters(t *testing.T) {
 		t.Errorf("the waiting message does not name the holder's command: %s", waited[0].err.String())
 	}
 	table := nsTableRef(t, "lock1")
-	want := strings.Split(strings.TrimSuffix(bigRules(5000, 4, atoi(t, waited[0].weight)), "\n"), "\n")
-	slices.Sort(want)
-	if !slices.Equal(table, want) {
+	if want := sortedRules(5000, 4, atoi(t, waited[0].weight)); !slices.Equal(table, want) {
 		t.Errorf("the table is not the second apply's (weight %s): %d lines", waited[0].weight, len(table))
 	}
 
@@ -328,15 +318,14 @@ func TestVMConcurrentWriters(t *testing.T) {
 	if !strings.HasPrefix(rr.Stderr, "ipvsadm-restore: waiting for the IPVS table lock, held by pid "+holder) {
 		t.Errorf("ipvsadm-restore did not say whom it waited for: %q", rr.Stderr)
 	}
-	if got := nsTableRef(t, "lock1"); !slices.Equal(got, want3(t)) {
+	if got := nsTableRef(t, "lock1"); !slices.Equal(got, sortedRules(5000, 4, 3)) {
 		t.Errorf("after ipvsadm-restore, the table is not its input (%d lines)", len(got))
 	}
 }
 
-func want3(t *testing.T) []string {
-	w := strings.Split(strings.TrimSuffix(bigRules(5000, 4, 3), "\n"), "\n")
-	slices.Sort(w)
-	return w
+// sortedRules is bigRules as sorted lines, as nsTable returns a table.
+func sortedRules(services, dests, w int) []string {
+	return slices.Sorted(slices.Values(strings.Split(strings.TrimSuffix(bigRules(services, dests, w), "\n"), "\n")))
 }
 
 func atoi(t *testing.T, s string) int {

@@ -40,6 +40,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// stopWith sends the agent sig and waits for Run (done) to return
+// without error, at most 20 s.
+func stopWith(t *testing.T, sig os.Signal, sigs chan<- os.Signal, done <-chan error) {
+	t.Helper()
+	sigs <- sig
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the agent did not stop on %v", sig)
+	}
+}
+
 func destWeight(k *fakeipvs.Fake, port uint16) (uint32, bool) {
 	tab, _ := k.Table()
 	for _, vs := range tab {
@@ -156,15 +171,7 @@ services:
 		t.Errorf("generation after reload: %d (%v)", st.Generation, err)
 	}
 
-	sigs <- syscall.SIGTERM
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the agent did not stop on SIGTERM")
-	}
+	stopWith(t, syscall.SIGTERM, sigs, done)
 	if w, ok := destWeight(k, port); !ok || w != 5 {
 		t.Errorf("SIGTERM changed the table: weight %d, present %v", w, ok)
 	}
@@ -194,10 +201,7 @@ func TestAgentWithdraw(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Run(opts) }()
 	waitFor(t, "the service", func() bool { tab, _ := k.Table(); return len(tab) == 2 })
-	sigs <- syscall.SIGINT
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stopWith(t, syscall.SIGINT, sigs, done)
 	tab, _ := k.Table()
 	if len(tab) != 1 || tab[0].Service.Port != 81 {
 		t.Errorf("after withdraw: %+v", tab)

@@ -112,15 +112,7 @@ func TestAgentOnEtcd(t *testing.T) {
 	sigs <- syscall.SIGHUP
 	waitFor(t, "SIGHUP answered", func() bool { return strings.Contains(logBuf.String(), "the documents come from etcd") })
 
-	sigs <- syscall.SIGTERM
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the agent did not stop on SIGTERM")
-	}
+	stopWith(t, syscall.SIGTERM, sigs, done)
 	if w, ok := destWeight(k, port); !ok || w != 3 {
 		t.Errorf("SIGTERM changed the table: weight %d, present %v", w, ok)
 	}
